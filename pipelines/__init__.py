@@ -1,0 +1,1 @@
+"""Dask pipelines: tasks, batching, cluster factory, dispatcher (installed as ``workbench.pipelines``)."""

@@ -1,0 +1,225 @@
+"""Read protein sequences from FASTA, validated for prediction.
+
+Biopython parses the records; this module checks what a predictor needs: the
+amino-acid alphabet (20 standard letters plus X, U, O, B, Z; lower case
+accepted), ``:`` between the chains of a complex, length limits, and ids that
+are unique and safe to use as file names. Errors name the record and the line.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+from Bio import SeqIO
+
+from workbench.errors import SequenceFormatError
+from workbench.io._source import Source, load_text
+
+#: One-letter codes accepted in sequences: the 20 standard amino acids, X (unknown),
+#: U (selenocysteine), O (pyrrolysine), B (Asx) and Z (Glx).
+AMINO_ACID_ALPHABET = frozenset("ACDEFGHIKLMNPQRSTVWY" + "XUOBZ")
+CHAIN_SEPARATOR = ":"
+DEFAULT_MAX_LENGTH = 10_000
+MAX_ID_LENGTH = 100
+
+_UNSAFE_RUN = re.compile(r"[^A-Za-z0-9_.-]+")
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
+)
+
+
+@dataclass(frozen=True)
+class SequenceRecord:
+    """One validated FASTA record.
+
+    Attributes
+    ----------
+    id : str
+        The first word of the header, as written.
+    name : str
+        ``id`` made safe as a file name (letters, digits, ``_ . -``; no path
+        separators, no leading dots); unique within a file, case-insensitively.
+    chains : tuple of str
+        Upper-case one-letter sequence of each chain (one for a monomer).
+    description : str
+        The full header line after ``>``.
+    line : int
+        Line number of the header in the source (1-based).
+    """
+
+    id: str
+    name: str
+    chains: tuple[str, ...]
+    description: str = ""
+    line: int = 0
+
+    @property
+    def sequence(self) -> str:
+        """The chains joined with ``:``."""
+        return CHAIN_SEPARATOR.join(self.chains)
+
+    @property
+    def length(self) -> int:
+        """Total number of residues over all chains."""
+        return sum(len(c) for c in self.chains)
+
+
+def safe_name(record_id: str) -> str:
+    """A file-name-safe form of ``record_id`` (may be empty when nothing usable is left).
+
+    Examples
+    --------
+    >>> safe_name("sp|P69905|HBA_HUMAN")
+    'sp_P69905_HBA_HUMAN'
+    >>> safe_name("../../etc/passwd")
+    'etc_passwd'
+    """
+    name = _UNSAFE_RUN.sub("_", record_id).replace("..", "_")
+    name = re.sub(r"_+", "_", name).strip("._-")[:MAX_ID_LENGTH]
+    if name.upper().split(".")[0] in _WINDOWS_RESERVED:
+        name = f"{name}_"
+    return name
+
+
+def read_fasta(source: Source, *, max_length: int = DEFAULT_MAX_LENGTH) -> list[SequenceRecord]:
+    """Read and validate every record of a FASTA file; raise at the first bad one.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or bytes
+        A path, the file's bytes, or FASTA text (a ``str`` holding a newline).
+    max_length : int
+        Largest total number of residues accepted per record.
+
+    Returns
+    -------
+    list of SequenceRecord
+
+    Raises
+    ------
+    SequenceFormatError
+        Naming the record, its line and the problem.
+
+    Examples
+    --------
+    >>> [r.chains for r in read_fasta(">dimer\\nMKV:gsa\\n")]
+    [('MKV', 'GSA')]
+    """
+    records, errors = scan_fasta(source, max_length=max_length)
+    if errors:
+        raise errors[0]
+    return records
+
+
+def scan_fasta(
+    source: Source, *, max_length: int = DEFAULT_MAX_LENGTH
+) -> tuple[list[SequenceRecord], list[SequenceFormatError]]:
+    """Read a FASTA file, keeping the good records and one error per bad record.
+
+    A batch uses this to go on with the good sequences and report the rest.
+    Problems with the file as a whole (no records, binary data, text before
+    the first header) are raised, not collected.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or bytes
+    max_length : int
+
+    Returns
+    -------
+    records : list of SequenceRecord
+    errors : list of SequenceFormatError
+    """
+    loaded = load_text(source, SequenceFormatError, what="FASTA")
+    text = loaded.text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    headers = [i for i, line in enumerate(lines) if line.startswith(">")]
+    first_content = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first_content is None:
+        raise SequenceFormatError("empty input: no FASTA records", source=loaded.name)
+    if not headers or headers[0] != first_content:
+        raise SequenceFormatError(
+            "expected a '>' header line before any sequence", source=loaded.name, line=first_content + 1
+        )
+    try:
+        parsed = list(SeqIO.parse(io.StringIO(text), "fasta"))
+    except ValueError as exc:  # Biopython's complaints about the file layout
+        raise SequenceFormatError(str(exc).splitlines()[0], source=loaded.name) from None
+    if len(parsed) != len(headers):  # pragma: no cover - would mean Biopython changed its rules
+        raise SequenceFormatError(f"found {len(headers)} headers but {len(parsed)} records", source=loaded.name)
+
+    records: list[SequenceRecord] = []
+    errors: list[SequenceFormatError] = []
+    seen: dict[str, SequenceRecord] = {}
+    for k, (seq_record, header) in enumerate(zip(parsed, headers, strict=True)):
+        next_header = headers[k + 1] if k + 1 < len(headers) else len(lines)
+        body = lines[header + 1 : next_header]
+        label = f"record {seq_record.id!r}" if seq_record.id else f"record {k + 1}"
+        try:
+            record = _validate(seq_record.id, seq_record.description, str(seq_record.seq),
+                               header, body, max_length, label, loaded.name)
+            clash = seen.get(record.name.lower())
+            if clash is not None:
+                raise SequenceFormatError(
+                    f"{label}: id {record.id!r} repeats {clash.id!r} (line {clash.line}) as a file name",
+                    source=loaded.name, line=header + 1,
+                )
+        except SequenceFormatError as exc:
+            errors.append(exc)
+            continue
+        seen[record.name.lower()] = record
+        records.append(record)
+    return records, errors
+
+
+def _validate(
+    record_id: str, description: str, raw: str, header: int, body: list[str],
+    max_length: int, label: str, source: str,
+) -> SequenceRecord:
+    def fail(problem: str, line: int = header + 1) -> SequenceFormatError:
+        return SequenceFormatError(f"{label}: {problem}", source=source, line=line)
+
+    if not record_id:
+        raise fail("empty id after '>'")
+    name = safe_name(record_id)
+    if not name:
+        raise fail(f"id {record_id!r} has no letters or digits usable in a file name")
+    sequence = raw.upper()
+    if not sequence:
+        raise fail("empty sequence")
+    chains = sequence.split(CHAIN_SEPARATOR)
+    for c, chain in enumerate(chains):
+        chain = chain[:-1] if chain.endswith("*") else chain  # a translated stop codon
+        chains[c] = chain
+        if not chain:
+            raise fail(f"chain {c + 1} is empty (stray ':'?)")
+        for position, letter in enumerate(chain):
+            if letter not in AMINO_ACID_ALPHABET:
+                where = _line_of(body, c, position, header)
+                hint = " (alignment gaps are not accepted)" if letter in "-." else ""
+                raise fail(
+                    f"invalid residue {letter!r} at position {position + 1} of chain {c + 1}{hint}; "
+                    "allowed: the 20 standard amino acids and X, U, O, B, Z",
+                    line=where,
+                )
+    total = sum(len(chain) for chain in chains)
+    if total > max_length:
+        raise fail(f"{total} residues, more than the limit of {max_length}")
+    return SequenceRecord(id=record_id, name=name, chains=tuple(chains),
+                          description=description, line=header + 1)
+
+
+def _line_of(body: list[str], chain: int, position: int, header: int) -> int:
+    """1-based line number holding residue ``position`` of chain ``chain`` in a record body."""
+    c, p = 0, 0
+    for offset, line in enumerate(body):
+        for letter in "".join(line.split()):
+            if letter == CHAIN_SEPARATOR:
+                c, p = c + 1, 0
+                continue
+            if c == chain and p == position:
+                return header + 2 + offset
+            p += 1
+    return header + 1
