@@ -49,7 +49,7 @@ def _add_read_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read(args: argparse.Namespace, path: str):  # noqa: ANN202 - returns workbench.Structure
+def _read(args: argparse.Namespace, path: str):
     return read_structure(path, args.format, model=args.model, altloc=args.altloc)
 
 

@@ -243,6 +243,17 @@ class Structure:
                 sequences.setdefault(str(chain), []).append(code)
         return {chain: "".join(codes) for chain, codes in sequences.items()}
 
+    @cached_property
+    def polymer(self) -> np.ndarray:
+        """Per-atom mask of polymer residues (amino acids and nucleotides, modified ones included).
+
+        Returns
+        -------
+        ndarray, shape=(n_atoms,), dtype=bool
+        """
+        by_residue = np.array([one_letter_code(str(n)) is not None for n in self.residues.res_name], dtype=bool)
+        return _frozen(by_residue[self.residue_index])
+
     def modified_residues(self) -> list[tuple[str, int, str, str]]:
         """Non-standard polymer residues (MSE, SEP, ...) as ``(chain, res_id, ins_code, res_name)``."""
         r = self.residues

@@ -84,7 +84,7 @@ def safe_name(record_id: str) -> str:
 
 
 def read_fasta(source: Source, *, max_length: int = DEFAULT_MAX_LENGTH) -> list[SequenceRecord]:
-    """Read and validate every record of a FASTA file; raise at the first bad one.
+    r"""Read and validate every record of a FASTA file; raise at the first bad one.
 
     Parameters
     ----------
@@ -104,7 +104,7 @@ def read_fasta(source: Source, *, max_length: int = DEFAULT_MAX_LENGTH) -> list[
 
     Examples
     --------
-    >>> [r.chains for r in read_fasta(">dimer\\nMKV:gsa\\n")]
+    >>> [r.chains for r in read_fasta(">dimer\nMKV:gsa\n")]
     [('MKV', 'GSA')]
     """
     records, errors = scan_fasta(source, max_length=max_length)

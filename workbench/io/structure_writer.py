@@ -83,7 +83,7 @@ def format_pdb(structure: Structure) -> str:
 
 
 def format_mmcif(structure: Structure) -> str:
-    """mmCIF text of ``structure`` (all models; ``_pdbx_unobs_or_zero_occ_residues``)."""
+    """MmCIF text of ``structure`` (all models; ``_pdbx_unobs_or_zero_occ_residues``)."""
     st = to_gemmi(structure)
     doc = st.make_mmcif_document()
     block = doc.sole_block()

@@ -1,0 +1,95 @@
+"""FASTA reading: valid records, and a clear error naming the record and line for each bad one."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench import SequenceFormatError, read_fasta, scan_fasta
+from workbench.io import safe_name
+
+
+def test_records_and_chains():
+    text = ">mono first protein\nMKV\nLLA\n>complex\nmkv:GS*\n>sel\nACUOBZX\n"
+    records = read_fasta(text)
+    assert [r.id for r in records] == ["mono", "complex", "sel"]
+    assert records[0].chains == ("MKVLLA",)
+    assert records[0].description == "mono first protein"
+    assert records[0].line == 1
+    assert records[1].chains == ("MKV", "GS")  # lower case accepted, stop codon dropped
+    assert records[1].sequence == "MKV:GS"
+    assert records[1].length == 5
+    assert records[2].line == 6
+
+
+def test_windows_line_endings_and_blank_lines(tmp_path):
+    path = tmp_path / "in.fasta"
+    path.write_bytes(b">a\r\nMK\r\n\r\nVL\r\n>b\r\nGG\r\n")
+    assert [r.chains for r in read_fasta(path)] == [("MKVL",), ("GG",)]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", r"empty input: no FASTA records"),
+        ("\n\n  \n", r"empty input"),
+        ("MKV\n>a\nMK\n", r"line 1: expected a '>' header"),
+        (">a\nMKV\n>b\nMKJV\n", r"line 4: record 'b': invalid residue 'J' at position 3 of chain 1"),
+        (">a\nMK\nV-A\n", r"line 3: record 'a': invalid residue '-' at position 4 .*alignment gaps"),
+        (">a\nMK1\n", r"invalid residue '1'"),
+        (">a\nMK::GG\n", r"record 'a': chain 2 is empty"),
+        (">a\nMK:\n", r"chain 2 is empty"),
+        (">a\n\n>b\nMK\n", r"line 1: record 'a': empty sequence"),
+        (">\nMK\n", r"record 1: empty id"),
+        (">a\nMK\n>A\nGG\n", r"line 3: record 'A': id 'A' repeats 'a' \(line 1\) as a file name"),
+        (">x/y\nMK\n>x_y\nGG\n", r"repeats"),
+        (">...\nMK\n", r"no letters or digits usable in a file name"),
+    ],
+)
+def test_bad_input_names_record_and_line(text, message):
+    with pytest.raises(SequenceFormatError, match=message):
+        read_fasta(text if "\n" in text else text.encode())
+
+
+def test_length_limit():
+    read_fasta(">a\n" + "A" * 50 + "\n", max_length=50)
+    with pytest.raises(SequenceFormatError, match="51 residues, more than the limit of 50"):
+        read_fasta(">a\n" + "A" * 25 + ":" + "G" * 26 + "\n", max_length=50)
+
+
+def test_scan_keeps_good_records_and_collects_errors():
+    records, errors = scan_fasta(">good1\nMKV\n>bad\nMK#\n>good2\nGG\n>good1\nAA\n")
+    assert [r.id for r in records] == ["good1", "good2"]
+    assert [e.line for e in errors] == [4, 7]
+    assert all(isinstance(e, ValueError) for e in errors)
+
+
+def test_binary_input_refused(tmp_path):
+    path = tmp_path / "x.fa"
+    path.write_bytes(b">a\nMK\x00\x01")
+    with pytest.raises(SequenceFormatError, match=r"x.fa: binary data, not a FASTA text file"):
+        read_fasta(path)
+
+
+@pytest.mark.parametrize(
+    ("record_id", "expected"),
+    [
+        ("sp|P69905|HBA_HUMAN", "sp_P69905_HBA_HUMAN"),
+        ("../../etc/passwd", "etc_passwd"),
+        ("/abs/path", "abs_path"),
+        ("a..b", "a_b"),
+        ("CON", "CON_"),
+        ("nul.txt", "nul.txt_"),
+        ("ok-name_1.2", "ok-name_1.2"),
+        ("..", ""),
+    ],
+)
+def test_safe_names(record_id, expected):
+    name = safe_name(record_id)
+    assert name == expected
+    assert "/" not in name and "\\" not in name and not name.startswith(".")
+
+
+def test_ids_become_safe_names():
+    (record,) = read_fasta(">../../etc/passwd something\nMK\n")
+    assert record.id == "../../etc/passwd"
+    assert record.name == "etc_passwd"
