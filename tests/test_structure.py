@@ -102,3 +102,12 @@ def test_hetero_groups_and_waters(shared_data):
     assert s.hetero_groups() == expected
     waters = {(line[21], line[22:27]) for line in text if line.startswith("HETATM") and line[17:20] == "HOH"}
     assert s.n_waters() == len(waters)
+
+
+def test_frames_and_force_field_names():
+    s = make(2)
+    assert s.frames.shape == (1, s.n_atoms, 3)
+    multi = make(2, ensemble=np.stack([s.coords, s.coords + 1]))
+    assert multi.frames.shape == (2, s.n_atoms, 3)
+    his = make(1, res_name=["HSD"] * 3, hetero=[False] * 3)
+    assert his.sequences == {"A": "H"} and his.modified_residues() == []

@@ -17,6 +17,13 @@ STANDARD_AMINO_ACIDS: tuple[str, ...] = (
     "MET", "ASN", "PRO", "GLN", "ARG", "SER", "THR", "VAL", "TRP", "TYR",
 )  # fmt: skip
 
+#: Protonation-state and disulfide names used by Amber and CHARMM force fields, with
+#: their standard parents; not in the Chemical Component Dictionary.
+FORCE_FIELD_NAMES: dict[str, str] = {
+    "HSD": "HIS", "HSE": "HIS", "HSP": "HIS", "HID": "HIS", "HIE": "HIS", "HIP": "HIS",
+    "CYX": "CYS", "CYM": "CYS", "ASH": "ASP", "GLH": "GLU", "LYN": "LYS",
+}  # fmt: skip
+
 WATER_NAMES: frozenset[str] = frozenset({"HOH", "WAT", "H2O", "DOD", "SOL", "TIP", "TIP3"})
 
 
@@ -36,7 +43,7 @@ def one_letter_code(res_name: str) -> str | None:
     -------
     str or None
     """
-    info = gemmi.find_tabulated_residue(res_name)
+    info = gemmi.find_tabulated_residue(FORCE_FIELD_NAMES.get(res_name, res_name))
     if info is None or not (info.is_amino_acid() or info.is_nucleic_acid()):
         return None
     code = info.one_letter_code.upper()
@@ -52,8 +59,8 @@ def is_modified_residue(res_name: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def is_amino_acid(res_name: str) -> bool:
-    """Whether ``res_name`` is a standard or modified amino acid."""
-    info = gemmi.find_tabulated_residue(res_name)
+    """Whether ``res_name`` is a standard, modified or force-field-named amino acid."""
+    info = gemmi.find_tabulated_residue(FORCE_FIELD_NAMES.get(res_name, res_name))
     return info is not None and info.is_amino_acid()
 
 

@@ -170,6 +170,16 @@ class Structure:
         """Number of models (1 unless read from a multi-model file)."""
         return 1 if self.ensemble is None else int(self.ensemble.shape[0])
 
+    @property
+    def frames(self) -> np.ndarray:
+        """Coordinates of every model, also for a single model.
+
+        Returns
+        -------
+        ndarray, shape=(n_models, n_atoms, 3), dtype=float32
+        """
+        return self.coords[None] if self.ensemble is None else self.ensemble
+
     def __len__(self) -> int:
         return self.n_atoms
 

@@ -212,3 +212,17 @@ def test_altloc_first_and_letter():
     assert read_structure(ALTLOC_PDB, altloc="B").coords[:, 0].tolist() == [0, 2, 2, 6, 9, 9]
     with pytest.raises(ValueError, match="altloc must be"):
         read_structure(ALTLOC_PDB, altloc="best")
+
+
+def test_elements_of_left_justified_names_without_element_column():
+    """CHARMM writes 'CA  ' left-justified and no element: an amino acid's CA is carbon, not calcium."""
+    text = "\n".join([
+        "ATOM      1 N    MET     1     -11.053  26.680  12.742  1.00 84.71      4AKE",
+        "ATOM      2 HT1  MET     1     -10.557  27.134  11.954  1.00  0.00      4AKE",
+        "ATOM      5 CA   MET     1     -10.097  25.954  13.632  1.00 76.22      4AKE",
+        "ATOM      6 HG1  MET     1     -10.097  25.954  14.632  1.00 76.22      4AKE",
+        "HETATM    7 SE   MSE     2     -10.097  26.954  13.632  1.00 76.22      4AKE",
+        "HETATM    8 CA    CA     3      -1.097  26.954  13.632  1.00 76.22      4AKE",
+    ]) + "\n"
+    structure = read_structure(text)
+    assert structure.element.tolist() == ["N", "H", "C", "H", "Se", "Ca"]

@@ -15,6 +15,7 @@ import warnings
 from math import isfinite
 
 from workbench.errors import StructureFormatError, StructureWarning
+from workbench.residues import one_letter_code
 from workbench.structure import MissingResidue
 
 # (first column, last column) 0-based half-open, field name, whether blank is allowed
@@ -63,6 +64,34 @@ def check_atom_records(lines: list[str], source: str) -> None:
                 StructureWarning,
                 stacklevel=4,
             )
+
+
+def fill_polymer_elements(lines: list[str]) -> bool:
+    """Write the element of polymer atoms whose element column (77-78) is blank, in place.
+
+    Without that column gemmi guesses from the name's alignment, and programs
+    such as CHARMM left-justify names: ``CA`` of an amino acid becomes calcium,
+    ``HG1`` mercury. In amino acids and nucleotides every element is one letter,
+    the first of the atom name, except selenium (``SE`` of MSE). Other residues
+    are left to gemmi's guess.
+
+    Returns
+    -------
+    bool
+        Whether any line was changed.
+    """
+    changed = False
+    for i, line in enumerate(lines):
+        if not line.startswith(("ATOM  ", "HETATM")) or line[76:78].strip():
+            continue
+        name = line[12:16].strip().upper()
+        if not name or one_letter_code(line[17:20].strip()) is None:
+            continue
+        element = "SE" if name.startswith("SE") else next((c for c in name if c.isalpha()), "")
+        if element:
+            lines[i] = f"{line[:76].ljust(76)}{element:>2s}{line[78:]}"
+            changed = True
+    return changed
 
 
 def _check_numbers_fast(lines: list[str], rows: list[int]) -> None:

@@ -27,7 +27,7 @@ import gemmi
 import numpy as np
 
 from workbench.errors import StructureFormatError
-from workbench.io._pdb_records import check_atom_records, missing_residues_from_remarks
+from workbench.io._pdb_records import check_atom_records, fill_polymer_elements, missing_residues_from_remarks
 from workbench.io._source import Source, load_text
 from workbench.residues import one_letter_code
 from workbench.structure import MissingResidue, Structure
@@ -125,6 +125,8 @@ def _gemmi_error(exc: Exception, source: str) -> StructureFormatError:
 def _parse_pdb(text: str, source: str) -> tuple[gemmi.Structure, tuple[MissingResidue, ...]]:
     lines = text.splitlines()
     check_atom_records(lines, source)
+    if fill_polymer_elements(lines):
+        text = "\n".join(lines) + "\n"
     try:
         st = gemmi.read_pdb_string(text)
     except (RuntimeError, ValueError) as exc:
