@@ -1,16 +1,19 @@
 """protein-workbench: sequences in; refined, checked, viewable protein structures out.
 
 The public API is re-exported here; nothing happens at import time beyond
-importing numpy and gemmi.
+importing numpy, gemmi and OpenMM.
 """
 
 from workbench._version import __version__
 from workbench.errors import SequenceFormatError, StructureFormatError, StructureWarning
 from workbench.io import SequenceRecord, read_fasta, read_structure, scan_fasta, write_structure
+from workbench.refine import RefineConfig, RefinementResult, refine  # `workbench.refine` is the function
 from workbench.structure import MissingResidue, ResidueTable, Structure
 
 __all__ = [
     "MissingResidue",
+    "RefineConfig",
+    "RefinementResult",
     "ResidueTable",
     "SequenceFormatError",
     "SequenceRecord",
@@ -20,6 +23,7 @@ __all__ = [
     "__version__",
     "read_fasta",
     "read_structure",
+    "refine",
     "scan_fasta",
     "write_structure",
 ]

@@ -11,17 +11,21 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from workbench import __version__
 from workbench.errors import WorkbenchInputError
 from workbench.io import read_structure, write_structure
+from workbench.io.structure_writer import atomic_write_bytes
+from workbench.refine import RefineConfig, format_report
+from workbench.refine import refine as refine_structure
 from workbench.summary import describe_structure, format_description
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbench",
-        description="Protein structures: read, inspect and convert (more commands as they land).",
+        description="Protein structures: read, inspect, convert and refine.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -37,6 +41,32 @@ def _build_parser() -> argparse.ArgumentParser:
     convert.add_argument("output", help="output file: .pdb, .cif or .mmcif, optionally .gz")
     _add_read_options(convert)
     convert.set_defaults(handler=_convert)
+
+    refine = commands.add_parser(
+        "refine", help="restrained Amber relax (AlphaFold2-style), optionally with restrained implicit-solvent MD",
+        description="Prepare (PDBFixer), restrain heavy atoms, minimise, remove violations; print the report and "
+                    "write it as JSON beside the refined structure (OUT with the suffix .json).",
+    )
+    refine.add_argument("input", help="PDB or mmCIF file (optionally .gz)")
+    refine.add_argument("-o", "--output", required=True, help="refined structure: .pdb or .cif (optionally .gz)")
+    refine.add_argument("--md-ps", type=float, default=0.0, metavar="N",
+                        help="picoseconds of pLDDT-weighted restrained Langevin MD before the relax (default 0)")
+    refine.add_argument("--platform", metavar="P",
+                        help="OpenMM platform: auto (default; CUDA if a GPU answers, else CPU), CUDA, CPU, ...")
+    refine.add_argument("--threads", type=int, help="CPU threads (default: the usable cores)")
+    refine.add_argument("--solvent", choices=["vacuum", "obc2", "gbn2"],
+                        help="solvent model (default: vacuum; obc2 with --md-ps)")
+    refine.add_argument("--stiffness", type=float, default=RefineConfig.stiffness,
+                        help="restraint stiffness, kJ/mol/Å² (default 41.84 = 10 kcal/mol/Å²)")
+    refine.add_argument("--max-rounds", type=int, default=RefineConfig.max_rounds,
+                        help="bound on minimise-check-release rounds (default %(default)s)")
+    refine.add_argument("--uniform-md-restraints", action="store_true",
+                        help="MD restraints at full stiffness everywhere (for B-factors that are not pLDDT)")
+    refine.add_argument("--chains", help="comma-separated chains to refine (default: all)")
+    refine.add_argument("--ph", type=float, default=7.0, help="pH for protonation states (default 7.0)")
+    refine.add_argument("--no-hydrogens", action="store_true", help="write the refined structure without hydrogens")
+    _add_read_options(refine)
+    refine.set_defaults(handler=_refine)
     return parser
 
 
@@ -64,6 +94,38 @@ def _convert(args: argparse.Namespace) -> int:
     path = write_structure(structure, args.output)
     print(f"wrote {path} ({structure.n_atoms} atoms, {structure.n_models} model(s))")
     return 0
+
+
+def _refine(args: argparse.Namespace) -> int:
+    structure = _read(args, args.input)
+    config = RefineConfig(
+        md_ps=args.md_ps, platform=args.platform, threads=args.threads, solvent=args.solvent,
+        stiffness=args.stiffness, max_rounds=args.max_rounds,
+        md_weights="uniform" if args.uniform_md_restraints else "plddt",
+        chains=tuple(c.strip() for c in args.chains.split(",")) if args.chains else None,
+        ph=args.ph, hydrogens=not args.no_hydrogens,
+    )
+    output = Path(args.output)
+    report_path = report_path_for(output)
+    result = refine_structure(structure, config)
+    report = result.to_dict()
+    report["input"] = str(args.input)
+    report["output"] = str(output)
+    write_structure(result.structure, output)
+    atomic_write_bytes(report_path, (json.dumps(report, indent=2) + "\n").encode())
+    print(format_report(result))
+    print(f"wrote {output} and {report_path}")
+    return 0
+
+
+def report_path_for(output: Path) -> Path:
+    """Where ``workbench refine`` writes its JSON report: ``relaxed.pdb.gz`` -> ``relaxed.json``."""
+    name = output.name
+    for suffix in (".gz",):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return output.with_name(stem + ".json")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,34 @@
+"""Refinement: PDBFixer preparation, AlphaFold2-style restrained relax, optional restrained MD.
+
+The entry point is :func:`refine` (``workbench.refine``); the steps are public
+too, for scripts that need only one of them: :func:`prepare`,
+:func:`find_violations`, :func:`select_platform`, :func:`create_system`.
+"""
+
+from workbench.refine.forcefield import SOLVENTS, create_system, load_forcefield
+from workbench.refine.platform import PlatformChoice, select_platform
+from workbench.refine.prepare import PreparationReport, PreparedModel, find_chain_breaks, prepare
+from workbench.refine.relax import RefineConfig, refine
+from workbench.refine.result import RefinementResult, format_report
+from workbench.refine.violations import GeometryModel, Violation, ViolationCriteria, Violations, find_violations
+
+__all__ = [
+    "SOLVENTS",
+    "GeometryModel",
+    "PlatformChoice",
+    "PreparationReport",
+    "PreparedModel",
+    "RefineConfig",
+    "RefinementResult",
+    "Violation",
+    "ViolationCriteria",
+    "Violations",
+    "create_system",
+    "find_chain_breaks",
+    "find_violations",
+    "format_report",
+    "load_forcefield",
+    "prepare",
+    "refine",
+    "select_platform",
+]

@@ -1,0 +1,537 @@
+"""Make a structure ready for a force field: PDBFixer, with every change reported.
+
+:func:`prepare` turns a :class:`~workbench.Structure` into an OpenMM topology
+with positions that Amber ff14SB can parameterise:
+
+1. the chosen chains (all by default) of the first model; waters, ligands, ions
+   and nucleic acids are dropped and counted in the report;
+2. residues that cannot be repaired are refused with
+   :class:`~workbench.StructureFormatError` naming them: unknown amino acids
+   (``UNK``, or a modified residue whose parent is not known: ``X`` in the
+   sequence) and residues without a complete backbone (N, CA and C): PDBFixer
+   rebuilds side chains on a backbone, but without one a residue has no
+   defined position;
+3. modified residues are replaced by their parents (PDBFixer's table: MSE ->
+   MET, CAS -> CYS, SEP -> SER, ...; otherwise the parent that the Chemical
+   Component Dictionary names through gemmi); selenomethionine's SE is kept as
+   MET's SD at its measured position, as AlphaFold2's relax does;
+4. chains are split where the backbone is broken (see :func:`find_chain_breaks`),
+   so that no peptide bond is stretched across a gap; both sides get normal
+   termini. Missing residues are *not* built: a refinement keeps the input's
+   residues;
+5. missing heavy atoms and terminal OXT atoms are added by PDBFixer
+   (``addMissingAtoms(seed=0)``, deterministic), unknown extra atoms in standard
+   residues removed, hydrogens added for the given pH with the force field
+   that will be used (OpenMM's ``Modeller.addHydrogens``).
+
+Atoms that came from the input keep their exact input coordinates (PDBFixer is
+fed 3-decimal PDB text; the positions are restored afterwards), and every
+prepared atom knows its input atom (``source_atom``), which is how the
+refined structure keeps the input's B-factors and residue numbering.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import openmm as mm
+import openmm.app as app
+import openmm.unit as unit
+from pdbfixer import PDBFixer
+from pdbfixer.pdbfixer import substitutions as _PDBFIXER_SUBSTITUTIONS
+
+from workbench.errors import StructureFormatError
+from workbench.io.openmm import normalise_names, to_openmm
+from workbench.residues import STANDARD_AMINO_ACIDS, is_amino_acid, is_water, one_letter_code
+from workbench.structure import Structure
+
+__all__ = ["PreparationReport", "PreparedModel", "find_chain_breaks", "prepare"]
+
+_ONE_TO_THREE = {one_letter_code(name): name for name in STANDARD_AMINO_ACIDS}
+_BACKBONE = ("N", "CA", "C")
+#: C(i)-N(i+1) distances (Å): always bonded below the first; bonded up to the
+#: second when the residue numbers are consecutive (a stretched bond in a
+#: predicted model, which the relax repairs); a chain break otherwise.
+BONDED_PEPTIDE = 2.0
+STRETCHED_PEPTIDE = 4.0
+
+
+@dataclass(frozen=True)
+class PreparationReport:
+    """What :func:`prepare` changed, in words a user can check.
+
+    Attributes
+    ----------
+    chains : tuple of str
+        Chains kept.
+    model : int
+        Model used (1-based) and ``n_models`` in the input.
+    n_models : int
+    removed_waters : int
+    removed_heterogens : dict of str to int
+        Ligands and ions dropped, by residue name.
+    removed_other : dict of str to int
+        Other polymer residues dropped (nucleotides), by name.
+    replaced_residues : tuple of (str, str)
+        ``(residue label, new name)`` for modified residues replaced by their parent.
+    added_atoms : tuple of (str, tuple of str)
+        ``(residue label, heavy atom names)`` added by PDBFixer (OXT included).
+        Residue labels in this report are the input's (``"A:MSE 32"``).
+    removed_atoms : tuple of (str, tuple of str)
+        Heavy atoms removed: those of modified residues that their parent
+        lacks (CAS's AS, CE1, CE2), and atoms of standard residues that their
+        template does not know.
+    n_hydrogens : int
+        Hydrogens in the prepared model (all input hydrogens are replaced).
+    chain_breaks : tuple of str
+        ``"A:LYS 137 | A:ASP 144"``: residue pairs between which the chain was split.
+    ph : float
+    """
+
+    chains: tuple[str, ...]
+    model: int = 1
+    n_models: int = 1
+    removed_waters: int = 0
+    removed_heterogens: dict[str, int] = field(default_factory=dict)
+    removed_other: dict[str, int] = field(default_factory=dict)
+    replaced_residues: tuple[tuple[str, str], ...] = ()
+    added_atoms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    removed_atoms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    n_hydrogens: int = 0
+    chain_breaks: tuple[str, ...] = ()
+    ph: float = 7.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return {
+            "chains": list(self.chains),
+            "model": self.model,
+            "n_models": self.n_models,
+            "removed_waters": self.removed_waters,
+            "removed_heterogens": dict(self.removed_heterogens),
+            "removed_other": dict(self.removed_other),
+            "replaced_residues": [{"residue": r, "to": to} for r, to in self.replaced_residues],
+            "added_atoms": [{"residue": r, "atoms": list(a)} for r, a in self.added_atoms],
+            "removed_atoms": [{"residue": r, "atoms": list(a)} for r, a in self.removed_atoms],
+            "n_hydrogens": self.n_hydrogens,
+            "chain_breaks": list(self.chain_breaks),
+            "ph": self.ph,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedModel:
+    """A force-field-ready model and its map back to the input structure.
+
+    Attributes
+    ----------
+    topology : openmm.app.Topology
+        Complete residues with hydrogens; standard residue names.
+    positions : ndarray, shape=(n_atoms, 3), dtype=float64
+        Coordinates in Å.
+    source_atom : ndarray, shape=(n_atoms,), dtype=int64
+        Index of each atom in ``input``, or -1 for atoms that preparation added.
+    source_residue : ndarray, shape=(n_residues,), dtype=int64
+        Index of each residue in ``input.residues``.
+    residue_labels : tuple of str
+        ``"A:MET 32"`` per prepared residue: the input's chain, number and
+        insertion code with the prepared residue name.
+    input : Structure
+        The structure that was prepared (first model).
+    report : PreparationReport
+    """
+
+    topology: app.Topology
+    positions: np.ndarray
+    source_atom: np.ndarray
+    source_residue: np.ndarray
+    residue_labels: tuple[str, ...]
+    input: Structure
+    report: PreparationReport
+
+    @property
+    def n_atoms(self) -> int:
+        """Number of atoms, hydrogens included."""
+        return int(self.positions.shape[0])
+
+    @property
+    def positions_nm(self) -> unit.Quantity:
+        """Positions as an OpenMM quantity in nanometres."""
+        return unit.Quantity(self.positions / 10.0, unit.nanometer)
+
+    @cached_property
+    def residue_of_atom(self) -> np.ndarray:
+        """Prepared residue index of each atom, shape ``(n_atoms,)``, int64."""
+        return np.fromiter((a.residue.index for a in self.topology.atoms()), dtype=np.int64,
+                           count=self.topology.getNumAtoms())
+
+    @cached_property
+    def heavy(self) -> np.ndarray:
+        """Mask of non-hydrogen atoms, shape ``(n_atoms,)``, bool."""
+        return np.fromiter((a.element is not None and a.element.symbol not in ("H", "D")
+                            for a in self.topology.atoms()), dtype=bool, count=self.topology.getNumAtoms())
+
+
+def find_chain_breaks(structure: Structure) -> np.ndarray:
+    """Residues that start a new chain segment because the backbone before them is broken.
+
+    Two residues that follow each other in a chain are peptide-bonded when
+    C(i)-N(i+1) is at most ``BONDED_PEPTIDE`` (2.0 Å), or at most
+    ``STRETCHED_PEPTIDE`` (4.0 Å) with consecutive residue numbers (a stretched
+    bond in a predicted model, which the relax pulls back). Anything else, or a
+    missing C or N, is a break: missing residues, or numbering that skips.
+    Only pairs of amino acids are considered.
+
+    Parameters
+    ----------
+    structure : Structure
+
+    Returns
+    -------
+    ndarray, dtype=int64
+        Indices into ``structure.residues`` of residues that begin a segment
+        (never the first residue of a chain).
+    """
+    residues = structure.residues
+    starts = structure.residue_starts
+    breaks = []
+    for r in range(len(residues) - 1):
+        if residues.chain_id[r] != residues.chain_id[r + 1]:
+            continue
+        if not (is_amino_acid(str(residues.res_name[r])) and is_amino_acid(str(residues.res_name[r + 1]))):
+            continue
+        c = _find_atom(structure, starts[r], starts[r + 1], "C")
+        n = _find_atom(structure, starts[r + 1], starts[r + 2], "N")
+        if c < 0 or n < 0:
+            breaks.append(r + 1)
+            continue
+        distance = float(np.linalg.norm(structure.coords[c].astype(np.float64) - structure.coords[n]))
+        consecutive = 0 <= int(residues.res_id[r + 1]) - int(residues.res_id[r]) <= 1
+        if not (distance <= BONDED_PEPTIDE or (consecutive and distance <= STRETCHED_PEPTIDE)):
+            breaks.append(r + 1)
+    return np.asarray(breaks, dtype=np.int64)
+
+
+def _find_atom(structure: Structure, begin: int, end: int, name: str) -> int:
+    hits = np.flatnonzero(structure.atom_name[begin:end] == name)
+    return int(begin + hits[0]) if hits.size else -1
+
+
+def _parent(res_name: str) -> str | None:
+    """Standard parent of a modified amino acid, or None if unknown."""
+    if res_name in _PDBFIXER_SUBSTITUTIONS:
+        return _PDBFIXER_SUBSTITUTIONS[res_name]
+    return _ONE_TO_THREE.get(one_letter_code(res_name) or "")
+
+
+def prepare(
+    structure: Structure,
+    *,
+    chains: tuple[str, ...] | list[str] | None = None,
+    ph: float = 7.0,
+    forcefield: app.ForceField | None = None,
+    platform: mm.Platform | None = None,
+    seed: int = 0,
+) -> PreparedModel:
+    """Repair ``structure`` for the force field; see the module docstring for the steps.
+
+    Parameters
+    ----------
+    structure : Structure
+        Any structure; for an ensemble the first model is used.
+    chains : sequence of str, optional
+        Chains to keep (default: every chain with amino acids).
+    ph : float
+        pH for protonation states (default 7.0).
+    forcefield : openmm.app.ForceField, optional
+        Force field used to place hydrogens (default: Amber ff14SB, the one
+        the refinement uses).
+    platform : openmm.Platform, optional
+        Platform for PDBFixer's small minimisations of added atoms.
+    seed : int
+        Seed for the random start positions of hydrogens and added atoms.
+
+    Returns
+    -------
+    PreparedModel
+
+    Raises
+    ------
+    StructureFormatError
+        For unknown (``X``) residues, residues without N, CA and C, an unknown
+        chain, or nothing left to refine; the message names the residues.
+    """
+    from workbench.refine.forcefield import load_forcefield
+
+    source = structure.name or "<structure>"
+    n_models = structure.n_models
+    first = structure.model(0) if n_models > 1 else structure
+    residues = first.residues
+    starts = first.residue_starts
+    wanted = None if chains is None else [str(c) for c in chains]
+    if wanted is not None:
+        unknown = [c for c in wanted if c not in first.chains]
+        if unknown:
+            raise StructureFormatError(f"chain(s) {unknown} not found; the structure has {list(first.chains)}",
+                                       source=source)
+
+    waters = 0
+    heterogens: Counter[str] = Counter()
+    other: Counter[str] = Counter()
+    unknown_residues: list[str] = []
+    no_backbone: list[str] = []
+    keep = np.zeros(first.n_atoms, dtype=bool)
+    parents: dict[int, str] = {}  # kept input residue index -> parent name
+    for r in range(len(residues)):
+        if wanted is not None and str(residues.chain_id[r]) not in wanted:
+            continue
+        name = str(residues.res_name[r])
+        if is_water(name):
+            waters += 1
+            continue
+        code = one_letter_code(name)
+        if code is None:
+            heterogens[name] += 1
+            continue
+        if not is_amino_acid(name):
+            other[name] += 1
+            continue
+        label = residues.label(r)
+        if name not in STANDARD_AMINO_ACIDS:
+            parent = _parent(name)
+            if parent is None or code == "X":
+                unknown_residues.append(label)
+                continue
+            parents[r] = parent
+        atoms = np.arange(starts[r], starts[r + 1])
+        heavy = atoms[~np.isin(first.element[atoms], ("H", "D"))]
+        names = {normalise_names(name, str(first.atom_name[i]))[1] for i in heavy}
+        missing = [a for a in _BACKBONE if a not in names]
+        if missing:
+            no_backbone.append(f"{label} (no {', '.join(missing)})")
+            continue
+        keep[heavy] = True
+    problems = []
+    if unknown_residues:
+        what = "is an unknown amino acid" if len(unknown_residues) == 1 else "are unknown amino acids"
+        problems.append(f"{_some(unknown_residues)} {what} (X): no force-field template exists; "
+                        "remove or identify them before refining")
+    if no_backbone:
+        problems.append(
+            f"{_some(no_backbone)} {'lacks' if len(no_backbone) == 1 else 'lack'} backbone atoms: "
+            "a residue needs N, CA and C to be rebuilt"
+        )
+    if problems:
+        raise StructureFormatError("; ".join(problems), source=source)
+    if not keep.any():
+        raise StructureFormatError("no amino-acid residues to refine", source=source)
+
+    kept_atoms = np.flatnonzero(keep)
+    kept = first.select(kept_atoms)
+    # Selenomethionine: keep SE's measured position as MET's SD.
+    atom_name = kept.atom_name.copy()
+    element = kept.element.copy()
+    selenium = (kept.res_name == "MSE") & (atom_name == "SE")
+    atom_name[selenium] = "SD"
+    element[selenium] = "S"
+    if selenium.any():
+        kept = Structure(coords=kept.coords, atom_name=atom_name, element=element, res_name=kept.res_name,
+                         res_id=kept.res_id, ins_code=kept.ins_code, chain_id=kept.chain_id,
+                         b_factor=kept.b_factor, occupancy=kept.occupancy, hetero=kept.hetero, name=kept.name)
+    kept_residue_source = first.residue_index[kept_atoms[kept.residue_starts[:-1]]].astype(np.int64)
+    breaks = find_chain_breaks(kept)
+    kept, kept_atoms, oxt_added = _add_terminal_oxygens(kept, kept_atoms, breaks)
+    kept_labels = [kept.residues.label(r) for r in range(len(kept.residues))]
+
+    topology, positions = to_openmm(kept, chain_starts=breaks)
+    text = io.StringIO()
+    app.PDBFile.writeFile(topology, positions, text, keepIds=False)
+    text.seek(0)
+    fixer = PDBFixer(pdbfile=text)
+    fixer.platform = platform
+    fixer_residues = list(fixer.topology.residues())
+    if len(fixer_residues) != len(kept.residues):  # pragma: no cover - guards the PDB round trip
+        raise RuntimeError(f"PDBFixer read {len(fixer_residues)} residues, {len(kept.residues)} were written")
+
+    fixer.findMissingResidues()
+    fixer.missingResidues = {}
+    fixer.nonstandardResidues = [
+        (fixer_residues[k], parents[int(r)]) for k, r in enumerate(kept_residue_source) if int(r) in parents
+    ]
+    replaced = tuple((residues.label(int(kept_residue_source[res.index])), to) for res, to in fixer.nonstandardResidues)
+    names_before = {res.index: [a.name for a in res.atoms()] for res, _ in fixer.nonstandardResidues}
+    fixer.replaceNonstandardResidues()
+    dropped = {}
+    for res in fixer.topology.residues():
+        if res.index in names_before:
+            kept_names = {a.name for a in res.atoms()}
+            gone = [n for n in names_before[res.index] if n not in kept_names]
+            if gone:
+                dropped[res.index] = gone
+    removed_atoms = tuple((kept_labels[k], tuple(v)) for k, v in sorted(dropped.items()))
+    removed_atoms += _remove_unknown_atoms(fixer, kept_labels)
+    fixer.findMissingAtoms()
+    added: dict[int, list[str]] = {k: ["OXT"] for k in oxt_added}
+    for res, atoms in fixer.missingAtoms.items():
+        added.setdefault(res.index, []).extend(a.name for a in atoms)
+    for res, names in fixer.missingTerminals.items():
+        added.setdefault(res.index, []).extend(names)
+    fixer.addMissingAtoms(seed=seed)
+    # Modeller.addHydrogens starts hydrogens at positions drawn from Python's
+    # global ``random``: seed it for this call (restoring the caller's state)
+    # so that a refinement is reproducible.
+    state = random.getstate()
+    try:
+        random.seed(seed)
+        fixer.addMissingHydrogens(ph, forcefield=forcefield or load_forcefield("vacuum"))
+    finally:
+        random.setstate(state)
+
+    prepared_residues = list(fixer.topology.residues())
+    if len(prepared_residues) != len(kept.residues):  # pragma: no cover
+        raise RuntimeError("PDBFixer changed the number of residues")
+    # Map every prepared atom back to its input atom by (residue, name).
+    lookup: dict[tuple[int, str], int] = {}
+    kept_starts = kept.residue_starts
+    for k in range(len(kept.residues)):
+        res_name = str(kept.res_name[kept_starts[k]])
+        for i in range(kept_starts[k], kept_starts[k + 1]):
+            if kept_atoms[i] >= 0:
+                lookup[(k, normalise_names(res_name, str(kept.atom_name[i]))[1])] = int(kept_atoms[i])
+    coords = np.asarray(fixer.positions.value_in_unit(unit.angstrom), dtype=np.float64)
+    source_atom = np.full(len(coords), -1, dtype=np.int64)
+    for atom in fixer.topology.atoms():
+        index = lookup.get((atom.residue.index, atom.name), -1)
+        if index >= 0 and atom.element is not None and atom.element.symbol != "H":
+            source_atom[atom.index] = index
+            coords[atom.index] = first.coords[index]
+    # The PDB text PDBFixer read had generated ids: give back the input's chain
+    # ids, residue numbers and insertion codes.
+    table = first.residues
+    for res, r in zip(prepared_residues, kept_residue_source, strict=True):
+        res.chain.id = str(table.chain_id[r])
+        res.id = str(int(table.res_id[r]))
+        res.insertionCode = str(table.ins_code[r])
+    labels = tuple(
+        f"{table.chain_id[r]}:{res.name} {table.res_id[r]}{table.ins_code[r]}"
+        for res, r in zip(prepared_residues, kept_residue_source, strict=True)
+    )
+    n_hydrogens = sum(1 for a in fixer.topology.atoms() if a.element is not None and a.element.symbol == "H")
+    kept_chains = tuple(dict.fromkeys(str(c) for c in kept.chain_id))
+    report = PreparationReport(
+        chains=kept_chains,
+        model=1,
+        n_models=n_models,
+        removed_waters=waters,
+        removed_heterogens=dict(sorted(heterogens.items())),
+        removed_other=dict(sorted(other.items())),
+        replaced_residues=replaced,
+        added_atoms=tuple((kept_labels[k], tuple(v)) for k, v in sorted(added.items())),
+        removed_atoms=removed_atoms,
+        n_hydrogens=n_hydrogens,
+        chain_breaks=tuple(f"{kept_labels[b - 1]} | {kept_labels[b]}" for b in breaks),
+        ph=float(ph),
+    )
+    return PreparedModel(
+        topology=fixer.topology,
+        positions=coords,
+        source_atom=source_atom,
+        source_residue=kept_residue_source,
+        residue_labels=labels,
+        input=first,
+        report=report,
+    )
+
+
+def _add_terminal_oxygens(
+    kept: Structure, source: np.ndarray, breaks: np.ndarray
+) -> tuple[Structure, np.ndarray, list[int]]:
+    """Add the OXT of every segment's last residue that has CA, C and O but no OXT.
+
+    OXT goes in the CA-C-O plane, 1.25 Å from C, opposite the bisector of C->CA
+    and C->O (sp2 geometry); the minimisation finishes the job. Doing it here
+    spares PDBFixer's ``addMissingAtoms`` a force field, a system and a
+    minimisation for the one repair every predicted model needs (measured:
+    0.65 s of 1.4 s for the 130-residue ColabFold model).
+
+    Returns
+    -------
+    structure : Structure
+        ``kept`` with the OXT atoms inserted at the end of their residues.
+    source : ndarray, dtype=int64
+        ``source`` with -1 inserted for the new atoms.
+    residues : list of int
+        Residue indices that received an OXT.
+    """
+    residues = kept.residues
+    starts = kept.residue_starts
+    n_res = len(residues)
+    is_end = np.zeros(n_res, dtype=bool)
+    is_end[-1] = True
+    is_end[:-1] |= residues.chain_id[1:] != residues.chain_id[:-1]
+    is_end[np.asarray(breaks, dtype=np.int64) - 1] = True
+    inserts: list[tuple[int, np.ndarray]] = []
+    residues_done = []
+    for r in np.flatnonzero(is_end).tolist():
+        names = [normalise_names(str(residues.res_name[r]), str(n))[1] for n in kept.atom_name[starts[r]:starts[r + 1]]]
+        if "OXT" in names or not all(a in names for a in ("CA", "C", "O")):
+            continue
+        at = {a: kept.coords[starts[r] + names.index(a)].astype(np.float64) for a in ("CA", "C", "O")}
+        to_ca = (at["CA"] - at["C"]) / np.linalg.norm(at["CA"] - at["C"])
+        to_o = (at["O"] - at["C"]) / np.linalg.norm(at["O"] - at["C"])
+        direction = -(to_ca + to_o)
+        norm = np.linalg.norm(direction)
+        if norm < 1e-6:
+            continue
+        inserts.append((int(starts[r + 1]), at["C"] + 1.25 * direction / norm))
+        residues_done.append(r)
+    if not inserts:
+        return kept, source, []
+    rows = [i for i, _ in inserts]
+    template = np.array(rows) - 1  # copy annotations from the residue's last atom
+    fields = {}
+    for name in ("atom_name", "element", "res_name", "res_id", "ins_code", "chain_id", "b_factor", "occupancy",
+                 "hetero"):
+        values = getattr(kept, name)
+        extra = values[template].copy()
+        if name == "atom_name":
+            extra[:] = "OXT"
+        elif name == "element":
+            extra[:] = "O"
+        fields[name] = np.insert(values, rows, extra)
+    coords = np.insert(kept.coords, rows, np.array([xyz for _, xyz in inserts], dtype=np.float32), axis=0)
+    new = Structure(coords=coords, name=kept.name, **fields)
+    return new, np.insert(np.asarray(source, dtype=np.int64), rows, -1), residues_done
+
+
+def _remove_unknown_atoms(fixer: PDBFixer, labels: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Delete atoms of standard residues that the residue's template does not have (OXT allowed)."""
+    doomed = []
+    removed: dict[int, list[str]] = {}
+    for residue in fixer.topology.residues():
+        template = fixer.templates.get(residue.name)
+        if template is None:
+            continue
+        allowed = {a.name for a in template.topology.atoms()} | {"OXT"}
+        for atom in residue.atoms():
+            if atom.name not in allowed:
+                doomed.append(atom)
+                removed.setdefault(residue.index, []).append(atom.name)
+    if doomed:
+        modeller = app.Modeller(fixer.topology, fixer.positions)
+        modeller.delete(doomed)
+        fixer.topology = modeller.topology
+        fixer.positions = modeller.positions
+    return tuple((labels[k], tuple(v)) for k, v in sorted(removed.items()))
+
+
+def _some(labels: list[str], limit: int = 5) -> str:
+    """``"A:UNK 5, A:UNK 6"`` with a count of the rest past ``limit``."""
+    shown = ", ".join(labels[:limit])
+    return shown if len(labels) <= limit else f"{shown} and {len(labels) - limit} more"

@@ -1,0 +1,570 @@
+"""AlphaFold2-style restrained relaxation, and optional restrained implicit-solvent MD.
+
+:func:`refine` does what AlphaFold2's ``AmberRelaxation`` does, and keeps the numbers:
+
+1. prepare the structure with PDBFixer (:func:`workbench.refine.prepare`);
+2. build an Amber ff14SB system (:mod:`workbench.refine.forcefield`: vacuum by
+   default, OBC2 or GBn2 implicit solvent on request, 1 nm cutoff) and add
+   harmonic position restraints on every heavy atom that came from the input,
+   ``stiffness`` kJ/mol/Å² (default 41.84 = AlphaFold2's 10 kcal/mol/Å²);
+3. minimise with OpenMM's L-BFGS (``tolerance`` on the RMS force,
+   ``max_iterations`` per minimisation);
+4. check violations (:mod:`workbench.refine.violations`); weaken the restraints
+   of the violating residues to a tenth, and release them if the residue still
+   violates in the next round (AlphaFold2 releases at once; the intermediate
+   step lets a twisted peptide or a strained side chain settle without the
+   whole residue drifting); when every violating residue is already free,
+   the residues within 6 Å of them go down the same ladder; up to
+   ``max_rounds`` rounds. After the first round, minimisation stops when
+   every atom of the weakened or released residues feels less than the
+   tolerance force: OpenMM's own criterion is the RMS force of all atoms, in
+   which a few strained residues of a large protein do not show;
+5. when nothing is left to release and a peptide is still twisted, it sits in
+   a local minimum of the force field: a temporary planarity term
+   (``100 * (1 - cos 2 omega)`` kJ/mol) pulls it over, and the region is
+   minimised again without it, so the result is a minimum of the unmodified
+   force field.
+
+Differences from AlphaFold2's relax, each measured or argued in the module
+that makes it: the cutoff and the unconstrained minimisation
+(:mod:`workbench.refine.forcefield`); restraints are released in the running
+context (``updateParametersInContext``) instead of rebuilding the system,
+re-adding hydrogens and re-running the JAX violation code every round;
+chains are split at backbone gaps instead of being bonded across them; atoms
+that preparation added are not restrained to their guessed positions.
+
+With ``md_ps > 0``, after the first minimisation the model runs ``md_ps``
+picoseconds of Langevin dynamics (2 fs steps, bonds to hydrogen constrained,
+300 K, 1/ps friction) in implicit solvent, with restraints weighted by
+confidence (stiffness x pLDDT/100 from the B-factors, or uniform), and then
+the relax loop above starts from the result, with the same confidence-weighted
+restraints (so that the final minimisation does not pull low-confidence regions
+back to where the MD moved them from).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import openmm as mm
+import openmm.unit as unit
+
+from workbench.io.openmm import from_openmm
+from workbench.refine.forcefield import (
+    FORCEFIELD_GROUP,
+    RESTRAINT_GROUP,
+    SOLVENTS,
+    create_system,
+    load_forcefield,
+    with_hbond_constraints,
+)
+from workbench.refine.platform import PlatformChoice, select_platform
+from workbench.refine.prepare import PreparedModel, prepare
+from workbench.refine.result import RefinementResult
+from workbench.refine.violations import GeometryModel, ViolationCriteria
+from workbench.structure import Structure
+
+__all__ = ["RefineConfig", "refine"]
+
+_KCAL = 4.184
+#: Residues within this distance (Å) of a violation go down the release ladder when the
+#: violating residues themselves are already free.
+NEIGHBOUR_RELEASE = 6.0
+#: With an active region, minimisation stops when every active atom's force is
+#: below LOCAL_FACTOR x tolerance (kJ/mol/Å -> kJ/mol/nm: the tolerance itself).
+LOCAL_FACTOR = 10.0
+#: Height (kJ/mol) of the temporary peptide planarity term.
+PLANARITY_K = 100.0
+#: Height (kJ/mol) of the capped repulsion used to separate overlapping atoms.
+SOFT_BARRIER = 1000.0
+#: A heavy-atom clash closer than this (Å) before minimisation triggers the capped-repulsion start.
+SEVERE_CLASH = 1.2
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    """Parameters of :func:`refine`; units are Å, kJ/mol, ps, K.
+
+    Attributes
+    ----------
+    stiffness : float
+        Restraint spring constant, kJ/mol/Å² (41.84 = 10 kcal/mol/Å², AlphaFold2's).
+    tolerance : float
+        L-BFGS convergence: RMS force below this, kJ/mol/Å (10.0 = AlphaFold2's
+        2.39 kcal/mol/Å as OpenMM 8 reads it).
+    max_iterations : int
+        L-BFGS iteration cap per minimisation (0: no cap).
+    max_rounds : int
+        Bound on minimise-check-release rounds.
+    solvent : {"vacuum", "obc2", "gbn2"} or None
+        None: vacuum for a plain relax, OBC2 when ``md_ps > 0``.
+    cutoff : float or None
+        Nonbonded cutoff, Å (None: all pairs).
+    md_ps : float
+        Picoseconds of restrained Langevin MD before the relax (0: none).
+    md_temperature : float
+        MD temperature, K.
+    md_timestep : float
+        MD time step, fs (bonds to hydrogen are constrained).
+    md_friction : float
+        Langevin friction, 1/ps.
+    md_weights : {"plddt", "uniform"}
+        MD restraint stiffness per atom: stiffness x B-factor/100 (B-factors
+        read as pLDDT, clipped to 0-1) or the full stiffness everywhere. Use
+        "uniform" for experimental structures, whose B-factors are not pLDDT.
+        With "plddt", a structure whose B-factors are all zero gets uniform.
+    ph : float
+        pH for protonation states.
+    chains : tuple of str or None
+        Chains to refine (None: all).
+    platform : str or None
+        OpenMM platform (see :func:`workbench.refine.select_platform`; None: auto).
+    threads : int or None
+        CPU threads (None: usable cores).
+    criteria : ViolationCriteria
+        Violation thresholds.
+    hydrogens : bool
+        Keep hydrogens in the refined structure.
+    seed : int
+        Seed of the hydrogens' start positions and of the MD's velocities and noise.
+    """
+
+    stiffness: float = 10.0 * _KCAL
+    tolerance: float = 10.0
+    max_iterations: int = 1000
+    max_rounds: int = 8
+    solvent: str | None = None
+    cutoff: float | None = 10.0
+    md_ps: float = 0.0
+    md_temperature: float = 300.0
+    md_timestep: float = 2.0
+    md_friction: float = 1.0
+    md_weights: str = "plddt"
+    ph: float = 7.0
+    chains: tuple[str, ...] | None = None
+    platform: str | None = None
+    threads: int | None = None
+    criteria: ViolationCriteria = field(default_factory=ViolationCriteria)
+    hydrogens: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.stiffness < 0:
+            raise ValueError(f"stiffness must be >= 0 kJ/mol/Å², got {self.stiffness}")
+        if self.tolerance <= 0:
+            raise ValueError(f"tolerance must be positive (kJ/mol/Å), got {self.tolerance}")
+        if self.max_iterations < 0:
+            raise ValueError(f"max_iterations must be >= 0, got {self.max_iterations}")
+        if self.max_rounds < 1:
+            raise ValueError(f"max_rounds must be >= 1, got {self.max_rounds}")
+        if self.solvent is not None and self.solvent not in SOLVENTS:
+            raise ValueError(f"unknown solvent {self.solvent!r}; choose one of {', '.join(SOLVENTS)}")
+        if self.md_ps < 0 or not math.isfinite(self.md_ps):
+            raise ValueError(f"md_ps must be a finite number >= 0, got {self.md_ps}")
+        if self.md_timestep <= 0 or self.md_temperature <= 0 or self.md_friction <= 0:
+            raise ValueError("md_timestep, md_temperature and md_friction must be positive")
+        if self.md_weights not in ("plddt", "uniform"):
+            raise ValueError(f"md_weights must be 'plddt' or 'uniform', got {self.md_weights!r}")
+        if self.chains is not None:
+            object.__setattr__(self, "chains", tuple(str(c) for c in self.chains))
+
+    @property
+    def resolved_solvent(self) -> str:
+        """The solvent model used: ``solvent``, or vacuum / OBC2 (with MD) when unset."""
+        return self.solvent or ("obc2" if self.md_ps > 0 else "vacuum")
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary."""
+        values = dataclasses.asdict(self)
+        values["criteria"] = self.criteria.to_dict()
+        values["chains"] = None if self.chains is None else list(self.chains)
+        values["solvent"] = self.resolved_solvent
+        return values
+
+
+class _IterationCounter(mm.MinimizationReporter):
+    """Counts L-BFGS iterations; optionally stops once a region's RMS force is small.
+
+    OpenMM's criterion is the RMS force over *all* atoms: in a large protein a
+    few strained residues barely move it. With :meth:`watch` set, the
+    minimisation stops when the RMS force over the watched atoms falls below
+    the threshold instead (the global tolerance is set far lower).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.iterations = 0
+        self._components: np.ndarray | None = None
+        self._threshold = 0.0
+
+    def watch(self, atoms: np.ndarray | None, threshold_nm: float) -> None:
+        """Stop on the RMS force of ``atoms`` (kJ/mol/nm) below ``threshold_nm``; None: OpenMM's own criterion."""
+        self._components = None if atoms is None else (3 * np.asarray(atoms)[:, None] + np.arange(3)).ravel()
+        self._threshold = threshold_nm
+
+    def report(self, iteration, x, grad, args):
+        self.iterations += 1
+        if self._components is None or iteration == 0:
+            return False
+        gradient = np.asarray(grad)[self._components].reshape(-1, 3)
+        return bool(np.sqrt((gradient * gradient).sum(axis=1).max()) < self._threshold)
+
+
+def refine(structure: Structure, config: RefineConfig | None = None) -> RefinementResult:
+    """Refine a structure: prepare, restrain, minimise, check, release, repeat.
+
+    Parameters
+    ----------
+    structure : Structure
+        A protein model (a prediction, or an experimental structure); ligands
+        and waters are removed, modified residues replaced, missing atoms added.
+    config : RefineConfig, optional
+        Parameters (defaults: AlphaFold2's relax settings, vacuum, 1 nm cutoff).
+
+    Returns
+    -------
+    RefinementResult
+
+    Raises
+    ------
+    StructureFormatError
+        For residues that cannot be repaired (unknown ``X`` residues, residues
+        without N, CA and C); the message names them.
+    ValueError
+        For bad parameters or an unusable platform.
+    RuntimeError
+        If the minimisation diverges (non-finite energy).
+
+    Examples
+    --------
+    PDBFixer ships 1BHL (an HIV-1 integrase domain with waters, two modified
+    cysteines and a gap):
+
+    >>> import pathlib, pdbfixer, workbench
+    >>> path = pathlib.Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
+    >>> result = workbench.refine(workbench.read_structure(path))
+    >>> len(result.violations_after), result.rmsd_ca < 0.5, result.energy_after < result.energy_before
+    (0, True, True)
+    >>> result.preparation.removed_waters, len(result.preparation.chain_breaks)
+    (53, 1)
+    """
+    config = config or RefineConfig()
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    choice = select_platform(config.platform, config.threads)
+    solvent = config.resolved_solvent
+
+    mark = time.perf_counter()
+    prepared = prepare(structure, chains=config.chains, ph=config.ph, forcefield=load_forcefield("vacuum"),
+                       platform=choice.platform, seed=config.seed)
+    timings["prepare"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    system = create_system(prepared.topology, solvent=solvent, cutoff=config.cutoff)
+    geometry = GeometryModel(prepared.topology, system, prepared.residue_labels, config.criteria)
+    restrained = np.flatnonzero(prepared.heavy & (prepared.source_atom >= 0))
+    reference_nm = prepared.positions / 10.0
+    k_nm = config.stiffness * 100.0 * _restraint_weights(prepared, restrained, config)  # kJ/mol/Å² -> /nm²
+    restraint = _restraint_force(restrained, reference_nm, k_nm)
+    system.addForce(restraint)
+    planarity = _planarity_force(geometry.omega)
+    system.addForce(planarity)
+    context = choice.context(system, mm.VerletIntegrator(0.001))
+    context.setPositions(prepared.positions_nm)
+    energy_before = _energy(context, FORCEFIELD_GROUP)
+    timings["system"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    violations_before = geometry.check(prepared.positions)
+    check_time = time.perf_counter() - mark
+
+    counter = _IterationCounter()
+    minimise_time = 0.0
+    md_time = 0.0
+
+    # Atoms nearly on top of each other (a forced clash, a bad model) stall or
+    # break L-BFGS on the real potential: separate them on a capped one first.
+    severe = any(v.kind == "clash" and v.value < SEVERE_CLASH for v in violations_before.items)
+    soft_started = False
+
+    def soft_start() -> None:
+        nonlocal soft_started
+        soft_started = True
+        positions = context.getState(getPositions=True).getPositions(asNumpy=True)
+        context.setPositions(_soft_minimise(system, positions, choice, counter))
+
+    def minimise(tolerance: float, active: np.ndarray | None = None) -> np.ndarray:
+        nonlocal minimise_time
+        t = time.perf_counter()
+        if severe and not soft_started:
+            soft_start()
+        start_positions = context.getState(getPositions=True).getPositions(asNumpy=True)
+        counter.watch(active, tolerance * LOCAL_FACTOR)
+        # Globally: the tolerance (kJ/mol/Å -> kJ/mol/nm); with an active
+        # region, a 100x tighter global criterion and a stop as soon as the
+        # region's RMS force is below the tolerance.
+        tolerance_nm = tolerance * 10.0 if active is None else tolerance / 10.0
+        positions = _lbfgs(context, tolerance_nm, config.max_iterations, counter)
+        if positions is None and not soft_started:
+            context.setPositions(start_positions)
+            soft_start()
+            positions = _lbfgs(context, tolerance_nm, config.max_iterations, counter)
+        counter.watch(None, 0.0)
+        minimise_time += time.perf_counter() - t
+        if positions is None:
+            raise RuntimeError(f"{structure.name or 'structure'}: the minimisation diverged (non-finite energy)")
+        return positions
+
+    if config.md_ps > 0:
+        minimise(config.tolerance)
+        t = time.perf_counter()
+        positions = _run_md(system, prepared, choice, context, config)
+        context.setPositions(unit.Quantity(positions / 10.0, unit.nanometer))
+        md_time = time.perf_counter() - t
+
+    residue_of_atom = prepared.residue_of_atom
+    factor = np.ones(prepared.topology.getNumResidues())  # restraint stiffness factor per residue
+    flattened: set[int] = set()  # omega torsions the planarity term has been applied to
+    rounds = 0
+    active = None
+    while True:
+        rounds += 1
+        positions = minimise(config.tolerance, active)
+        t = time.perf_counter()
+        violations = geometry.check(positions)
+        check_time += time.perf_counter() - t
+        if not violations or rounds >= config.max_rounds:
+            break
+        violating = np.asarray(violations.residue_indices, dtype=np.int64)
+        changed = _step_down(factor, violating)
+        if not changed.size:
+            near = np.asarray(sorted(_neighbours(positions, prepared.heavy, residue_of_atom, violating)), np.int64)
+            changed = _step_down(factor, near)
+        if not changed.size:
+            # Everything around is free and a peptide stays twisted: a local
+            # minimum of the force field. Pull it planar with a temporary
+            # term, then minimise again without it (the result is a minimum
+            # of the unmodified force field).
+            twisted = [k for k, quad in enumerate(geometry.omega.tolist())
+                       if any(v.kind == "omega" and v.atoms == tuple(geometry.atom_labels[i] for i in quad)
+                              for v in violations.items) and k not in flattened]
+            if not twisted:
+                break
+            flattened.update(twisted)
+            for k in twisted:
+                planarity.setTorsionParameters(k, *geometry.omega[k].tolist(), [1.0])
+            planarity.updateParametersInContext(context)
+            context.setParameter("planarity", PLANARITY_K)
+            minimise(config.tolerance, active)
+            context.setParameter("planarity", 0.0)
+            continue
+        for slot in np.flatnonzero(np.isin(residue_of_atom[restrained], changed)):
+            atom = int(restrained[slot])
+            restraint.setParticleParameters(int(slot), atom,
+                                            [k_nm[slot] * factor[residue_of_atom[atom]], *reference_nm[atom]])
+        restraint.updateParametersInContext(context)
+        active = np.flatnonzero(factor[residue_of_atom] < 1.0)
+
+    energy_after = _energy(context, FORCEFIELD_GROUP)
+    restraint_after = _energy(context, RESTRAINT_GROUP)
+    refined = _refined_structure(prepared, positions, config.hydrogens)
+    source = prepared.source_atom
+    from_input = (source >= 0) & prepared.heavy
+    delta = positions[from_input] - prepared.input.coords[source[from_input]]
+    is_ca = np.array([a.name == "CA" for a in prepared.topology.atoms()], dtype=bool)[from_input]
+    rmsd_heavy = float(np.sqrt((delta**2).sum(axis=1).mean()))
+    rmsd_ca = float(np.sqrt((delta[is_ca] ** 2).sum(axis=1).mean())) if is_ca.any() else float("nan")
+    timings["minimise"] = minimise_time
+    timings["md"] = md_time
+    timings["check"] = check_time
+    timings["total"] = time.perf_counter() - start
+    return RefinementResult(
+        structure=refined,
+        energy_before=energy_before,
+        energy_after=energy_after,
+        restraint_energy_after=restraint_after,
+        rmsd_ca=rmsd_ca,
+        rmsd_heavy=rmsd_heavy,
+        violations_before=violations_before,
+        violations_after=violations,
+        iterations=counter.iterations,
+        rounds=rounds,
+        released_residues=tuple(prepared.residue_labels[r] for r in np.flatnonzero(factor == 0.0)),
+        weakened_residues=tuple(prepared.residue_labels[r] for r in np.flatnonzero((factor > 0) & (factor < 1))),
+        md_ps=float(config.md_ps),
+        solvent=solvent,
+        cutoff=config.cutoff,
+        platform=choice.name,
+        platform_properties=dict(choice.properties),
+        timings=timings,
+        preparation=prepared.report,
+        parameters=config.to_dict(),
+    )
+
+
+def _lbfgs(context: mm.Context, tolerance_nm: float, max_iterations: int,
+           counter: _IterationCounter) -> np.ndarray | None:
+    """One L-BFGS minimisation; the positions in Å, or None if it diverged."""
+    try:
+        mm.LocalEnergyMinimizer.minimize(context, tolerance_nm, max_iterations, counter)
+    except mm.OpenMMException:
+        return None
+    state = context.getState(getPositions=True, getEnergy=True, groups={FORCEFIELD_GROUP})
+    positions = np.asarray(state.getPositions(asNumpy=True).value_in_unit(unit.angstrom), dtype=np.float64)
+    if not np.isfinite(positions).all() or not math.isfinite(
+            state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)):
+        return None
+    return positions
+
+
+def _soft_minimise(system: mm.System, positions: unit.Quantity, choice: PlatformChoice,
+                   counter: _IterationCounter) -> unit.Quantity:
+    """Minimise on the bonded terms, the restraints and a capped repulsion instead of Lennard-Jones + Coulomb.
+
+    Each non-excluded pair closer than its Lennard-Jones sigma feels
+    ``SOFT_BARRIER * (1 - r/sigma)^2``: finite even for coincident atoms, so
+    L-BFGS can separate atoms that a forced clash or a bad model put on top
+    of each other; the real minimisation follows.
+    """
+    soft = mm.XmlSerializer.clone(system)
+    repulsion = mm.CustomNonbondedForce(f"{SOFT_BARRIER}*step(1-r/s)*(1-r/s)^2; s=0.5*(s1+s2)")
+    repulsion.addPerParticleParameter("s")
+    for index in reversed(range(soft.getNumForces())):
+        force = soft.getForce(index)
+        if isinstance(force, mm.NonbondedForce):
+            for i in range(force.getNumParticles()):
+                _, sigma, epsilon = force.getParticleParameters(i)
+                repulsion.addParticle([sigma.value_in_unit(unit.nanometer)
+                                       if epsilon.value_in_unit(unit.kilojoule_per_mole) > 0 else 0.1])
+            for e in range(force.getNumExceptions()):
+                i, j, *_ = force.getExceptionParameters(e)
+                repulsion.addExclusion(i, j)
+            soft.removeForce(index)
+        elif isinstance(force, (mm.GBSAOBCForce, mm.CustomGBForce)):
+            soft.removeForce(index)
+    repulsion.setNonbondedMethod(mm.CustomNonbondedForce.CutoffNonPeriodic)
+    repulsion.setCutoffDistance(0.6)
+    soft.addForce(repulsion)
+    context = choice.context(soft, mm.VerletIntegrator(0.001))
+    context.setPositions(positions)
+    mm.LocalEnergyMinimizer.minimize(context, 100.0, 200, counter)
+    return context.getState(getPositions=True).getPositions(asNumpy=True)
+
+
+#: Restraint stiffness factors a violating residue steps through, one per round.
+RELEASE_STEPS = (1.0, 0.1, 0.0)
+
+
+def _step_down(factor: np.ndarray, residues: np.ndarray) -> np.ndarray:
+    """Move each residue's restraint factor one step down RELEASE_STEPS; return the residues that changed."""
+    changed = []
+    for r in residues.tolist():
+        if factor[r] > 0.0:
+            factor[r] = RELEASE_STEPS[RELEASE_STEPS.index(factor[r]) + 1]
+            changed.append(r)
+    return np.asarray(changed, dtype=np.int64)
+
+
+def _restraint_weights(prepared: PreparedModel, restrained: np.ndarray, config: RefineConfig) -> np.ndarray:
+    """Per-restrained-atom stiffness factors: pLDDT/100 with MD and ``md_weights="plddt"``, else 1."""
+    weights = np.ones(len(restrained))
+    if config.md_ps > 0 and config.md_weights == "plddt":
+        b = prepared.input.b_factor[prepared.source_atom[restrained]].astype(np.float64)
+        if np.any(b > 0):
+            weights = np.clip(b / 100.0, 0.0, 1.0)
+    return weights
+
+
+def _planarity_force(omega: np.ndarray) -> mm.CustomTorsionForce:
+    """A switchable ``planarity * on * (1 - cos 2 omega)`` on every peptide (off: global parameter 0)."""
+    force = mm.CustomTorsionForce("planarity*on*(1-cos(2*theta))")
+    force.addGlobalParameter("planarity", 0.0)
+    force.addPerTorsionParameter("on")
+    for quad in omega.tolist():
+        force.addTorsion(*quad, [0.0])
+    force.setForceGroup(RESTRAINT_GROUP)
+    return force
+
+
+def _restraint_force(atoms: np.ndarray, reference_nm: np.ndarray, k_nm: np.ndarray) -> mm.CustomExternalForce:
+    """Harmonic position restraints with a per-atom spring constant (kJ/mol/nm²)."""
+    force = mm.CustomExternalForce("0.5*k*((x-x0)^2+(y-y0)^2+(z-z0)^2)")
+    for name in ("k", "x0", "y0", "z0"):
+        force.addPerParticleParameter(name)
+    for atom, k in zip(atoms.tolist(), np.broadcast_to(k_nm, atoms.shape).tolist(), strict=True):
+        force.addParticle(atom, [k, *reference_nm[atom]])
+    force.setForceGroup(RESTRAINT_GROUP)
+    return force
+
+
+def _energy(context: mm.Context, group: int) -> float:
+    state = context.getState(getEnergy=True, groups={group})
+    return float(state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole))
+
+
+def _neighbours(positions: np.ndarray, heavy: np.ndarray, residue_of_atom: np.ndarray,
+                residues: tuple[int, ...]) -> set[int]:
+    """Residues with a heavy atom within NEIGHBOUR_RELEASE Å of the given residues' heavy atoms."""
+    from scipy.spatial import cKDTree
+
+    heavy_index = np.flatnonzero(heavy)
+    centre = heavy_index[np.isin(residue_of_atom[heavy_index], residues)]
+    tree = cKDTree(positions[heavy_index])
+    hits = tree.query_ball_point(positions[centre], NEIGHBOUR_RELEASE)
+    near = {int(residue_of_atom[heavy_index[j]]) for row in hits for j in row}
+    return near
+
+
+def _run_md(system: mm.System, prepared: PreparedModel, choice: PlatformChoice, context: mm.Context,
+            config: RefineConfig) -> np.ndarray:
+    """Restrained Langevin MD from the context's positions; returns the final positions in Å."""
+    md_system = with_hbond_constraints(system, prepared.topology)
+    integrator = mm.LangevinMiddleIntegrator(config.md_temperature * unit.kelvin,
+                                             config.md_friction / unit.picosecond,
+                                             config.md_timestep * unit.femtosecond)
+    integrator.setRandomNumberSeed(config.seed)
+    md_context = choice.context(md_system, integrator)
+    md_context.setPositions(context.getState(getPositions=True).getPositions())
+    md_context.applyConstraints(1e-6)
+    md_context.setVelocitiesToTemperature(config.md_temperature * unit.kelvin, config.seed)
+    steps = max(1, round(config.md_ps * 1000.0 / config.md_timestep))
+    integrator.step(steps)
+    positions = md_context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(unit.angstrom)
+    positions = np.asarray(positions, dtype=np.float64)
+    if not np.isfinite(positions).all():
+        raise RuntimeError("restrained MD diverged (non-finite positions)")
+    return positions
+
+
+def _refined_structure(prepared: PreparedModel, positions: np.ndarray, hydrogens: bool) -> Structure:
+    """The refined model as a Structure with the input's numbering and B-factors."""
+    source = prepared.source_atom
+    inp = prepared.input
+    out = from_openmm(prepared.topology, unit.Quantity(positions, unit.angstrom), name=inp.name)
+    residue = prepared.source_residue[prepared.residue_of_atom]
+    res_table = inp.residues
+    # B-factor of each input residue: its CA's, else the mean of its atoms.
+    residue_b = np.array([
+        inp.b_factor[start:stop][inp.atom_name[start:stop] == "CA"][0]
+        if np.any(inp.atom_name[start:stop] == "CA") else inp.b_factor[start:stop].mean()
+        for start, stop in zip(inp.residue_starts[:-1], inp.residue_starts[1:], strict=True)
+    ], dtype=np.float32) if len(res_table) else np.zeros(0, np.float32)
+    has_source = source >= 0
+    b_factor = np.where(has_source, inp.b_factor[np.maximum(source, 0)], residue_b[residue])
+    occupancy = np.where(has_source, inp.occupancy[np.maximum(source, 0)], 1.0)
+    refined = dataclasses.replace(
+        out,
+        chain_id=res_table.chain_id[residue],
+        res_id=res_table.res_id[residue],
+        ins_code=res_table.ins_code[residue],
+        b_factor=b_factor,
+        occupancy=occupancy,
+        hetero=np.zeros(out.n_atoms, dtype=bool),
+    )
+    if not hydrogens:
+        refined = refined.select(prepared.heavy)
+    return refined
