@@ -67,6 +67,19 @@ def _build_parser() -> argparse.ArgumentParser:
     refine.add_argument("--no-hydrogens", action="store_true", help="write the refined structure without hydrogens")
     _add_read_options(refine)
     refine.set_defaults(handler=_refine)
+
+    importer = commands.add_parser(
+        "import", help="read ColabFold / AlphaFold2 / AlphaFold3 / AFDB / ESMFold / Boltz / Chai-1 / Protenix results",
+        description="Import every prediction found under DIR into OUT/<name>/ (model.pdb, model.cif, "
+                    "confidence.json with pLDDT on 0-100, PAE and pTM, provenance.json).",
+    )
+    importer.add_argument("directory", help="folder holding the other tool's results")
+    importer.add_argument("-o", "--output", required=True, help="output folder")
+    importer.add_argument(
+        "--format", help="force one format (colabfold, af2, af3, afdb, esmfold, boltz, chai1, protenix)"
+    )
+    importer.add_argument("--all-models", action="store_true", help="import every model, not only the best ranked")
+    importer.set_defaults(handler=_import)
     return parser
 
 
@@ -116,6 +129,24 @@ def _refine(args: argparse.Namespace) -> int:
     print(format_report(result))
     print(f"wrote {output} and {report_path}")
     return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from workbench.predict.imported import import_to_folder
+
+    results = import_to_folder(args.directory, args.output, format=args.format, all_models=args.all_models)
+    if not results:
+        print(f"workbench import: error: no prediction results found under {args.directory}", file=sys.stderr)
+        return 1
+    failed = 0
+    for name, written in results:
+        if isinstance(written, str):
+            failed += 1
+            print(f"  {name}: failed: {written}", file=sys.stderr)
+        else:
+            print(f"  {name}: {', '.join(str(path) for path in written.values())}")
+    print(f"imported {len(results) - failed} of {len(results)} result(s) into {args.output}")
+    return 1 if failed else 0
 
 
 def report_path_for(output: Path) -> Path:

@@ -36,7 +36,15 @@ class StructureFormatError(WorkbenchInputError):
 
 
 class SequenceFormatError(WorkbenchInputError):
-    """A FASTA file or sequence record that is not a valid protein sequence."""
+    """A FASTA file or sequence record that is not a valid protein sequence.
+
+    ``record`` is the id of the offending record, when the problem is in one.
+    """
+
+    def __init__(self, problem: str, *, source: str | None = None, line: int | None = None,
+                 record: str | None = None):
+        self.record = record
+        super().__init__(problem, source=source, line=line)
 
 
 class StructureWarning(UserWarning):

@@ -164,7 +164,7 @@ def scan_fasta(
             if clash is not None:
                 raise SequenceFormatError(
                     f"{label}: id {record.id!r} repeats {clash.id!r} (line {clash.line}) as a file name",
-                    source=loaded.name, line=header + 1,
+                    source=loaded.name, line=header + 1, record=record.id,
                 )
         except SequenceFormatError as exc:
             errors.append(exc)
@@ -179,7 +179,7 @@ def _validate(
     max_length: int, label: str, source: str,
 ) -> SequenceRecord:
     def fail(problem: str, line: int = header + 1) -> SequenceFormatError:
-        return SequenceFormatError(f"{label}: {problem}", source=source, line=line)
+        return SequenceFormatError(f"{label}: {problem}", source=source, line=line, record=record_id)
 
     if not record_id:
         raise fail("empty id after '>'")

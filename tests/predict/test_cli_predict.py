@@ -1,0 +1,29 @@
+"""``workbench import`` and ``workbench predict`` through main(), on real files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from workbench import read_structure
+from workbench.cli import main
+
+
+def test_import_command_writes_each_result(shared_data, tmp_path, capsys):
+    out = tmp_path / "imported"
+    assert main(["import", str(shared_data / "predicted"), "-o", str(out)]) == 0
+    assert "imported 3 of 3" in capsys.readouterr().out
+    colabfold = shared_data / "predicted" / "colabfold_ERR550519_2213899_unrelaxed_model_1.pdb"
+    (folder,) = [p for p in out.iterdir() if p.name.startswith("colabfold")]
+    confidence = json.loads((folder / "confidence.json").read_text())
+    ca_b = [float(line[60:66]) for line in colabfold.read_text().splitlines()
+            if line.startswith("ATOM") and line[12:16].strip() == "CA"]
+    np.testing.assert_allclose(confidence["plddt"], ca_b, atol=0.006)
+    model = read_structure(folder / "model.cif")
+    assert model.sequences == read_structure(colabfold).sequences
+
+
+def test_import_command_fails_on_empty_folder(tmp_path, capsys):
+    assert main(["import", str(tmp_path), "-o", str(tmp_path / "out")]) == 1
+    assert "no prediction results found" in capsys.readouterr().err

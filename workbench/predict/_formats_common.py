@@ -1,0 +1,427 @@
+"""Shared pieces of the importers: reading confidence files, mapping tokens to residues, pLDDT scales.
+
+Every predictor writes its model as PDB or mmCIF and its confidence beside it
+in JSON or npz. What differs is the layout; what is shared is here: loading
+those files with errors that name the file, taking one pLDDT per polymer
+residue from the B-factor column, recognising a 0-1 pLDDT scale, mapping the
+token axis of AlphaFold3-style models (one token per standard residue, one
+per atom otherwise) onto residues, and checking PAE shapes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.errors import StructureFormatError
+from workbench.io.structure_reader import read_structure
+from workbench.predict.base import Prediction, Provenance
+from workbench.predict.outputs import with_plddt
+from workbench.residues import STANDARD_AMINO_ACIDS
+from workbench.structure import Structure
+
+#: Largest difference (pLDDT units, 0-100) tolerated between B-factor and JSON pLDDT:
+#: PDB files keep two decimals and some tools round to one.
+PLDDT_TOLERANCE = 1.0
+
+_STANDARD_NUCLEOTIDES = frozenset({"A", "C", "G", "U", "DA", "DC", "DG", "DT", "N", "DN"})
+_STANDARD_RESIDUES = frozenset(STANDARD_AMINO_ACIDS) | _STANDARD_NUCLEOTIDES | {"UNK"}
+
+
+@dataclass
+class ResultFiles:
+    """The files of one imported model and what their names say about it.
+
+    Attributes
+    ----------
+    format : str
+        Importer name (``"colabfold"``, ``"alphafold3"``, ...).
+    structure : Path
+        The PDB or mmCIF model.
+    query : str
+        The job or record name the model is for.
+    model : str
+        Model label within the job (``"model_1"``, ``"sample_0"``); may be empty.
+    rank : int
+        0 for the best model of its job, larger for worse; sorts ties by name.
+    companions : dict of str to Path
+        Confidence files by role (``"scores"``, ``"pae"``, ``"summary"``, ...).
+    score : float or None
+        Ranking score written by the tool (higher is better), when it orders models by one.
+    prefix : str
+        Job prefix before the standard file names (AlphaPulldown), else empty.
+    """
+
+    format: str
+    structure: Path
+    query: str
+    model: str = ""
+    rank: int = 0
+    companions: dict[str, Path] = field(default_factory=dict)
+    score: float | None = None
+    prefix: str = ""
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The model and companion files, as strings."""
+        return (str(self.structure), *(str(p) for p in self.companions.values()))
+
+
+def load_json(path: Path) -> Any:
+    """Parse a JSON file; malformed or unreadable JSON raises :class:`StructureFormatError`."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise StructureFormatError(f"malformed JSON ({exc.msg})", source=str(path), line=exc.lineno) from None
+    except UnicodeDecodeError:
+        raise StructureFormatError("not a UTF-8 JSON text file", source=str(path)) from None
+
+
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` (or a single ``.npy`` as ``{"array": ...}``), never unpickling objects."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            return {"array": data}
+        with data:
+            return {key: np.array(data[key]) for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise StructureFormatError(f"not a readable numpy file ({exc})", source=str(path)) from None
+
+
+def require(mapping: Any, key: str, path: Path) -> Any:
+    """``mapping[key]``, or a :class:`StructureFormatError` naming the file and the missing key."""
+    if not isinstance(mapping, dict):
+        raise StructureFormatError(f"expected a JSON object, got {type(mapping).__name__}", source=str(path))
+    if key not in mapping:
+        raise StructureFormatError(f"no {key!r} entry", source=str(path))
+    return mapping[key]
+
+
+def scalar(value: Any, name: str, path: Path) -> float | None:
+    """A finite float from a JSON number or a size-1 array; None stays None."""
+    if value is None:
+        return None
+    array = np.asarray(value, dtype=float).reshape(-1) if not isinstance(value, str) else np.array([np.nan])
+    if array.size != 1 or not np.isfinite(array[0]):
+        raise StructureFormatError(f"{name} is not a single finite number: {value!r}", source=str(path))
+    return float(array[0])
+
+
+def float_array(value: Any, name: str, path: Path, ndim: int) -> np.ndarray:
+    """A finite float array with ``ndim`` dimensions, or a :class:`StructureFormatError`."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise StructureFormatError(f"{name} is not a numeric array", source=str(path)) from None
+    if array.ndim != ndim:
+        raise StructureFormatError(f"{name} has {array.ndim} dimension(s), expected {ndim}", source=str(path))
+    if not np.isfinite(array).all():
+        raise StructureFormatError(f"{name} holds non-finite values", source=str(path))
+    return array
+
+
+def polymer_residue_mask(structure: Structure) -> np.ndarray:
+    """Which residues are polymer residues.
+
+    Returns
+    -------
+    ndarray, shape=(n_residues,), dtype=bool
+    """
+    return np.asarray(structure.polymer[structure.residue_starts[:-1]], dtype=bool)
+
+
+def bfactor_per_residue(structure: Structure) -> np.ndarray:
+    """B-factor of each polymer residue's CA atom (its first atom when it has no CA).
+
+    Returns
+    -------
+    ndarray, shape=(n_polymer_residues,), dtype=float64
+    """
+    starts = structure.residue_starts
+    values = []
+    for i in np.flatnonzero(polymer_residue_mask(structure)):
+        lo, hi = int(starts[i]), int(starts[i + 1])
+        names = structure.atom_name[lo:hi]
+        ca = np.flatnonzero(names == "CA")
+        values.append(structure.b_factor[lo + (int(ca[0]) if ca.size else 0)])
+    return np.asarray(values, dtype=np.float64)
+
+
+def atom_values_per_residue(structure: Structure, values: np.ndarray, name: str, path: Path) -> np.ndarray:
+    """Per-atom values (one per atom of ``structure``) reduced to the CA (or first atom) of each polymer residue.
+
+    Parameters
+    ----------
+    structure : Structure
+    values : ndarray, shape=(n_atoms,)
+    name : str
+        What the values are, for messages.
+    path : Path
+        The file they came from, for messages.
+
+    Returns
+    -------
+    ndarray, shape=(n_polymer_residues,), dtype=float64
+    """
+    values = float_array(values, name, path, 1)
+    if values.shape[0] != structure.n_atoms:
+        raise StructureFormatError(
+            f"{values.shape[0]} {name} values for {structure.n_atoms} atoms in the model", source=str(path)
+        )
+    return bfactor_per_residue(dataclasses.replace(structure, b_factor=values))
+
+
+@dataclass(frozen=True)
+class Plddt:
+    """Per-residue pLDDT on 0-100 and how it was obtained."""
+
+    values: np.ndarray
+    rescaled: bool
+    source: str
+    path: Path | None = None
+
+
+def normalise_plddt(values: np.ndarray, source: str, path: Path, *, scale: str = "auto") -> Plddt:
+    """Put pLDDT on a 0-100 scale.
+
+    A 0-1 scale is recognised when every value lies in [0, 1] and at least one
+    is above 0: a real 0-100 pLDDT never stays below 1 for a whole model (its
+    floor is around 20), so the two cannot be confused.
+
+    Parameters
+    ----------
+    values : ndarray, shape=(n,)
+    source : str
+        Where the values came from (``"b_factor"``, ``"scores.json"``), kept in provenance.
+    path : Path
+        File, for messages.
+    scale : {"auto", "fraction", "percent"}
+        ``"fraction"`` forces 0-1, ``"percent"`` forces 0-100.
+
+    Returns
+    -------
+    Plddt
+
+    Raises
+    ------
+    StructureFormatError
+        Values outside 0-100, non-finite, or all zero (no pLDDT recorded).
+
+    Examples
+    --------
+    >>> result = normalise_plddt(np.array([0.5, 0.92]), "b_factor", Path("model.pdb"))
+    >>> result.values.tolist(), result.rescaled
+    ([50.0, 92.0], True)
+    >>> normalise_plddt(np.array([50.0, 92.0]), "b_factor", Path("model.pdb")).rescaled
+    False
+    """
+    values = float_array(values, "pLDDT", path, 1)
+    if values.size and (values.min() < 0 or values.max() > 100):
+        raise StructureFormatError(
+            f"pLDDT from {source} outside 0-100 ({values.min():.3g}..{values.max():.3g})", source=str(path)
+        )
+    if values.size and not values.any():
+        raise StructureFormatError(f"pLDDT from {source} is zero everywhere: no confidence recorded", source=str(path))
+    if scale == "fraction" or (scale == "auto" and values.size and values.max() <= 1.0):
+        if values.max() > 1.0:
+            raise StructureFormatError(f"pLDDT from {source} above 1 on a 0-1 scale", source=str(path))
+        return Plddt(values * 100.0, rescaled=True, source=source, path=path)
+    return Plddt(values, rescaled=False, source=source, path=path)
+
+
+def cross_check(primary: Plddt, secondary: Plddt, path: Path) -> None:
+    """Raise when two pLDDT readings of the same model disagree beyond :data:`PLDDT_TOLERANCE`."""
+    a, b = primary.values, secondary.values
+    if a.shape != b.shape:
+        raise StructureFormatError(
+            f"{a.shape[0]} pLDDT values in {primary.source} but {b.shape[0]} in {secondary.source}", source=str(path)
+        )
+    if a.size:
+        worst = int(np.argmax(np.abs(a - b)))
+        if abs(a[worst] - b[worst]) > PLDDT_TOLERANCE:
+            raise StructureFormatError(
+                f"pLDDT in {primary.source} ({a[worst]:.2f}) and {secondary.source} ({b[worst]:.2f}) "
+                f"disagree at polymer residue {worst + 1}",
+                source=str(path),
+            )
+
+
+def check_count(values: np.ndarray, n_residues: int, what: str, path: Path) -> None:
+    """Raise when ``values`` does not hold one entry per polymer residue."""
+    if values.shape[0] != n_residues:
+        raise StructureFormatError(
+            f"{values.shape[0]} {what} values for {n_residues} polymer residues in the model", source=str(path)
+        )
+
+
+def token_layout(structure: Structure) -> tuple[np.ndarray, int]:
+    """Tokens of AlphaFold3-style models: one per standard residue, one per heavy atom otherwise.
+
+    Returns
+    -------
+    first_token : ndarray, shape=(n_polymer_residues,), dtype=int64
+        Token index of each polymer residue (its first token when it has several).
+    n_tokens : int
+        Number of tokens of the whole structure.
+    """
+    starts = structure.residue_starts
+    polymer = polymer_residue_mask(structure)
+    first: list[int] = []
+    n_tokens = 0
+    for i in range(len(starts) - 1):
+        name = str(structure.res_name[starts[i]])
+        if polymer[i]:
+            first.append(n_tokens)
+        if polymer[i] and name in _STANDARD_RESIDUES:
+            n_tokens += 1
+        else:
+            elements = structure.element[starts[i] : starts[i + 1]]
+            n_tokens += max(1, int(np.count_nonzero((elements != "H") & (elements != "D"))))
+    return np.asarray(first, dtype=np.int64), n_tokens
+
+
+def residue_tokens_from_ids(structure: Structure, chain_ids: Any, res_ids: Any, path: Path) -> np.ndarray:
+    """Token index of each polymer residue from explicit token chain and residue ids (AlphaFold3 full data).
+
+    Returns
+    -------
+    ndarray, shape=(n_polymer_residues,), dtype=int64
+    """
+    chains = np.asarray(chain_ids, dtype=str).reshape(-1)
+    res = np.asarray(res_ids).reshape(-1)
+    if chains.shape != res.shape:
+        raise StructureFormatError(f"{chains.size} token chain ids but {res.size} token residue ids", source=str(path))
+    first: dict[tuple[str, int], int] = {}
+    for k, (chain, number) in enumerate(zip(chains, res, strict=True)):
+        first.setdefault((str(chain), int(number)), k)
+    r = structure.residues
+    tokens = []
+    for i in np.flatnonzero(polymer_residue_mask(structure)):
+        key = (str(r.chain_id[i]), int(r.res_id[i]))
+        if key not in first:
+            raise StructureFormatError(f"no token for residue {r.label(int(i))} of the model", source=str(path))
+        tokens.append(first[key])
+    return np.asarray(tokens, dtype=np.int64)
+
+
+def per_residue_from_tokens(
+    values: np.ndarray, structure: Structure, path: Path, what: str, tokens: np.ndarray | None = None
+) -> np.ndarray:
+    """Select the polymer residues from a per-token vector or matrix.
+
+    The token axis may already be per polymer residue (pure protein models) or
+    per token (see :func:`token_layout`); anything else is an error.
+
+    Parameters
+    ----------
+    values : ndarray, shape=(n_tokens,) or (n_tokens, n_tokens)
+    structure : Structure
+    path : Path
+    what : str
+        ``"pLDDT"`` or ``"PAE"``, for messages.
+    tokens : ndarray, optional
+        Token index of each polymer residue when the file says it explicitly.
+
+    Returns
+    -------
+    ndarray, shape=(n_polymer_residues,) or (n_polymer_residues, n_polymer_residues)
+    """
+    n_res = int(np.count_nonzero(polymer_residue_mask(structure)))
+    n = values.shape[0]
+    if values.ndim == 2 and values.shape[1] != n:
+        raise StructureFormatError(f"{what} matrix is not square: shape {values.shape}", source=str(path))
+    if tokens is None:
+        if n == n_res:
+            return values
+        tokens, n_tokens = token_layout(structure)
+        if n != n_tokens:
+            raise StructureFormatError(
+                f"{what} has {n} entries for {n_res} polymer residues ({n_tokens} tokens) in the model",
+                source=str(path),
+            )
+    elif tokens.size and tokens.max() >= n:
+        raise StructureFormatError(f"{what} has {n} entries, fewer than the model's tokens", source=str(path))
+    return values[np.ix_(tokens, tokens)] if values.ndim == 2 else values[tokens]
+
+
+def check_pae(pae: np.ndarray, n_residues: int, path: Path) -> np.ndarray:
+    """A validated PAE matrix of shape ``(n_residues, n_residues)`` in Å."""
+    pae = float_array(pae, "PAE", path, 2)
+    if pae.shape != (n_residues, n_residues):
+        raise StructureFormatError(
+            f"PAE has shape {pae.shape} for {n_residues} polymer residues in the model", source=str(path)
+        )
+    if pae.size and pae.min() < 0:
+        raise StructureFormatError("PAE holds negative values", source=str(path))
+    return pae
+
+
+def chain_sequences(structure: Structure) -> tuple[str, ...]:
+    """One-letter sequence of each polymer chain, in chain order."""
+    return tuple(seq for seq in structure.sequences.values() if seq)
+
+
+def read_model(path: Path) -> Structure:
+    """The first model of a PDB / mmCIF prediction file."""
+    structure = read_structure(path)
+    return structure.model(0) if structure.n_models > 1 else structure
+
+
+def bfactor_plddt(structure: Structure, path: Path, *, required: bool) -> Plddt | None:
+    """Per-residue pLDDT from the B-factor column; None when it is empty (all zero) and not ``required``."""
+    values = bfactor_per_residue(structure)
+    if not required and values.size and not values.any():
+        return None
+    return normalise_plddt(values, "b_factor", path)
+
+
+def build_prediction(
+    files: ResultFiles,
+    structure: Structure,
+    plddt: Plddt,
+    *,
+    ptm: float | None = None,
+    iptm: float | None = None,
+    pae: np.ndarray | None = None,
+    model: str = "",
+    parameters: dict[str, Any] | None = None,
+    pae_path: Path | None = None,
+) -> Prediction:
+    """Assemble the :class:`~workbench.predict.base.Prediction`, pLDDT written into the B-factors.
+
+    Raises
+    ------
+    StructureFormatError
+        When the values do not fit the model (counts, scales, pTM outside 0-1).
+    """
+    n_res = int(np.count_nonzero(polymer_residue_mask(structure)))
+    check_count(plddt.values, n_res, "pLDDT", plddt.path or files.structure)
+    if pae is not None:
+        pae = check_pae(pae, n_res, pae_path or files.structure)
+    params = {
+        "format": files.format,
+        "model": files.model,
+        "plddt_source": plddt.source,
+        "plddt_rescaled": plddt.rescaled,
+        **(parameters or {}),
+    }
+    provenance = Provenance(method=files.format, model=model, parameters=params, sources=files.sources)
+    try:
+        return Prediction(
+            structure=with_plddt(structure, plddt.values),
+            plddt=plddt.values,
+            ptm=ptm,
+            pae=pae,
+            provenance=provenance,
+            iptm=iptm,
+            name=files.query,
+        )
+    except ValueError as exc:
+        raise StructureFormatError(str(exc), source=str(files.structure)) from None

@@ -1,0 +1,387 @@
+"""Import predictions made elsewhere into the same :class:`~workbench.predict.base.Prediction`.
+
+Supported: ColabFold, AlphaFold2 (and AlphaPulldown), AlphaFold DB files,
+ESMFold (``esm-fold``) and other B-factor-only models, AlphaFold3 (local and
+AlphaFold Server), Boltz, Chai-1 and Protenix. The layouts are described in
+:mod:`workbench.predict._formats_af2` and :mod:`workbench.predict._formats_af3`.
+
+pLDDT always ends on a 0-100 scale: a 0-1 scale (Boltz npz, some ESMFold and
+Chai-1 versions) is recognised and rescaled, and provenance records it
+(``parameters["plddt_rescaled"]``). Per-residue pLDDT from per-atom values is
+the CA atom's (the first atom's when there is no CA); when a JSON or npz file
+and the B-factor column both give pLDDT they must agree. Bad files raise
+:class:`~workbench.errors.StructureFormatError` naming the file and the problem.
+
+Examples
+--------
+Reading one job, then a folder of many (not run as a doctest: it needs result files)::
+
+    prediction = import_prediction("colabfold_out/")
+    for name, result in import_predictions("many_results/"):
+        print(name, result if isinstance(result, Exception) else result.mean_plddt)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from workbench.errors import StructureFormatError
+from workbench.io.fasta import SequenceRecord, safe_name
+from workbench.predict._formats_af2 import (
+    load_af2_family,
+    match_afdb,
+    match_alphafold2,
+    match_bfactor,
+    match_colabfold,
+)
+from workbench.predict._formats_af3 import (
+    load_alphafold3,
+    load_boltz,
+    load_chai1,
+    load_protenix,
+    match_alphafold3,
+    match_boltz,
+    match_chai1,
+    match_protenix,
+)
+from workbench.predict._formats_common import ResultFiles, chain_sequences
+from workbench.predict.base import Prediction, PredictionOutcome, register
+
+Matcher = Callable[[Path, frozenset[str]], ResultFiles | None]
+
+#: Importers in the order auto-detection tries them; the last takes any PDB / mmCIF.
+_MATCHERS: tuple[tuple[str, Matcher], ...] = (
+    ("afdb", match_afdb),
+    ("alphafold3", match_alphafold3),
+    ("boltz", match_boltz),
+    ("chai1", match_chai1),
+    ("protenix", match_protenix),
+    ("alphafold2", match_alphafold2),
+    ("colabfold", match_colabfold),
+    ("bfactor", match_bfactor),
+)
+_LOADERS: dict[str, Callable[[ResultFiles], Prediction]] = {
+    "afdb": load_af2_family,
+    "alphafold2": load_af2_family,
+    "colabfold": load_af2_family,
+    "esmfold": load_af2_family,
+    "bfactor": load_af2_family,
+    "alphafold3": load_alphafold3,
+    "boltz": load_boltz,
+    "chai1": load_chai1,
+    "protenix": load_protenix,
+}
+#: Format names accepted by ``format=``.
+FORMATS: tuple[str, ...] = tuple(sorted(_LOADERS))
+
+_STRUCTURE_FILE = re.compile(r"\.(?:pdb|cif|mmcif|ent)(?:\.gz)?$", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[-_.|]+")
+#: Folders that hold inputs, not results: ColabFold's MSA / template cache and downloaded templates.
+_SKIPPED_FOLDER = re.compile(r"(?:_env|^templates(?:_\d+)?|^msas?)$", re.IGNORECASE)
+
+
+def _check_format(format: str | None) -> str | None:
+    if format is None:
+        return None
+    key = format.lower().replace("-", "").replace("_", "")
+    key = {"chai": "chai1", "af2": "alphafold2", "af3": "alphafold3", "alphafolddb": "afdb", "esm": "esmfold"}.get(
+        key, key
+    )
+    if key not in _LOADERS:
+        raise ValueError(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
+    return key
+
+
+def _match(path: Path, names: frozenset[str], format: str | None) -> ResultFiles | None:
+    """The result a structure file belongs to, by file names (and ``format`` when given)."""
+    for fmt, matcher in _MATCHERS:
+        if format is not None and fmt != format and not (format == "esmfold" and fmt == "bfactor"):
+            continue
+        files = matcher(path, names)
+        if files is not None:
+            if format is not None:
+                files.format = format
+            return files
+    if format is not None and _STRUCTURE_FILE.search(path.name):
+        # forced format, names not in the tool's layout: read the model's B-factors as that tool's pLDDT
+        return ResultFiles(format, path, _STRUCTURE_FILE.sub("", path.name))
+    return None
+
+
+def find_results(directory: str | Path, *, format: str | None = None) -> list[ResultFiles]:
+    """Every model file under ``directory`` (recursively) with its confidence files.
+
+    Parameters
+    ----------
+    directory : str or Path
+    format : str, optional
+        Only this importer (see :data:`FORMATS`); by default detected per file.
+
+    Returns
+    -------
+    list of ResultFiles
+        Sorted by path. Files under ColabFold's ``*_env`` cache and ``templates``
+        / ``msas`` folders are inputs, not results, and are left out.
+    """
+    fmt = _check_format(format)
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory}: not a folder")
+    listings: dict[Path, frozenset[str]] = {}
+    results = []
+    for path in sorted(directory.rglob("*")):
+        if not path.is_file() or path.name.startswith(".") or not _STRUCTURE_FILE.search(path.name):
+            continue
+        if any(_SKIPPED_FOLDER.search(part) for part in path.relative_to(directory).parts[:-1]):
+            continue
+        if path.parent not in listings:
+            listings[path.parent] = frozenset(p.name for p in path.parent.iterdir())
+        files = _match(path, listings[path.parent], fmt)
+        if files is not None:
+            results.append(files)
+    return results
+
+
+def _group_key(files: ResultFiles) -> tuple[str, str, str]:
+    anchor = files.structure.parent
+    if files.format == "alphafold3" and files.rank >= 1000:  # sample folders belong to the job folder above
+        anchor = anchor.parent
+    return (files.query, files.format, str(anchor))
+
+
+def _sort_key(files: ResultFiles) -> tuple[float, int, str]:
+    return (-files.score if files.score is not None else 0.0, files.rank, files.structure.name)
+
+
+def best_results(results: Sequence[ResultFiles]) -> dict[str, ResultFiles]:
+    """The best model of each job, by the tool's own ranking, under a unique file-safe name."""
+    groups: dict[tuple[str, str, str], list[ResultFiles]] = {}
+    for files in results:
+        groups.setdefault(_group_key(files), []).append(files)
+    chosen = [sorted(members, key=_sort_key)[0] for _, members in sorted(groups.items())]
+    return _unique_names([(files.query, files) for files in chosen])
+
+
+def _unique_names(items: list[tuple[str, ResultFiles]]) -> dict[str, ResultFiles]:
+    named: dict[str, ResultFiles] = {}
+    taken: set[str] = set()
+    for raw, files in items:
+        base = safe_name(raw) or "model"
+        name, n = base, 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name.lower())
+        named[name] = files
+    return named
+
+
+def load_result(files: ResultFiles) -> Prediction:
+    """Read one model and its confidence files into a Prediction.
+
+    Raises
+    ------
+    StructureFormatError
+        A file is malformed or does not fit the model.
+    """
+    return _LOADERS[files.format](files)
+
+
+def import_prediction(path: str | Path, *, format: str | None = None) -> Prediction:
+    """Import one prediction: a model file (its confidence files found beside it) or a folder holding one result.
+
+    Parameters
+    ----------
+    path : str or Path
+        A PDB / mmCIF model, or a folder with one job's output (the best-ranked
+        model is taken, by the tool's ranking).
+    format : str, optional
+        One of :data:`FORMATS`; by default detected from the file names.
+
+    Returns
+    -------
+    Prediction
+
+    Raises
+    ------
+    StructureFormatError
+        Malformed files, counts or shapes that do not fit the model, no model
+        in the folder, or models of several jobs in it.
+    FileNotFoundError
+        ``path`` does not exist.
+    """
+    fmt = _check_format(format)
+    path = Path(path)
+    if path.is_dir():
+        best = best_results(find_results(path, format=fmt))
+        if not best:
+            raise StructureFormatError("no PDB or mmCIF model found", source=str(path))
+        if len(best) > 1:
+            raise StructureFormatError(
+                f"models of {len(best)} jobs ({', '.join(sorted(best))}); use import_predictions", source=str(path)
+            )
+        return load_result(next(iter(best.values())))
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    files = _match(path, frozenset(p.name for p in path.parent.iterdir()), fmt)
+    if files is None:
+        raise StructureFormatError("not a PDB or mmCIF model file", source=str(path))
+    return load_result(files)
+
+
+def import_predictions(
+    directory: str | Path, *, format: str | None = None, all_models: bool = False
+) -> list[tuple[str, Prediction | Exception]]:
+    """Import every result under ``directory``; one bad result never stops the rest.
+
+    Parameters
+    ----------
+    directory : str or Path
+    format : str, optional
+        One of :data:`FORMATS`; by default detected per file.
+    all_models : bool
+        Every model, named ``{job}_{model}``, instead of the best model of each job.
+
+    Returns
+    -------
+    list of (str, Prediction or Exception)
+        File-safe names in sorted order, each with its prediction or the error
+        (a :class:`StructureFormatError` or :class:`OSError`) that stopped it.
+    """
+    results = find_results(directory, format=format)
+    if all_models:
+        named = _unique_names([(f"{f.query}_{f.model}" if f.model else f.query, f) for f in results])
+    else:
+        named = best_results(results)
+    imported: list[tuple[str, Prediction | Exception]] = []
+    for name in sorted(named):
+        try:
+            imported.append((name, load_result(named[name])))
+        except (ValueError, OSError) as exc:
+            imported.append((name, exc))
+    return imported
+
+
+def import_to_folder(
+    directory: str | Path, out: str | Path, *, format: str | None = None, all_models: bool = False
+) -> list[tuple[str, dict[str, Path] | str]]:
+    """Import every result under ``directory`` and write each to ``out / name`` (``workbench import DIR -o OUT``).
+
+    Parameters
+    ----------
+    directory, out : str or Path
+    format : str, optional
+    all_models : bool
+        See :func:`import_predictions`.
+
+    Returns
+    -------
+    list of (str, dict or str)
+        Per result its name and the written paths (see
+        :func:`~workbench.predict.outputs.write_prediction`), or the error text.
+    """
+    from workbench.io.fasta import safe_name
+    from workbench.predict.outputs import write_prediction
+
+    out = Path(out)
+    written: list[tuple[str, dict[str, Path] | str]] = []
+    for name, result in import_predictions(directory, format=format, all_models=all_models):
+        if isinstance(result, Prediction):  # names come from file names: made safe before joining a path
+            written.append((name, write_prediction(result, out / (safe_name(name) or "result"))))
+        else:
+            written.append((name, str(result)))
+    return written
+
+
+def _name_keys(text: str) -> set[str]:
+    """Ways a record id or job name may be written: as is, file-safe, lower case."""
+    return {text.lower(), safe_name(text).lower()}
+
+
+@register("imported")
+class ImportedPredictor:
+    """Predictions already made elsewhere, matched to records by id or name.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Folder holding the results (any of :data:`FORMATS`, mixed).
+    format : str, optional
+        Force one importer.
+
+    Notes
+    -----
+    A record matches a job whose name equals its id or file-safe name (case
+    ignored); an AlphaFold DB file ``AF-{acc}-F1`` also matches the accession.
+    The model's chain sequences must equal the record's (``X`` in the record
+    matches any residue).
+    """
+
+    name = "imported"
+
+    def __init__(self, directory: str | Path, *, format: str | None = None):
+        self.directory = Path(directory)
+        self.format = _check_format(format)
+        self._best: dict[str, ResultFiles] | None = None
+
+    def _results(self) -> dict[str, ResultFiles]:
+        if self._best is None:
+            self._best = best_results(find_results(self.directory, format=self.format))
+        return self._best
+
+    def _lookup(self, record: SequenceRecord) -> ResultFiles | str:
+        keys = _name_keys(record.id) | _name_keys(record.name)
+        found = [f for f in self._results().values() if _name_keys(f.query) & keys]
+        if not found:
+            found = [
+                f for f in self._results().values()
+                if f.format == "afdb" and keys & {part.lower() for part in _SEPARATORS.split(f.query)}
+            ]  # fmt: skip
+        if not found:
+            return f"no imported result named {record.id!r} in {self.directory}"
+        if len(found) > 1:
+            paths = ", ".join(str(f.structure) for f in found)
+            return f"several imported results match {record.id!r}: {paths}"
+        return found[0]
+
+    def predict(self, records: Sequence[SequenceRecord]) -> list[PredictionOutcome]:
+        """One outcome per record, in input order; missing or mismatching results give error text."""
+        outcomes = []
+        for record in records:
+            try:
+                files = self._lookup(record)
+                if isinstance(files, str):
+                    outcomes.append(PredictionOutcome(record, error=files))
+                    continue
+                prediction = load_result(files)
+            except (ValueError, OSError) as exc:
+                outcomes.append(PredictionOutcome(record, error=str(exc)))
+                continue
+            problem = _sequence_problem(record, prediction, files)
+            if problem:
+                outcomes.append(PredictionOutcome(record, error=problem))
+            else:
+                outcomes.append(PredictionOutcome(record, prediction=prediction))
+        return outcomes
+
+
+def _sequence_problem(record: SequenceRecord, prediction: Prediction, files: ResultFiles) -> str | None:
+    """Why the model does not fit the record's sequence, or None when it does."""
+    model = chain_sequences(prediction.structure)
+    if len(model) != len(record.chains):
+        return f"{files.structure}: {len(model)} chain(s) in the model, {len(record.chains)} in record {record.id!r}"
+    for index, (ours, theirs) in enumerate(zip(record.chains, model, strict=True)):
+        if len(ours) != len(theirs):
+            return (
+                f"{files.structure}: chain {index + 1} has {len(theirs)} residues in the model, "
+                f"{len(ours)} in record {record.id!r}"
+            )
+        for position, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            if a != b and a != "X":
+                return (
+                    f"{files.structure}: sequence differs from record {record.id!r} at chain {index + 1} "
+                    f"position {position + 1} ({a} in the record, {b} in the model)"
+                )
+    return None
