@@ -7,6 +7,7 @@ importing numpy, gemmi and OpenMM.
 from workbench._version import __version__
 from workbench.errors import SequenceFormatError, StructureFormatError, StructureWarning
 from workbench.io import SequenceRecord, read_fasta, read_structure, scan_fasta, write_structure
+from workbench.predict.api import predict  # `workbench.predict` is the function, as `workbench.refine`
 from workbench.refine import RefineConfig, RefinementResult, refine  # `workbench.refine` is the function
 from workbench.structure import MissingResidue, ResidueTable, Structure
 
@@ -21,6 +22,7 @@ __all__ = [
     "StructureFormatError",
     "StructureWarning",
     "__version__",
+    "predict",
     "read_fasta",
     "read_structure",
     "refine",

@@ -68,6 +68,23 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_read_options(refine)
     refine.set_defaults(handler=_refine)
 
+    predict = commands.add_parser(
+        "predict", help="predict structures for a FASTA file (esmfold, template variant modelling, imported)",
+        description="One folder per sequence under OUT (model.pdb, model.cif, confidence.json, provenance.json) "
+                    "and OUT/summary.json; a bad sequence fails alone, with its reason.",
+    )
+    predict.add_argument("fasta", help="FASTA file; ':' separates the chains of a complex")
+    predict.add_argument("-o", "--output", required=True, help="output folder")
+    predict.add_argument("--predictor", default="template", help="esmfold, template or imported (default template)")
+    predict.add_argument("--weights", help="esmfold: local weights folder or hub id (default facebook/esmfold_v1)")
+    predict.add_argument("--template", help="template: the PDB / mmCIF structure to model variants on")
+    predict.add_argument("--chain", help="template: chain of the template to use")
+    predict.add_argument("--no-refine", action="store_true", help="template: skip the relax")
+    predict.add_argument("--results", help="imported: folder of results made elsewhere")
+    predict.add_argument("--num-recycles", type=int, help="esmfold: recycles (default: the model's, 4)")
+    predict.add_argument("--device", help="esmfold: cuda, cuda:1 or cpu (default: cuda if available)")
+    predict.set_defaults(handler=_predict)
+
     importer = commands.add_parser(
         "import", help="read ColabFold / AlphaFold2 / AlphaFold3 / AFDB / ESMFold / Boltz / Chai-1 / Protenix results",
         description="Import every prediction found under DIR into OUT/<name>/ (model.pdb, model.cif, "
@@ -129,6 +146,32 @@ def _refine(args: argparse.Namespace) -> int:
     print(format_report(result))
     print(f"wrote {output} and {report_path}")
     return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from workbench.predict.api import predict
+
+    options: dict = {}
+    if args.predictor == "esmfold":
+        options = {"weights": args.weights or "facebook/esmfold_v1", "device": args.device,
+                   "num_recycles": args.num_recycles}
+    elif args.predictor == "template":
+        if not args.template:
+            raise ValueError("--predictor template needs --template STRUCTURE")
+        options = {"template": args.template, "chain": args.chain, "refine": not args.no_refine}
+    elif args.predictor == "imported":
+        if not args.results:
+            raise ValueError("--predictor imported needs --results DIR")
+        options = {"directory": args.results}
+    outcomes = predict(args.fasta, predictor=args.predictor, out=args.output, **options)
+    for outcome in outcomes:
+        if outcome.ok:
+            print(f"  {outcome.record.id}: mean pLDDT {outcome.prediction.mean_plddt:.1f}")
+        else:
+            print(f"  {outcome.record.id}: failed: {outcome.error}", file=sys.stderr)
+    done = sum(outcome.ok for outcome in outcomes)
+    print(f"predicted {done} of {len(outcomes)} sequence(s) into {args.output}")
+    return 0 if done == len(outcomes) else 1
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -27,3 +27,25 @@ def test_import_command_writes_each_result(shared_data, tmp_path, capsys):
 def test_import_command_fails_on_empty_folder(tmp_path, capsys):
     assert main(["import", str(tmp_path), "-o", str(tmp_path / "out")]) == 1
     assert "no prediction results found" in capsys.readouterr().err
+
+
+def test_predict_command_template_variant_and_bad_record(tmp_path, capsys):
+    from tests.conftest import pdbfixer_1bhl
+
+    wild_type = read_structure(pdbfixer_1bhl()).sequences["A"]
+    position = 40  # a residue of the first helix-free stretch is not needed: substitutions go anywhere
+    new = "W" if wild_type[position] != "W" else "F"
+    variant = wild_type[:position] + new + wild_type[position + 1:]
+    fasta = tmp_path / "variants.fasta"
+    fasta.write_text(f">variant\n{variant}\n>broken\nMK#V\n")
+    out = tmp_path / "out"
+    status = main(["predict", str(fasta), "-o", str(out), "--template", str(pdbfixer_1bhl())])
+    assert status == 1  # one record failed
+    captured = capsys.readouterr()
+    assert "broken" in captured.err and "invalid residue '#'" in captured.err
+    summary = json.loads((out / "summary.json").read_text())
+    assert [(e["id"], e["status"]) for e in summary] == [("variant", "done"), ("broken", "failed")]
+    model = read_structure(out / "variant" / "model.pdb")
+    assert model.sequences["A"] == variant
+    confidence = json.loads((out / "variant" / "confidence.json").read_text())
+    assert len(confidence["plddt"]) == len(variant)

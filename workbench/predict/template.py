@@ -1,0 +1,399 @@
+"""Variant modelling on a known structure: the ``template`` predictor (works offline).
+
+For labs screening point mutants and designs of a protein whose structure is
+known. Each requested sequence is
+
+1. checked: standard amino-acid letters only, as many chains as the template;
+2. aligned to its template chain with Biopython's ``PairwiseAligner``
+   (:data:`~workbench.predict.template_align.ALIGNER_PARAMETERS`: global,
+   BLOSUM62, gap opening -10, extension -0.5, free end gaps);
+3. refused, with the reason, when the template cannot support it: identity
+   (identical residues over the requested length) below ``min_identity``, an
+   insertion or deletion longer than ``max_indel``, a terminal extension, or an
+   insertion / deletion inside a helix or strand of the template (DSSP,
+   :func:`workbench.analysis.dssp`);
+4. built on the template (:mod:`workbench.predict.template_build`): shared
+   residues keep their template coordinates; substituted residues keep the
+   backbone and the side-chain atoms both residue types have (the rest is added
+   by PDBFixer in the relax's preparation, unrestrained); around each
+   insertion or deletion up to ``flank`` loop residues on each side are removed
+   and the stretch rebuilt by PDBFixer's missing-residue builder, after
+   checking the anchors are close enough to be spanned;
+5. relaxed with :func:`workbench.refine` (AlphaFold2-style restrained
+   minimisation in OpenMM), and compared with the wild type (the template's
+   own sequence) built and relaxed the same way, once per predictor.
+
+Confidence. There is no learned confidence here. The per-residue pLDDT-like
+score is a fixed, documented heuristic (:data:`CONFIDENCE`): 90 for a residue
+identical to the template, 80 for an identical residue whose CA lies within
+:data:`NEAR_CHANGE` Å of a changed one, 70 for a substituted residue (template
+backbone, rebuilt side chain), 50 for a residue of a rebuilt loop. pTM and PAE
+are None. Provenance says so (``parameters["confidence"]``).
+
+Energies are Amber ff14SB potential energies of the relaxed models (kJ/mol, in
+the relax's solvent model, vacuum by default). ``delta_energy_kj_mol`` is
+variant minus wild type: a quick screen for strain and clashes, not a folding
+free energy (the two models have different atoms).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openmm.unit as unit
+
+from workbench.analysis import dssp
+from workbench.io.fasta import SequenceRecord
+from workbench.io.openmm import from_openmm
+from workbench.io.structure_reader import read_structure
+from workbench.predict.base import Prediction, PredictionOutcome, Provenance, register
+from workbench.predict.outputs import with_plddt
+from workbench.predict.template_align import (
+    ALIGNER_PARAMETERS,
+    ChainAlignment,
+    RebuildWindow,
+    TemplateRefusal,
+    align_chain,
+    check_chain,
+    check_closure,
+    invalid_letters,
+    rebuild_windows,
+)
+from workbench.predict.template_build import ResidueBlock, VariantPlan, build_variant, plan_variant
+from workbench.refine import RefineConfig, RefinementResult, find_chain_breaks, prepare
+from workbench.refine import refine as run_refine
+from workbench.residues import is_amino_acid, one_letter_code
+from workbench.structure import Structure
+
+__all__ = ["CONFIDENCE", "NEAR_CHANGE", "TemplatePredictor", "VariantModel"]
+
+#: Heuristic per-residue confidence (0-100) by how a residue was built; not a learned pLDDT.
+CONFIDENCE: dict[str, float] = {"identical": 90.0, "near_change": 80.0, "substituted": 70.0, "rebuilt": 50.0}
+#: CA-CA distance (Å) within which an identical residue counts as near a change.
+NEAR_CHANGE = 8.0
+_CONFIDENCE_TEXT = (
+    "heuristic, not learned: 90 identical to the template, 80 identical within 8 Å (CA-CA) of a changed "
+    "residue, 70 substituted (template backbone, rebuilt side chain), 50 in a rebuilt loop")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class VariantModel:
+    """One built (and usually relaxed) model with the numbers the report needs.
+
+    Attributes
+    ----------
+    structure : Structure
+        The final model (relaxed unless the predictor's ``refine`` is False).
+    plan : VariantPlan
+    refinement : RefinementResult or None
+    energy : float or None
+        Potential energy of the relaxed model, kJ/mol.
+    timings : dict of str to float
+    """
+
+    structure: Structure
+    plan: VariantPlan
+    refinement: RefinementResult | None
+    energy: float | None
+    timings: dict[str, float]
+
+
+@register("template")
+class TemplatePredictor:
+    """Model variants of a known structure: align, substitute, rebuild loops, relax.
+
+    Parameters
+    ----------
+    template : Structure or str or Path
+        The known structure (PDB / mmCIF path or a Structure); its first model is used.
+    chain : str, optional
+        Template chain to model on; default every chain with amino acids (a
+        request must then have as many chains, in the same order).
+    min_identity : float
+        Lowest accepted identity, identical residues over the requested length
+        (default 0.5: below that, a backbone copied from the template is not a
+        model of the sequence).
+    max_indel : int
+        Longest accepted insertion or deletion (default 4 residues); longer ones
+        change a loop more than rebuilding a few residues can model.
+    flank : int
+        Loop residues rebuilt on each side of an insertion or deletion (default 2).
+    refine : bool
+        Relax each model with :func:`workbench.refine` (default True); without
+        it the model is only completed by the relax's preparation (PDBFixer) and
+        no energies are reported.
+    refine_config : RefineConfig, optional
+        Relax settings (default ``RefineConfig()``: AlphaFold2's relax, vacuum).
+
+    Raises
+    ------
+    ValueError
+        For a template without amino acids, an unknown chain or bad limits.
+
+    Examples
+    --------
+    >>> import pathlib, pdbfixer
+    >>> from workbench.io.fasta import SequenceRecord
+    >>> path = pathlib.Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
+    >>> predictor = TemplatePredictor(path, refine=False)
+    >>> seq = predictor.template_sequences[0]
+    >>> outcome = predictor.predict([SequenceRecord("bad", "bad", (seq[:10] + "X" + seq[11:],))])[0]
+    >>> outcome.ok, outcome.error
+    (False, "record 'bad': chain 1 has letters the template predictor cannot build: X at 11")
+    """
+
+    name = "template"
+
+    def __init__(self, template: Structure | str | Path, *, chain: str | None = None, min_identity: float = 0.5,
+                 max_indel: int = 4, flank: int = 2, refine: bool = True,
+                 refine_config: RefineConfig | None = None) -> None:
+        if not 0.0 <= min_identity <= 1.0:
+            raise ValueError(f"min_identity must lie in 0-1, got {min_identity}")
+        if max_indel < 0 or flank < 0:
+            raise ValueError(f"max_indel and flank must be >= 0, got {max_indel} and {flank}")
+        source = template if isinstance(template, Structure) else read_structure(template)
+        source = source.model(0) if source.n_models > 1 else source
+        self.template_path = None if isinstance(template, Structure) else str(template)
+        amino = np.array([is_amino_acid(str(n)) for n in source.res_name], dtype=bool) & ~np.isin(
+            source.res_name, ["UNK"])
+        chains = [chain] if chain is not None else [c for c in source.chains if amino[source.chain_id == c].any()]
+        if chain is not None and not amino[source.chain_id == chain].any():
+            raise ValueError(f"template has no amino-acid chain {chain!r}; chains: {', '.join(source.chains)}")
+        if not chains:
+            raise ValueError("template has no amino-acid residues")
+        self.template: Structure = source.select(amino & np.isin(source.chain_id, chains))
+        self.chains: tuple[str, ...] = tuple(chains)
+        self.min_identity = float(min_identity)
+        self.max_indel = int(max_indel)
+        self.flank = int(flank)
+        self.refine = bool(refine)
+        self.refine_config = refine_config or RefineConfig()
+        residues = self.template.residues
+        self._chain_residues = {c: np.flatnonzero(residues.chain_id == c) for c in self.chains}
+        secondary = dssp(self.template, simplified=True)
+        break_before = np.zeros(len(residues), dtype=bool)
+        break_before[find_chain_breaks(self.template)] = True
+        self._secondary = {c: secondary[idx] for c, idx in self._chain_residues.items()}
+        self._breaks = {c: break_before[idx] for c, idx in self._chain_residues.items()}
+        self._numbering = {c: [f"{residues.res_id[r]}{residues.ins_code[r]}" for r in idx]
+                           for c, idx in self._chain_residues.items()}
+        self.template_sequences: tuple[str, ...] = tuple(
+            "".join(one_letter_code(str(residues.res_name[r])) or "X" for r in self._chain_residues[c])
+            for c in self.chains)
+        self._ca = self._ca_by_residue(self.template)
+        self._wild_type: VariantModel | None = None
+
+    # ------------------------------------------------------------------ public API
+
+    def predict(self, records: Sequence[SequenceRecord]) -> list[PredictionOutcome]:
+        """Model each record on the template; one outcome per record, in order.
+
+        Parameters
+        ----------
+        records : sequence of SequenceRecord
+
+        Returns
+        -------
+        list of PredictionOutcome
+            A failed record carries the reason (refusal or error) and never stops the rest.
+        """
+        outcomes = []
+        for record in records:
+            try:
+                outcomes.append(PredictionOutcome(record, prediction=self.predict_one(record)))
+            except TemplateRefusal as exc:
+                outcomes.append(PredictionOutcome(record, error=f"record {record.id!r}: {exc}"))
+            except Exception as exc:  # one bad record must not stop the batch
+                outcomes.append(PredictionOutcome(record, error=f"record {record.id!r}: {type(exc).__name__}: {exc}"))
+        return outcomes
+
+    def wild_type(self) -> VariantModel:
+        """The template's own sequence built and relaxed like every variant (computed once)."""
+        if self._wild_type is None:
+            if any("X" in seq for seq in self.template_sequences):
+                raise TemplateRefusal("the template has residues with no standard parent (X in its sequence)")
+            alignments = [align_chain(seq, seq, self._numbering[c], chain=c)
+                          for c, seq in zip(self.chains, self.template_sequences, strict=True)]
+            self._wild_type = self._model(alignments, [], name="wild_type")
+        return self._wild_type
+
+    def predict_one(self, record: SequenceRecord) -> Prediction:
+        """Model one record.
+
+        Raises
+        ------
+        TemplateRefusal
+            When the template cannot support the sequence (the message says why).
+        """
+        started = time.perf_counter()
+        if len(record.chains) != len(self.chains):
+            raise TemplateRefusal(
+                f"{len(record.chains)} chain(s) requested but the template has {len(self.chains)} "
+                f"({', '.join(self.chains)}); a template models complexes of the same chain count only")
+        for k, sequence in enumerate(record.chains, start=1):
+            bad = invalid_letters(sequence)
+            if not sequence or bad:
+                where = ", ".join(f"{c} at {p}" for p, c in bad[:5]) + (" ..." if len(bad) > 5 else "")
+                raise TemplateRefusal(f"chain {k} has letters the template predictor cannot build: {where}"
+                                      if bad else f"chain {k} is empty")
+        alignments, windows = [], []
+        for c, seq, tseq in zip(self.chains, record.chains, self.template_sequences, strict=True):
+            alignment = align_chain(seq, tseq, self._numbering[c], chain=c)
+            check_chain(alignment, self._secondary[c], min_identity=self.min_identity, max_indel=self.max_indel)
+            chain_windows = rebuild_windows(alignment, self._secondary[c], self._breaks[c], flank=self.flank)
+            for w in chain_windows:
+                self._check_window(w)
+            alignments.append(alignment)
+            windows.extend(chain_windows)
+        t_align = time.perf_counter() - started
+        wild_type = self.wild_type() if self.refine else None
+        wild_type = wild_type if isinstance(wild_type, VariantModel) else None
+        model = self._model(alignments, windows, name=record.name or record.id)
+        observed = tuple(model.structure.sequences.get(c, "") for c in self.chains)
+        if observed != tuple(record.chains):
+            raise RuntimeError(f"the built model's sequence {':'.join(observed)} is not the requested one")
+        plddt = self._confidence(model)
+        report = self._report(alignments, windows, model, wild_type)
+        timings = {"align": t_align} | model.timings | {"total": time.perf_counter() - started}
+        provenance = Provenance(
+            method="template",
+            model=f"template:{self.template.name or 'structure'} chain(s) {','.join(self.chains)}",
+            parameters=report,
+            device=model.refinement.platform if model.refinement is not None else "cpu",
+            timings=timings,
+            sources=(self.template_path,) if self.template_path else (),
+        )
+        return Prediction(structure=with_plddt(model.structure, plddt), plddt=plddt, ptm=None, pae=None,
+                          provenance=provenance, name=record.id)
+
+    # ------------------------------------------------------------------ building
+
+    def _check_window(self, window: RebuildWindow) -> None:
+        index = self._chain_residues[window.chain]
+        left, right = int(index[window.template_start - 1]), int(index[window.template_stop])
+        distance = float(np.linalg.norm(self._ca[left] - self._ca[right]))
+        labels = self.template.residues
+        check_closure(window, distance, f"{labels.label(left)} - {labels.label(right)}")
+
+    def _model(self, alignments: list[ChainAlignment], windows: list[RebuildWindow], name: str) -> VariantModel:
+        t0 = time.perf_counter()
+        plan = plan_variant(self.template, self._chain_residues, alignments, windows)
+        config = self.refine_config
+        unrelaxed = build_variant(plan, name=name, seed=config.seed, platform=config.platform, threads=config.threads)
+        t1 = time.perf_counter()
+        if not self.refine:
+            structure = _prepared_only(unrelaxed, self.refine_config)
+            return VariantModel(structure, plan, None, None, {"build": t1 - t0, "prepare": time.perf_counter() - t1})
+        result = run_refine(unrelaxed, self.refine_config)
+        return VariantModel(result.structure, plan, result, result.energy_after,
+                            {"build": t1 - t0, "relax": time.perf_counter() - t1})
+
+    # ------------------------------------------------------------------ reporting
+
+    @staticmethod
+    def _ca_by_residue(structure: Structure) -> np.ndarray:
+        """CA coordinates per residue (NaN where absent), shape ``(n_residues, 3)``, float64."""
+        ca = np.full((len(structure.residues), 3), np.nan)
+        mask = structure.atom_name == "CA"
+        ca[structure.residue_index[mask]] = structure.coords[mask]
+        return ca
+
+    def _states(self, model: VariantModel) -> list[ResidueBlock]:
+        """The plan's block for each residue of the model (matched by chain, number, insertion code)."""
+        by_key = {b.key: b for b in model.plan.blocks}
+        r = model.structure.residues
+        return [by_key[(str(r.chain_id[i]), int(r.res_id[i]), str(r.ins_code[i]))] for i in range(len(r))]
+
+    def _confidence(self, model: VariantModel) -> np.ndarray:
+        """Heuristic per-residue confidence (see :data:`CONFIDENCE`), shape ``(n_residues,)``, float32."""
+        blocks = self._states(model)
+        states = np.array([b.state for b in blocks])
+        plddt = np.array([CONFIDENCE[s] for s in states], dtype=np.float32)
+        changed = states != "identical"
+        if changed.any():
+            ca = self._ca_by_residue(model.structure)
+            d = np.linalg.norm(ca[:, None, :] - ca[None, changed, :], axis=-1)
+            near = (np.nan_to_num(d, nan=np.inf) <= NEAR_CHANGE).any(axis=1) & ~changed
+            plddt[near] = CONFIDENCE["near_change"]
+        return plddt
+
+    def _report(self, alignments: list[ChainAlignment], windows: list[RebuildWindow], model: VariantModel,
+                wild_type: VariantModel | None) -> dict[str, Any]:
+        """Provenance parameters: alignment, changes, energies, per-residue CA deviation, refinement."""
+        blocks = self._states(model)
+        residues = model.structure.residues
+        ca = self._ca_by_residue(model.structure)
+        deviation: list[float | None] = []
+        for i, b in enumerate(blocks):
+            if b.template_index < 0 or b.state == "rebuilt":
+                deviation.append(None)
+                continue
+            t = int(self._chain_residues[b.chain_id][b.template_index])
+            deviation.append(round(float(np.linalg.norm(ca[i] - self._ca[t])), 4))
+        unchanged = [d for d, b in zip(deviation, blocks, strict=True) if d is not None and b.state == "identical"]
+        energy = model.energy
+        wt_energy = None if wild_type is None else wild_type.energy
+        refinement = model.refinement
+        return {
+            "template": self.template_path or self.template.name,
+            "template_chains": list(self.chains),
+            "template_sequences": list(self.template_sequences),
+            "aligner": dict(ALIGNER_PARAMETERS),
+            "min_identity": self.min_identity,
+            "max_indel": self.max_indel,
+            "flank": self.flank,
+            "identity": round(sum(a.n_identical for a in alignments) / sum(len(a.query) for a in alignments), 4),
+            "alignments": [{"chain": a.chain, "identity": round(a.identity, 4), "score": a.score, "text": a.text}
+                           for a in alignments],
+            "mutations": [m for a in alignments for m in a.mutations],
+            "indels": [{"chain": i.chain, "kind": i.kind, "label": i.label, "residues": i.residues,
+                        "terminal": i.terminal} for a in alignments for i in a.indels],
+            "rebuilt_loops": [dataclasses.asdict(w) for w in windows],
+            "changed_residues": [residues.label(i) for i, b in enumerate(blocks) if b.state != "identical"],
+            "energy_kj_mol": energy,
+            "wild_type_energy_kj_mol": wt_energy,
+            "delta_energy_kj_mol": None if energy is None or wt_energy is None else energy - wt_energy,
+            "ca_deviation_angstrom": deviation,
+            "rmsd_ca_unchanged_angstrom": (float(np.sqrt(np.mean(np.square(unchanged)))) if unchanged else None),
+            "confidence": _CONFIDENCE_TEXT,
+            "refine": self.refine,
+            "refine_config": self.refine_config.to_dict(),
+            "refinement": None if refinement is None else _refinement_summary(refinement),
+        }
+
+
+def _refinement_summary(result: RefinementResult) -> dict[str, Any]:
+    """The numbers of a refinement a variant report keeps."""
+    return {
+        "energy_before_kj_mol": result.energy_before,
+        "energy_after_kj_mol": result.energy_after,
+        "rmsd_ca_angstrom": result.rmsd_ca,
+        "rmsd_heavy_angstrom": result.rmsd_heavy,
+        "violations_before": len(result.violations_before),
+        "violations_after": len(result.violations_after),
+        "violation_residues_after": list(result.violations_after.residues),
+        "iterations": result.iterations,
+        "rounds": result.rounds,
+        "released_residues": list(result.released_residues),
+        "weakened_residues": list(result.weakened_residues),
+        "added_atoms": [{"residue": r, "atoms": list(a)} for r, a in result.preparation.added_atoms],
+        "platform": result.platform,
+        "solvent": result.solvent,
+        "wall_time_s": result.wall_time,
+    }
+
+
+def _prepared_only(structure: Structure, config: RefineConfig) -> Structure:
+    """``structure`` completed by the relax's preparation (PDBFixer), not minimised."""
+    prepared = prepare(structure, ph=config.ph, seed=config.seed)
+    out = from_openmm(prepared.topology, unit.Quantity(prepared.positions, unit.angstrom), name=structure.name)
+    residue = prepared.source_residue[prepared.residue_of_atom]
+    table = prepared.input.residues
+    out = dataclasses.replace(out, chain_id=table.chain_id[residue], res_id=table.res_id[residue],
+                              ins_code=table.ins_code[residue], hetero=np.zeros(out.n_atoms, dtype=bool))
+    return out if config.hydrogens else out.select(prepared.heavy)
