@@ -39,43 +39,39 @@ from workbench.predict.esmfold_model import cache_model
 AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
 
 
-def esmfold_v1_config() -> EsmConfig:
-    """The architecture of facebook/esmfold_v1: ESM-2 3B stem, 48-block trunk, 8-block structure module."""
+def _esm_config(*, hidden: int, layers: int, heads: int, esmfold_config: dict, **extra: float) -> EsmConfig:
+    """An ESMFold config with the ESM-2 vocabulary and stem settings shared by every size."""
     return EsmConfig(
         vocab_size=33,
-        hidden_size=2560,
-        num_hidden_layers=36,
-        num_attention_heads=40,
-        intermediate_size=10240,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=4 * hidden,
         max_position_embeddings=1026,
         position_embedding_type="rotary",
         emb_layer_norm_before=False,
         token_dropout=True,
         mask_token_id=32,
         pad_token_id=1,
-        layer_norm_eps=1e-5,
         is_folding_model=True,
         vocab_list=list(get_default_vocab_list()),
+        esmfold_config=esmfold_config,
+        **extra,
+    )
+
+
+def esmfold_v1_config() -> EsmConfig:
+    """The architecture of facebook/esmfold_v1: ESM-2 3B stem, 48-block trunk, 8-block structure module."""
+    return _esm_config(
+        hidden=2560, layers=36, heads=40, layer_norm_eps=1e-5,
         esmfold_config={"fp16_esm": True, "lddt_head_hid_dim": 128, "trunk": {"num_blocks": 48, "chunk_size": None}},
     )
 
 
 def small_config() -> EsmConfig:
     """A scaled-down ESMFold (ESM-2 8M-sized stem, 8-block trunk) for a CPU smoke run."""
-    return EsmConfig(
-        vocab_size=33,
-        hidden_size=320,
-        num_hidden_layers=6,
-        num_attention_heads=20,
-        intermediate_size=1280,
-        max_position_embeddings=1026,
-        position_embedding_type="rotary",
-        emb_layer_norm_before=False,
-        token_dropout=True,
-        mask_token_id=32,
-        pad_token_id=1,
-        is_folding_model=True,
-        vocab_list=list(get_default_vocab_list()),
+    return _esm_config(
+        hidden=320, layers=6, heads=20,
         esmfold_config={
             "fp16_esm": False,
             "lddt_head_hid_dim": 64,
