@@ -9,6 +9,7 @@ C-N bond or a disulfide, are not) is decided by :mod:`workbench.analysis`.
 from __future__ import annotations
 
 import numpy as np
+
 from workbench.kernels._config import jit
 from workbench.kernels.neighbors import build_cells
 

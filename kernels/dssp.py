@@ -16,6 +16,7 @@ Residue codes returned by :func:`assign`: 0 loop, 1 H, 2 B, 3 E, 4 G, 5 I, 6 T, 
 from __future__ import annotations
 
 import numpy as np
+
 from workbench.kernels._config import jit
 from workbench.kernels.neighbors import pairs_within
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import prange
+
 from workbench.kernels._config import jit, jit_variants
 
 

@@ -14,6 +14,7 @@ distances from its symmetric atoms to the non-symmetric atoms of other residues.
 from __future__ import annotations
 
 import numpy as np
+
 from workbench.kernels._config import jit
 from workbench.kernels.neighbors import build_cells
 

@@ -11,6 +11,7 @@ least ``cutoff`` wide.
 from __future__ import annotations
 
 import numpy as np
+
 from workbench.kernels._config import jit
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import prange
+
 from workbench.kernels._config import jit_variants
 from workbench.kernels.neighbors import build_cells
 

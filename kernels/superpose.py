@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import prange
+
 from workbench.kernels._config import jit, jit_variants
 
 #: Relative precision at which the Newton iteration for the eigenvalue stops.

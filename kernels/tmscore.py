@@ -16,6 +16,7 @@ superpositions, as the TM-score program reports them.
 from __future__ import annotations
 
 import numpy as np
+
 from workbench.kernels._config import jit
 from workbench.kernels.superpose import superpose_pair
 

@@ -26,6 +26,16 @@ __all__ = [
     "read_fasta",
     "read_structure",
     "refine",
+    "run_batch",
     "scan_fasta",
     "write_structure",
 ]
+
+
+def __getattr__(name: str):
+    """``workbench.run_batch`` on first use, so importing workbench does not import Dask and pandas."""
+    if name == "run_batch":
+        from workbench.pipelines.batch import run_batch
+
+        return run_batch
+    raise AttributeError(f"module 'workbench' has no attribute {name!r}")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workbench import __version__
+from workbench.cli_batch import add_batch_commands
 from workbench.errors import WorkbenchInputError
 from workbench.io import read_structure, write_structure
 from workbench.io.structure_writer import atomic_write_bytes
@@ -25,7 +26,7 @@ from workbench.summary import describe_structure, format_description
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbench",
-        description="Protein structures: read, inspect, convert and refine.",
+        description="Protein structures: predict, refine, analyse; batches on Dask; a job queue and a web UI.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -97,6 +98,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("--all-models", action="store_true", help="import every model, not only the best ranked")
     importer.set_defaults(handler=_import)
+
+    add_batch_commands(commands)
     return parser
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from workbench.kernels import dssp as dssp_kernel
 
 from workbench import Structure
 from workbench import analysis as A
 from workbench.analysis._residues import atom_table
+from workbench.kernels import dssp as dssp_kernel
 
 
 def _peer(name: str):

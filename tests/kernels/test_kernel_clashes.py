@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from workbench.kernels import clashes as kernel
 
 from tests.kernels import kernel_reference as naive
+from workbench.kernels import clashes as kernel
 
 
 @pytest.mark.nojit

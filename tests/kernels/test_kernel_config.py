@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numba
 import pytest
+
 from workbench.kernels import _config
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from workbench.kernels import dssp as kernel
 
 from tests.kernels import kernel_reference as naive
 from workbench.analysis import build_backbone
+from workbench.kernels import dssp as kernel
 
 
 def _backbone(n: int) -> np.ndarray:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from workbench.kernels import geometry as kernel
 
 from tests.kernels import kernel_reference as naive
 from tests.kernels.kernel_reference import random_rotation
+from workbench.kernels import geometry as kernel
 
 
 @pytest.mark.nojit

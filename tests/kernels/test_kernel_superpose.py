@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from workbench.kernels import superpose as kernel
 
 from tests.kernels import kernel_reference as naive
 from tests.kernels.kernel_reference import random_rotation
+from workbench.kernels import superpose as kernel
 
 # Stated tolerances (Å): the float64 kernels agree with SVD to 1e-9 relative; the
 # blocked float32 one-against-many kernel promises 1e-4 Å.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from workbench.kernels import tmscore as kernel
 
 from tests.kernels import kernel_reference as naive
 from tests.kernels.kernel_reference import random_rotation
+from workbench.kernels import tmscore as kernel
 
 
 def _chain(rng: np.random.Generator, n: int) -> np.ndarray:
