@@ -125,17 +125,21 @@ class Dispatcher:
 
     def serve(self, *, once: bool = False) -> int:
         """Run until SIGTERM / SIGINT (or, with ``once``, until the queue is empty); returns an exit status."""
-        self._install_signal_handlers()
+        previous = self._install_signal_handlers()
         self.results.mkdir(parents=True, exist_ok=True)
         log.info("dispatcher %s: store %r, results %s", self.worker, self.store, self.results)
-        with self._client() as client:
-            while not self.stopping.is_set():
-                self.step(client)
-                if once and not self._running and not self.store.list(status="queued", limit=1):
-                    break
-                self.stopping.wait(self.poll)
-            self._shut_down()
-        self.store.close()
+        try:
+            with self._client() as client:
+                while not self.stopping.is_set():
+                    self.step(client)
+                    if once and not self._running and not self.store.list(status="queued", limit=1):
+                        break
+                    self.stopping.wait(self.poll)
+                self._shut_down()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.store.close()
         return 0
 
     def step(self, client: Client) -> None:
@@ -259,11 +263,14 @@ class Dispatcher:
         with make_cluster(self.cluster, config=self.cluster_config) as client:
             yield client
 
-    def _install_signal_handlers(self) -> None:
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        """SIGTERM and SIGINT stop the loop; returns the handlers they replaced."""
         if threading.current_thread() is not threading.main_thread():
-            return
+            return {}
+        previous = {}
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: self.stop())
+            previous[signum] = signal.signal(signum, lambda *_: self.stop())
+        return previous
 
 
 def _text(value: Any) -> str | None:

@@ -187,7 +187,11 @@ def _job_dict(job: Any) -> dict[str, Any]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
+
     from workbench.pipelines.dispatcher import Dispatcher
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     dispatcher = Dispatcher(store_url=args.store, results=args.results, cluster=args.cluster,
                             cluster_config=args.cluster_config, max_jobs=args.max_jobs, lease_seconds=args.lease,

@@ -1,0 +1,109 @@
+"""`workbench run` on real variants of 1BHL: predict, refine, analyse, summarise, and run again."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+import pandas as pd
+import pdbfixer
+import pytest
+
+import workbench
+from workbench.cli import main
+from workbench.pipelines.engine import DONE
+
+TEMPLATE = pathlib.Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
+
+
+def _variants() -> dict[str, str]:
+    from workbench.predict.template import TemplatePredictor
+
+    wild = TemplatePredictor(TEMPLATE, refine=False).template_sequences[0]
+    t66i = wild[:9] + "I" + wild[10:]  # 1BHL starts at residue 57: index 9 is T66
+    assert wild[9] == "T"
+    unrelated = "".join(np.random.default_rng(0).choice(list("ACDEFGHIKLMNPQRSTVWY"), len(wild)))
+    return {"wild_type": wild, "T66I": t66i, "T66I_copy": t66i, "unrelated": unrelated}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch")
+    variants = _variants()
+    fasta = root / "variants.fasta"
+    records = [f">{name}\n{seq}" for name, seq in variants.items()]
+    records.insert(3, ">broken record\nMKV1TLL")
+    fasta.write_text("\n".join(records) + "\n")
+    out = root / "out"
+    status = main(["run", str(fasta), "-o", str(out), "--template", str(TEMPLATE), "--cluster", "local:2",
+                   "--no-progress"])
+    return {"fasta": fasta, "out": out, "status": status, "variants": variants,
+            "summary": pd.read_parquet(out / "summary.parquet")}
+
+
+def test_every_record_has_a_row_in_file_order(batch):
+    table = batch["summary"]
+    assert table["id"].tolist() == ["wild_type", "T66I", "T66I_copy", "broken", "unrelated"]
+    status = dict(zip(table["id"], table["status"], strict=True))
+    assert status == {"wild_type": "done", "T66I": "done", "T66I_copy": "done", "broken": "failed",
+                      "unrelated": "failed"}
+    errors = dict(zip(table["id"], table["error"], strict=True))
+    assert "line 8" in errors["broken"] and "'broken'" in errors["broken"]
+    assert "identity" in errors["unrelated"]
+    assert batch["status"] == 1  # not everything succeeded
+
+
+def test_identical_sequences_share_one_item(batch):
+    table = batch["summary"].set_index("id")
+    assert table.loc["T66I", "item"] == table.loc["T66I_copy", "item"]
+    done = sorted(p.parent.name for p in batch["out"].glob(f"*/{DONE}"))
+    assert done == sorted({table.loc["wild_type", "item"], table.loc["T66I", "item"]})
+    config = json.loads((batch["out"] / table.loc["T66I", "item"] / "config.json").read_text())
+    assert config["names"] == ["T66I", "T66I_copy"] and config["sequence"] == batch["variants"]["T66I"]
+
+
+def test_summary_numbers_match_the_files(batch):
+    table = batch["summary"].set_index("id")
+    for name in ("wild_type", "T66I"):
+        folder = batch["out"] / table.loc[name, "item"]
+        confidence = json.loads((folder / "confidence.json").read_text())
+        refinement = json.loads((folder / "refinement.json").read_text())
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert table.loc[name, "mean_plddt"] == pytest.approx(np.mean(confidence["plddt"]), abs=0.01)
+        assert table.loc[name, "energy_after"] == pytest.approx(refinement["energy_after_kj_mol"])
+        assert table.loc[name, "violations_after"] == refinement["violations_after"]["n_violations"]
+        relaxed = workbench.read_structure(folder / "relaxed.pdb")
+        heavy = relaxed.coords[(relaxed.element != "H") & relaxed.polymer].astype(np.float64)
+        rg = np.sqrt(np.mean(np.sum((heavy - heavy.mean(axis=0)) ** 2, axis=1)))
+        assert table.loc[name, "radius_of_gyration"] == pytest.approx(rg, abs=1e-3)
+        secondary = metrics["secondary_structure"]
+        assert len(secondary) == len(batch["variants"][name])
+        assert table.loc[name, "helix_fraction"] == pytest.approx(secondary.count("H") / len(secondary))
+    assert table.loc["wild_type", "energy_change"] == 0.0
+    assert table.loc["T66I", "energy_change"] == pytest.approx(
+        table.loc["T66I", "energy_after"] - table.loc["wild_type", "energy_after"])
+
+
+def test_ranking_and_summary_files_agree(batch):
+    table = batch["summary"]
+    done = table[table["status"] == "done"].sort_values("energy_change", kind="stable")
+    assert done["rank"].tolist() == [1, 2, 3] or done["energy_change"].duplicated().any()
+    assert table.loc[table["status"] == "failed", "rank"].isna().all()
+    csv = pd.read_csv(batch["out"] / "summary.csv")
+    assert csv["id"].tolist() == table["id"].tolist()
+    np.testing.assert_allclose(csv["energy_after"], table["energy_after"], rtol=1e-9)
+    html = (batch["out"] / "report.html").read_text()
+    assert "T66I_copy" in html and "<table" in html
+
+
+def test_running_again_recomputes_nothing(batch, capsys):
+    done = sorted(batch["out"].glob(f"*/{DONE}"))
+    stamps = {p: p.read_text() for p in done}
+    status = main(["run", str(batch["fasta"]), "-o", str(batch["out"]), "--template", str(TEMPLATE),
+                   "--cluster", "local:1", "--no-progress"])
+    assert status == 1
+    assert "0 computed, 2 already complete, 1 failed, 1 invalid" in capsys.readouterr().out
+    assert {p: p.read_text() for p in done} == stamps
+    table = pd.read_parquet(batch["out"] / "summary.parquet")
+    assert table.loc[table["status"] == "done", "cached"].all()
