@@ -16,7 +16,7 @@ from typing import Any
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 #: Statuses a :class:`JobItem` (one record of a batch) can have.
-ITEM_STATUSES = frozenset({"queued", "running", "done", "failed", "cached"})
+ITEM_STATUSES = frozenset({"queued", "running", "done", "failed", "cached", "cancelled"})
 
 
 class JobStatus(StrEnum):
