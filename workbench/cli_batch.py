@@ -172,9 +172,14 @@ def _jobs(args: argparse.Namespace) -> int:
             return 0
         if not args.job_id:
             raise ValueError(f"jobs {args.action} needs a job id")
-        job = store.get(args.job_id) if args.action == "show" else store.request_cancel(args.job_id)
-        print(json.dumps(_job_dict(job), indent=2, default=str) if args.json or args.action == "show"
-              else f"{job.id}: {job.status}{' (cancel requested)' if job.cancel_requested else ''}")
+        if args.action == "cancel":
+            job = store.request_cancel(args.job_id)
+            print(f"{job.id}: {job.status}{' (cancel requested)' if job.cancel_requested else ''}")
+            return 0
+        data = _job_dict(store.get(args.job_id))
+        data["items"] = [{"name": i.name, "item": i.item, "status": i.status, "error": i.error}
+                         for i in store.items(args.job_id)]
+        print(json.dumps(data, indent=2, default=str))
     return 0
 
 
