@@ -45,6 +45,8 @@ def test_wheel_layout(wheel):
     assert packages == package_folders(), "pyproject's package list and the source tree disagree"
     entry_points = next(n for n in files if n.endswith("entry_points.txt"))
     assert "workbench = workbench.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    # the viewer's 3Dmol.js is package data: without it the installed UI shows no structure offline
+    assert "workbench/ui/static/3Dmol-min.js" in files
 
 
 def test_wheel_imports_kernels_and_pipelines(wheel, tmp_path):

@@ -1,0 +1,270 @@
+"""AppTest tests of every view against a real SQLite job store and a real finished batch folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui.conftest import BAD_FASTA, GOOD_FASTA, run_view
+from workbench.jobs.store import JobStore
+
+
+def _scene(at) -> str:
+    """The viewer's scene script (after the inlined 3Dmol.js library)."""
+    html = at.get("iframe")[0].proto.srcdoc
+    assert html.count("<script>") >= 2 and "3Dmol-min.js" in html  # library inlined, not fetched
+    return html.split("var $3Dmolpromise = Promise.resolve();", 1)[1]
+
+
+def _texts(at) -> str:
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.error]
+    parts += [e.value for e in at.success] + [e.value for e in at.info] + [e.value for e in at.warning]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_submit_good_fasta_queues_a_job(workbench_home):
+    at = run_view("submit")
+    at.text_area(key="submit_fasta").input(GOOD_FASTA).run()
+    assert not at.exception
+    assert not at.error
+    assert any("2 valid record" in s.value for s in at.success)
+    at.text_input(key="submit_name").input("two variants").run()
+    at.button(key="submit_button").click().run()
+    assert not at.exception
+    jobs = JobStore().list()
+    assert len(jobs) == 1
+    job = jobs[0]
+    assert job.name == "two variants" and str(job.status) == "queued"
+    assert job.inputs == {"fasta": GOOD_FASTA}
+    assert job.parameters["predictor"] == "template"
+    assert job.parameters["predictor_options"]["template"].endswith("1BHL.pdb")
+    assert job.parameters["refine"] is True and job.parameters["refine_options"] == {"md_ps": 0.0}
+    assert any(job.id in s.value for s in at.success)
+
+
+def test_submit_example_is_valid(workbench_home):
+    at = run_view("submit")
+    at.button(key="submit_example").click().run()
+    assert any("2 valid record" in s.value for s in at.success), [e.value for e in at.error]
+
+
+def test_submit_bad_fasta_shows_the_error_and_queues_nothing(workbench_home):
+    at = run_view("submit")
+    at.text_area(key="submit_fasta").input(BAD_FASTA).run()
+    errors = [e.value for e in at.error]
+    assert any("record 'broken'" in e and "invalid residue '1'" in e for e in errors), errors
+    at.button(key="submit_button").click().run()
+    assert any("Nothing queued" in e.value for e in at.error)
+    assert JobStore().list() == []
+
+
+def test_submit_esmfold_shows_memory_estimate(workbench_home):
+    at = run_view("submit")
+    at.selectbox(key="submit_predictor").select("esmfold").run()
+    at.text_area(key="submit_fasta").input(GOOD_FASTA).run()
+    assert not at.exception
+    assert at.number_input(key="submit_recycles").value == 4
+    table = at.dataframe[0].value
+    assert list(table["record"]) == ["wt", "N155H"]
+    assert (table["ESMFold peak (GB, est.)"] > 5).all()
+    from workbench.predict.memory import gpu_memory
+
+    if gpu_memory() is None:
+        assert "No GPU here: runs on CPU" in _texts(at)
+        assert set(table["fits GPU"]) == {"no GPU"}
+    else:
+        assert set(table["fits GPU"]) <= {"yes", "no"}
+    at.number_input(key="submit_recycles").set_value(2).run()
+    at.button(key="submit_button").click().run()
+    (job,) = JobStore().list()
+    assert job.parameters["predictor"] == "esmfold"
+    assert job.parameters["predictor_options"] == {"num_recycles": 2, "weights": "facebook/esmfold_v1"}
+
+
+def test_jobs_view_lists_jobs_and_cancels(workbench_home):
+    store = JobStore()
+    queued = store.submit({"fasta": GOOD_FASTA}, {"predictor": "template"}, name="waiting batch")
+    at = run_view("jobs")
+    assert not at.exception
+    assert "waiting batch" in _texts(at)
+    assert at.button(key=f"cancel_{queued.id}")
+    at.button(key=f"cancel_{queued.id}").click().run()
+    assert str(store.get(queued.id).status) == "cancelled"
+
+
+def test_jobs_view_shows_progress_of_a_finished_job(finished_home):
+    at = run_view("jobs")
+    assert not at.exception
+    text = _texts(at)
+    assert "integrase variants" in text
+    assert "2 / 2" in str([p.proto for p in at.get("progress")])
+    at.toggle(key=f"items_{finished_home.job_id}").set_value(True).run()
+    items = at.dataframe[0].value
+    assert sorted(items["record"]) == ["N155H", "wt"] and set(items["status"]) == {"done"}
+
+
+def test_jobs_view_empty(workbench_home):
+    at = run_view("jobs")
+    assert "No jobs yet" in _texts(at)
+
+
+def test_results_view_shows_a_finished_batch(finished_home):
+    at = run_view("results", query={"job": finished_home.job_id})
+    assert not at.exception, at.exception
+    assert at.selectbox(key="results_job").value == finished_home.job_id
+    table = at.dataframe[0].value
+    assert set(table["name"]) == {"wt integrase core", "N155H"} or set(table["name"]) == {"wt", "N155H"}
+    assert list(table["rank"]) == [1, 2]
+    # the viewer: one component iframe holding 3Dmol.js and the model
+    scene = _scene(at)
+    assert scene.count("addModel(") == 1 and "ATOM" in scene
+    assert "#65CBF3" in scene  # pLDDT 70-90 band: the template predictor gives 90 to aligned residues
+    plotly = at.get("plotly_chart")
+    assert len(plotly) >= 4  # pLDDT, secondary structure, energies, violations
+    downloads = [d.proto.label for d in at.get("download_button")]
+    for label in ("Summary CSV", "Zip of the job", "model.pdb", "model.cif", "relaxed.pdb", "confidence.json"):
+        assert label in downloads, downloads
+
+
+@pytest.mark.parametrize("color", ["chain", "secondary structure"])
+def test_results_view_colour_modes_and_overlay(finished_home, color):
+    at = run_view("results", query={"job": finished_home.job_id})
+    at.radio(key="results_color").set_value(color).run()
+    at.radio(key="results_show").set_value("overlay").run()
+    at.radio(key="results_style").set_value("sticks").run()
+    assert not at.exception
+    scene = _scene(at)
+    assert scene.count("addModel(") == 2
+    assert '"stick"' in scene
+
+
+def test_results_view_filter_and_pick_model(finished_home):
+    at = run_view("results", query={"job": finished_home.job_id})
+    at.text_input(key="results_filter").input("N155").run()
+    assert list(at.dataframe[0].value["name"]) == ["N155H"]
+    assert not at.exception
+    assert any(s.value == "N155H" for s in at.subheader)
+
+
+def test_compare_view_two_models_from_a_job(finished_home):
+    at = run_view("compare")
+    assert not at.exception
+    import pandas as pd
+
+    table = pd.read_parquet(finished_home.job_dir / "summary.parquet")
+    mutant = table.loc[table["name"] == "N155H", "item"].item()
+    at.selectbox(key="cmp_item_b").set_value(mutant).run()
+    assert not at.exception, at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert float(labels["RMSD (CA, Å)"]) < 1.0
+    assert 0.9 < float(labels["TM-score"]) <= 1.0
+    assert 0.5 < float(labels["lDDT"]) <= 1.0
+    assert _scene(at).count("addModel(") == 2
+
+
+def test_router_runs_the_submit_page(workbench_home):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = Path(__file__).resolve().parents[2] / "app.py"
+    at = AppTest.from_file(str(app), default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Submit a batch"
+
+
+def test_submit_uploads_never_name_a_path(workbench_home):
+    from tests.conftest import pdbfixer_1bhl
+
+    at = run_view("submit")
+    at.file_uploader(key="submit_fasta_file").upload("../../../etc/evil.fasta", GOOD_FASTA.encode(), "text/plain")
+    at.run()
+    assert any("2 valid record" in s.value for s in at.success)
+    template = pdbfixer_1bhl().read_bytes()
+    at.file_uploader(key="submit_template").upload("../../outside.pdb", template, "chemical/x-pdb").run()
+    assert not at.error
+    at.button(key="submit_button").click().run()
+    (job,) = JobStore().list()
+    saved = job.parameters["predictor_options"]["template"]
+    import hashlib
+    from pathlib import Path
+
+    assert Path(saved) == workbench_home / "uploads" / f"{hashlib.sha256(template).hexdigest()}.pdb"
+    assert not (workbench_home.parent / "outside.pdb").exists()
+    assert sorted(p.name for p in workbench_home.rglob("*") if p.is_file() and "jobs.sqlite" not in p.name) == [
+        Path(saved).name]
+
+
+def test_submit_refuses_an_uploaded_binary_file(workbench_home):
+    at = run_view("submit")
+    at.file_uploader(key="submit_fasta_file").upload("x.fasta", b"\x89PNG\r\n\x1a\n\x00\x00binary", "text/plain")
+    at.run()
+    assert at.error
+    at.button(key="submit_button").click().run()
+    assert JobStore().list() == []
+
+
+def test_submit_refuses_a_bad_template(workbench_home):
+    at = run_view("submit")
+    at.text_area(key="submit_fasta").input(GOOD_FASTA).run()
+    at.file_uploader(key="submit_template").upload("t.pdb", b"this is not a structure\n", "chemical/x-pdb").run()
+    assert any("Template not accepted" in e.value for e in at.error)
+    at.button(key="submit_button").click().run()
+    assert JobStore().list() == []
+
+
+def test_compare_view_with_an_uploaded_structure(finished_home):
+    from tests.conftest import pdbfixer_1bhl
+
+    at = run_view("compare")
+    at.radio(key="cmp_source_b").set_value("upload").run()
+    at.file_uploader(key="cmp_upload_b").upload("1BHL.pdb", pdbfixer_1bhl().read_bytes(), "chemical/x-pdb").run()
+    assert not at.exception, at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert float(labels["RMSD (CA, Å)"]) < 2.0, labels
+    assert _scene(at).count("addModel(") == 2
+
+
+def test_results_view_of_an_esmfold_job_shows_pae_and_chains(esmfold_home):
+    at = run_view("results", query={"job": esmfold_home.job_id})
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert set(table["name"]) == {"monomer", "dimer"} and table["ptm"].notna().all()
+    at.selectbox(key="results_item").set_value(table.loc[table["name"] == "dimer", "item"].item()).run()
+    assert at.radio(key="results_show").options == ["unrelaxed"]  # not refined: no relaxed model
+    titles = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("Predicted aligned error" in t for t in titles)
+    assert any("This model was not refined" in i.value for i in at.info)
+    at.radio(key="results_color").set_value("chain").run()
+    scene = _scene(at)
+    assert '"chain": "A"' in scene and '"chain": "B"' in scene
+
+
+def test_results_view_lists_failed_records_and_copes_with_missing_files(finished_job, tmp_path, monkeypatch):
+    import shutil
+
+    import pandas as pd
+
+    home = tmp_path / "home"
+    job_dir = home / "results" / "copy"
+    shutil.copytree(finished_job.job_dir, job_dir)
+    table = pd.read_parquet(job_dir / "summary.parquet")
+    failed = {**{c: None for c in table.columns}, "name": "broken", "id": "broken", "status": "failed",
+              "error": "record 'broken': invalid residue '1' at position 4", "cached": False}
+    table = pd.concat([table, pd.DataFrame([failed])], ignore_index=True)
+    table.to_parquet(job_dir / "summary.parquet")
+    second = table.loc[table["name"] == "N155H", "item"].item()
+    for name in ("relaxed.pdb", "refinement.json", "metrics.json"):
+        (job_dir / second / name).unlink()
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    store = JobStore()
+    job = store.submit({"fasta": GOOD_FASTA}, {"predictor": "template"}, name="copy")
+    store.claim_next("w", 60)
+    store.finish(job.id, "w", job_dir)
+    at = run_view("results", query={"job": job.id})
+    assert not at.exception, at.exception
+    assert any("1 failed record" in e.proto.label for e in at.expander)
+    assert "invalid residue '1'" in _texts(at)
+    at.selectbox(key="results_item").set_value(second).run()
+    assert not at.exception, at.exception
+    assert at.radio(key="results_show").options == ["unrelaxed"]
+    assert any("not refined" in i.value for i in at.info) and any("No metrics" in i.value for i in at.info)

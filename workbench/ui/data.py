@@ -1,0 +1,240 @@
+"""Reading what the UI shows: the job store, result folders and their files.
+
+Everything here reads; the only writes are job requests (through the store)
+and validated uploads (:mod:`workbench.ui.uploads`). Result files are read
+defensively: a missing ``relaxed.pdb``, PAE matrix or metrics file is normal.
+Item folders are looked up by their content key (16 hex digits) and never by a
+name a user typed or uploaded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from workbench import config
+
+_ITEM_KEY = re.compile(r"[0-9a-f]{16}")
+
+#: Files of an item folder the Results view offers, with their MIME types.
+ITEM_FILES = {
+    "model.pdb": "chemical/x-pdb",
+    "model.cif": "chemical/x-mmcif",
+    "relaxed.pdb": "chemical/x-pdb",
+    "confidence.json": "application/json",
+    "metrics.json": "application/json",
+    "refinement.json": "application/json",
+    "provenance.json": "application/json",
+    "config.json": "application/json",
+}
+
+
+def workbench_home() -> Path:
+    """``$WORKBENCH_HOME``, or ``~/.workbench``: where the store, uploads and results live."""
+    return config.workbench_home()
+
+
+def store_url() -> str | None:
+    """``$WORKBENCH_STORE_URL`` (a SQLAlchemy URL), or None for the default SQLite store."""
+    return os.environ.get("WORKBENCH_STORE_URL") or None
+
+
+def owner() -> str:
+    """Whose jobs these are: ``$WORKBENCH_OWNER``, else ``"local"`` (the store's default)."""
+    return os.environ.get("WORKBENCH_OWNER") or "local"
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str | None, home: str) -> Any:
+    from workbench.jobs.store import JobStore
+
+    return JobStore(url)
+
+
+def get_store() -> Any:
+    """The :class:`~workbench.jobs.store.JobStore` for this process's settings (one per URL and home)."""
+    return _store(store_url(), str(workbench_home()))
+
+
+def is_item_key(value: object) -> bool:
+    """True for an item folder name: 16 lowercase hex digits.
+
+    Examples
+    --------
+    >>> is_item_key("0123456789abcdef"), is_item_key("../etc")
+    (True, False)
+    """
+    return isinstance(value, str) and _ITEM_KEY.fullmatch(value) is not None
+
+
+def item_dir(job_dir: Path, item: str) -> Path:
+    """The folder of ``item`` in ``job_dir``; raises ValueError for anything but a content key."""
+    if not is_item_key(item):
+        raise ValueError(f"not an item key: {item!r}")
+    return job_dir / item
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _read_summary(path: str, mtime: float) -> pd.DataFrame | None:
+    folder = Path(path)
+    try:
+        if (folder / "summary.parquet").is_file():
+            return pd.read_parquet(folder / "summary.parquet")
+        if (folder / "summary.csv").is_file():
+            return pd.read_csv(folder / "summary.csv", dtype={"item": str})
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def load_summary(job_dir: Path) -> pd.DataFrame | None:
+    """The batch's ranking table (``summary.parquet``, else ``summary.csv``), or None when absent."""
+    stamp = max(_mtime(job_dir / "summary.parquet"), _mtime(job_dir / "summary.csv"))
+    return _read_summary(str(job_dir), stamp)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _read_json(path: str, mtime: float) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_json(path: Path) -> Any:
+    """Parsed JSON at ``path``, or None when the file is missing or unreadable."""
+    return _read_json(str(path), _mtime(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _read_text(path: str, mtime: float) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def load_text(path: Path) -> str | None:
+    """Text of ``path``, or None when it is missing."""
+    return _read_text(str(path), _mtime(path))
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """What an item folder holds (any part may be missing).
+
+    Attributes
+    ----------
+    folder : Path
+    model_pdb, relaxed_pdb : str or None
+        PDB text of the unrelaxed and relaxed models.
+    confidence, metrics, refinement, provenance : dict or None
+        The parsed JSON files.
+    """
+
+    folder: Path
+    model_pdb: str | None
+    relaxed_pdb: str | None
+    confidence: dict | None
+    metrics: dict | None
+    refinement: dict | None
+    provenance: dict | None
+
+    @property
+    def files(self) -> dict[str, Path]:
+        """Downloadable files present in the folder, by name (see :data:`ITEM_FILES`)."""
+        return {name: self.folder / name for name in ITEM_FILES if (self.folder / name).is_file()}
+
+
+def load_item(job_dir: Path, item: str) -> ItemResult:
+    """Read an item folder of a job (``item`` must be a 16-hex content key)."""
+    folder = item_dir(job_dir, item)
+    return ItemResult(
+        folder=folder,
+        model_pdb=load_text(folder / "model.pdb"),
+        relaxed_pdb=load_text(folder / "relaxed.pdb"),
+        confidence=load_json(folder / "confidence.json"),
+        metrics=load_json(folder / "metrics.json"),
+        refinement=load_json(folder / "refinement.json"),
+        provenance=load_json(folder / "provenance.json"),
+    )
+
+
+def zip_folder(folder: Path) -> bytes:
+    """A zip archive of every file under ``folder`` (paths relative to its parent), in memory."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                archive.write(path, arcname=str(path.relative_to(folder.parent)))
+    return buffer.getvalue()
+
+
+def elapsed(job: Any, now: datetime | None = None) -> float | None:
+    """Seconds a job has run (start to finish, or to now while it runs); None before it starts."""
+    started = getattr(job, "started_at", None)
+    if started is None:
+        return None
+    end = getattr(job, "finished_at", None) or now or datetime.now(UTC)
+    return max((end - started).total_seconds(), 0.0)
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``"1 h 02 min"``, ``"3 min 05 s"``, ``"12 s"``, or ``"-"``.
+
+    Examples
+    --------
+    >>> format_seconds(12.4), format_seconds(185), format_seconds(3725), format_seconds(None)
+    ('12 s', '3 min 05 s', '1 h 02 min', '-')
+    """
+    if seconds is None:
+        return "-"
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+def progress_fraction(progress: dict | None) -> tuple[float, str]:
+    """Fraction finished and a label from a job's progress counters.
+
+    Examples
+    --------
+    >>> progress_fraction({"total": 4, "done": 1, "failed": 1, "cached": 1})
+    (0.75, '3 / 4 (1 failed, 1 cached)')
+    >>> progress_fraction({})
+    (0.0, 'waiting')
+    """
+    progress = progress or {}
+    total = int(progress.get("total") or 0)
+    if total <= 0:
+        return 0.0, "waiting"
+    counts = {k: int(progress.get(k) or 0) for k in ("done", "cached", "failed", "cancelled")}
+    finished = sum(counts.values())
+    notes = [f"{counts[k]} {k}" for k in ("failed", "cached", "cancelled") if counts[k]]
+    label = f"{finished} / {total}" + (f" ({', '.join(notes)})" if notes else "")
+    return min(finished / total, 1.0), label
+
+
+def job_label(job: Any) -> str:
+    """A short label for a job in pickers: its name (or id) and status."""
+    return f"{job.name or job.id[:8]} · {job.status} · {job.created_at:%Y-%m-%d %H:%M}"
