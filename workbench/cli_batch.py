@@ -46,14 +46,14 @@ def add_batch_commands(commands: Any) -> None:
     submit.add_argument("fasta", help="FASTA file")
     submit.add_argument("--name", default="", help="a name for the job")
     submit.add_argument("--owner", default="local", help="who the job belongs to (default local)")
-    submit.add_argument("--store", help="job store URL (default: SQLite in $WORKBENCH_HOME)")
+    submit.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
     _add_batch_options(submit)
     submit.set_defaults(handler=_submit)
 
     jobs = commands.add_parser("jobs", help="list, show or cancel queued and finished jobs")
     jobs.add_argument("action", choices=["list", "show", "cancel"])
     jobs.add_argument("job_id", nargs="?", help="the job (show, cancel)")
-    jobs.add_argument("--store", help="job store URL (default: SQLite in $WORKBENCH_HOME)")
+    jobs.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
     jobs.add_argument("--status", help="list: only jobs with this status")
     jobs.add_argument("--json", action="store_true", help="print JSON")
     jobs.set_defaults(handler=_jobs)
@@ -64,7 +64,7 @@ def add_batch_commands(commands: Any) -> None:
                     "On restart it takes back jobs whose lease expired. SIGTERM stops claiming and finishes "
                     "running jobs within --grace seconds, handing back the rest.",
     )
-    serve.add_argument("--store", help="job store URL (default: SQLite in $WORKBENCH_HOME)")
+    serve.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
     serve.add_argument("--results", help="folder for job results (default $WORKBENCH_HOME/results)")
     serve.add_argument("--cluster", default="local", help="cluster spec, as for run (default local)")
     serve.add_argument("--cluster-config", help="YAML file of SLURMCluster settings")
@@ -79,7 +79,7 @@ def add_batch_commands(commands: Any) -> None:
     ui = commands.add_parser("ui", help="start the web UI (Streamlit)")
     ui.add_argument("--port", type=int, default=8501)
     ui.add_argument("--address", default="127.0.0.1")
-    ui.add_argument("--store", help="job store URL (default: SQLite in $WORKBENCH_HOME)")
+    ui.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
     ui.set_defaults(handler=_ui)
 
 

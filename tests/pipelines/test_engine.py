@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from tests.pipelines._work import calls, square
-from workbench.pipelines.engine import DONE, RESULT, ItemRunner, Progress, Task, execute_item
+from workbench.pipelines.engine import DONE, ItemRunner, Progress, Task, execute_item
 
 
 def _tasks(log, n, extra=None):
@@ -22,8 +22,7 @@ def test_execute_item_writes_result_then_done(tmp_path):
     log = tmp_path / "calls.log"
     outcome = execute_item(square, {"value": 7, "log": str(log)}, str(tmp_path / "k1"))
     assert outcome.status == "done" and outcome.result["square"] == 49
-    assert json.loads((tmp_path / "k1" / RESULT).read_text())["square"] == 49
-    assert (tmp_path / "k1" / DONE).is_file()
+    assert json.loads((tmp_path / "k1" / DONE).read_text())["result"]["square"] == 49
     again = execute_item(square, {"value": 7, "log": str(log)}, str(tmp_path / "k1"))
     assert again.status == "cached" and again.result["square"] == 49
     assert calls(log) == ["k1"]  # the second call read the result, it did not compute
@@ -79,7 +78,9 @@ def test_sigkill_of_a_worker_mid_batch(client, tmp_path):
     outcomes = ItemRunner(client, tmp_path, progress=kill_one).run(tasks)
     assert killed, "no worker was busy to kill"
     assert sorted(outcomes) == [t.key for t in tasks]
-    assert all(o.status == "done" for o in outcomes.values()), {k: o.error for k, o in outcomes.items()}
+    # a finished result held by the killed worker is lost with it; Dask reruns that task, which finds the
+    # item complete on disk and reports it cached instead of computing it again
+    assert all(o.ok for o in outcomes.values()), {k: (o.status, o.error) for k, o in outcomes.items()}
     for i, task in enumerate(tasks):
         assert json.loads((tmp_path / task.key / "output.json").read_text()) == {"square": i * i}
         assert (tmp_path / task.key / DONE).is_file()
@@ -94,9 +95,9 @@ def test_time_limit_fails_only_the_slow_item(client, tmp_path):
     log = tmp_path / "calls.log"
     tasks = _tasks(log, 4, {0: {"sleep": 6.0}})
     outcomes = ItemRunner(client, tmp_path, timeout=1.5, poll=0.2).run(tasks)
-    assert outcomes["item000"].status == "failed"
-    assert outcomes["item000"].error == "timed out: still running after 1.5 s"
-    assert all(outcomes[f"item{i:03d}"].status == "done" for i in (1, 2, 3))
+    seen = {k: (o.status, o.error) for k, o in outcomes.items()}
+    assert seen["item000"] == ("failed", "timed out: still running after 1.5 s"), seen
+    assert all(outcomes[f"item{i:03d}"].status == "done" for i in (1, 2, 3)), seen
 
 
 def test_cancel_event_stops_pending_items(client, tmp_path):

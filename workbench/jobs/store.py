@@ -113,7 +113,9 @@ _JOB_COLUMNS = [column.name for column in jobs_table.columns]
 
 
 def default_url() -> str:
-    """The embedded store: SQLite file ``jobs.sqlite`` in ``$WORKBENCH_HOME`` (default ``~/.workbench``)."""
+    """``$WORKBENCH_STORE_URL`` when set, else the embedded store: ``$WORKBENCH_HOME/jobs.sqlite``."""
+    if os.environ.get("WORKBENCH_STORE_URL"):
+        return os.environ["WORKBENCH_STORE_URL"]
     return URL.create("sqlite", database=str(workbench_home() / "jobs.sqlite")).render_as_string()
 
 
