@@ -24,7 +24,7 @@ from workbench.io.openmm import from_openmm
 from workbench.io.structure_writer import format_pdb
 from workbench.predict.template_align import ChainAlignment, RebuildWindow, TemplateRefusal
 from workbench.refine.forcefield import create_system
-from workbench.refine.platform import select_platform
+from workbench.refine.platform import openmm_seed, repeatable_platform, select_platform
 from workbench.refine.prepare import prepare
 from workbench.residues import STANDARD_AMINO_ACIDS, one_letter_code
 from workbench.structure import Structure
@@ -266,6 +266,7 @@ def build_variant(plan: VariantPlan, name: str = "", seed: int = 0, platform: st
         return blocks_to_structure(blocks, name)
     present = [b for b in blocks if b.state != "rebuilt"]
     fixer = PDBFixer(pdbfile=io.StringIO(format_pdb(blocks_to_structure(present, name))))
+    fixer.platform = repeatable_platform(None)  # the same plan always gets the same side chains
     chain_order = [c.id for c in fixer.topology.chains()]
     if len(chain_order) != len(set(chain_order)):
         raise TemplateRefusal("the template chains could not be read back for loop building")
@@ -287,7 +288,7 @@ def build_variant(plan: VariantPlan, name: str = "", seed: int = 0, platform: st
     fixer.findMissingAtoms()
     fixer.missingAtoms = {}
     fixer.missingTerminals = {}
-    fixer.addMissingAtoms(seed=seed)
+    fixer.addMissingAtoms(seed=openmm_seed(seed))
     built = from_openmm(fixer.topology, fixer.positions, name=name)
     if len(built.residues) != len(blocks):
         raise TemplateRefusal(f"PDBFixer built {len(built.residues)} residues, expected {len(blocks)}")

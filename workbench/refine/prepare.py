@@ -20,7 +20,7 @@ with positions that Amber ff14SB can parameterise:
    termini. Missing residues are *not* built: a refinement keeps the input's
    residues;
 5. missing heavy atoms and terminal OXT atoms are added by PDBFixer
-   (``addMissingAtoms(seed=0)``, deterministic), unknown extra atoms in standard
+   (``addMissingAtoms`` with a fixed seed, deterministic), unknown extra atoms in standard
    residues removed, hydrogens added for the given pH with the force field
    that will be used (OpenMM's ``Modeller.addHydrogens``).
 
@@ -48,6 +48,7 @@ from pdbfixer.pdbfixer import substitutions as _PDBFIXER_SUBSTITUTIONS
 
 from workbench.errors import StructureFormatError
 from workbench.io.openmm import normalise_names, to_openmm
+from workbench.refine.platform import openmm_seed, repeatable_platform
 from workbench.residues import STANDARD_AMINO_ACIDS, is_amino_acid, is_water, one_letter_code
 from workbench.structure import Structure
 
@@ -354,7 +355,7 @@ def prepare(
     app.PDBFile.writeFile(topology, positions, text, keepIds=False)
     text.seek(0)
     fixer = PDBFixer(pdbfile=text)
-    fixer.platform = platform
+    fixer.platform = repeatable_platform(platform)  # the same input always gets the same added atoms
     fixer_residues = list(fixer.topology.residues())
     if len(fixer_residues) != len(kept.residues):  # pragma: no cover - guards the PDB round trip
         raise RuntimeError(f"PDBFixer read {len(fixer_residues)} residues, {len(kept.residues)} were written")
@@ -382,7 +383,7 @@ def prepare(
         added.setdefault(res.index, []).extend(a.name for a in atoms)
     for res, names in fixer.missingTerminals.items():
         added.setdefault(res.index, []).extend(names)
-    fixer.addMissingAtoms(seed=seed)
+    fixer.addMissingAtoms(seed=openmm_seed(seed))
     # Modeller.addHydrogens starts hydrogens at positions drawn from Python's
     # global ``random``: seed it for this call (restoring the caller's state)
     # so that a refinement is reproducible.

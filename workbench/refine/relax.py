@@ -62,7 +62,7 @@ from workbench.refine.forcefield import (
     load_forcefield,
     with_hbond_constraints,
 )
-from workbench.refine.platform import PlatformChoice, select_platform
+from workbench.refine.platform import PlatformChoice, openmm_seed, select_platform
 from workbench.refine.prepare import PreparedModel, prepare
 from workbench.refine.result import RefinementResult
 from workbench.refine.violations import GeometryModel, ViolationCriteria
@@ -526,7 +526,7 @@ def _run_md(system: mm.System, prepared: PreparedModel, choice: PlatformChoice, 
     integrator = mm.LangevinMiddleIntegrator(config.md_temperature * unit.kelvin,
                                              config.md_friction / unit.picosecond,
                                              config.md_timestep * unit.femtosecond)
-    integrator.setRandomNumberSeed(config.seed)
+    integrator.setRandomNumberSeed(openmm_seed(config.seed))
     md_context = choice.context(md_system, integrator)
     md_context.setPositions(context.getState(getPositions=True).getPositions())
     md_context.applyConstraints(1e-6)
