@@ -177,7 +177,7 @@ class ItemRunner:
         its worker died under it; ``work`` errors are outcomes, not exceptions).
     timeout : float, optional
         Seconds an item may run on a worker before it is failed ("timed out").
-        The clock starts when the scheduler hands the task to a worker, not at
+        The clock starts when a worker starts executing the task, not at
         submission, so a long queue never times items out. Python cannot stop a
         running thread, so the worker finishes the abandoned item in the
         background; its result is ignored by this run (a later run may find it
@@ -275,7 +275,7 @@ class ItemRunner:
             if self.timeout is None:
                 continue
             now = time.monotonic()
-            running = {k for keys in self.client.processing().values() for k in keys}
+            running = {k for keys in self.client.run(_executing).values() for k in keys}
             for dask_key in running:
                 if dask_key in by_dask_key:
                     started.setdefault(dask_key, now)
@@ -290,6 +290,15 @@ class ItemRunner:
     def _report(self, counts: Progress) -> None:
         if self.progress is not None:
             self.progress(counts)
+
+
+def _executing(dask_worker: Any) -> list[str]:
+    """Keys a worker is executing now.
+
+    Not the scheduler's ``processing``: that also holds tasks already sent to a
+    worker and queued behind a running one, whose clock must not start yet.
+    """
+    return [str(ts.key) for ts in dask_worker.state.executing]
 
 
 def _count(progress: Progress, outcome: ItemOutcome) -> Progress:
