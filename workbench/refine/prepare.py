@@ -32,9 +32,13 @@ refined structure keeps the input's B-factors and residue numbering.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import io
 import random
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -384,15 +388,8 @@ def prepare(
     for res, names in fixer.missingTerminals.items():
         added.setdefault(res.index, []).extend(names)
     fixer.addMissingAtoms(seed=openmm_seed(seed))
-    # Modeller.addHydrogens starts hydrogens at positions drawn from Python's
-    # global ``random``: seed it for this call (restoring the caller's state)
-    # so that a refinement is reproducible.
-    state = random.getstate()
-    try:
-        random.seed(seed)
+    with _seeded_modeller_random(seed):
         fixer.addMissingHydrogens(ph, forcefield=forcefield or load_forcefield("vacuum"))
-    finally:
-        random.setstate(state)
 
     prepared_residues = list(fixer.topology.residues())
     if len(prepared_residues) != len(kept.residues):  # pragma: no cover
@@ -536,3 +533,27 @@ def _some(labels: list[str], limit: int = 5) -> str:
     """``"A:UNK 5, A:UNK 6"`` with a count of the rest past ``limit``."""
     shown = ", ".join(labels[:limit])
     return shown if len(labels) <= limit else f"{shown} and {len(labels) - limit} more"
+
+
+_MODELLER_RANDOM = threading.Lock()
+
+
+@contextlib.contextmanager
+def _seeded_modeller_random(seed: int) -> Iterator[None]:
+    """Give OpenMM's Modeller a private, seeded random generator for one call.
+
+    ``Modeller.addHydrogens`` starts hydrogens at positions drawn from Python's
+    global ``random``. Seeding the global generator is not enough inside a Dask
+    worker, whose event-loop thread draws from it too, between our draws: the
+    same input then got different hydrogens from run to run. The module's
+    ``random`` is swapped for a ``random.Random(seed)`` for the call, under a lock
+    so that two threads never swap it at once.
+    """
+    modeller = importlib.import_module("openmm.app.modeller")  # the module, not the Modeller class
+    with _MODELLER_RANDOM:
+        shared = modeller.random
+        modeller.random = random.Random(seed)
+        try:
+            yield
+        finally:
+            modeller.random = shared
