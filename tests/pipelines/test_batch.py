@@ -107,3 +107,17 @@ def test_running_again_recomputes_nothing(batch, capsys):
     assert {p: p.read_text() for p in done} == stamps
     table = pd.read_parquet(batch["out"] / "summary.parquet")
     assert table.loc[table["status"] == "done", "cached"].all()
+
+
+def test_a_second_batch_gives_the_same_energies(batch, tmp_path):
+    """Another run (other cluster layout, other folder) of the same variants repeats every number exactly."""
+    fasta = tmp_path / "two.fasta"
+    fasta.write_text("".join(f">{n}\n{batch['variants'][n]}\n" for n in ("T66I", "wild_type")))
+    assert main(["run", str(fasta), "-o", str(tmp_path / "again"), "--template", str(TEMPLATE),
+                 "--cluster", "local:1", "--no-progress"]) == 0
+    again = pd.read_parquet(tmp_path / "again" / "summary.parquet").set_index("id")
+    first = batch["summary"].set_index("id")
+    for name in ("T66I", "wild_type"):
+        assert again.loc[name, "item"] == first.loc[name, "item"]
+        assert again.loc[name, "energy_before"] == first.loc[name, "energy_before"]
+        assert again.loc[name, "energy_after"] == first.loc[name, "energy_after"]
