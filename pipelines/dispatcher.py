@@ -124,7 +124,11 @@ class Dispatcher:
     # ------------------------------------------------------------------ the loop
 
     def serve(self, *, once: bool = False) -> int:
-        """Run until SIGTERM / SIGINT (or, with ``once``, until the queue is empty); returns an exit status."""
+        """Run until SIGTERM / SIGINT; returns an exit status.
+
+        With ``once``, return when no job is queued or running anywhere: a job
+        running under another dispatcher's lease may still come back to the queue.
+        """
         previous = self._install_signal_handlers()
         self.results.mkdir(parents=True, exist_ok=True)
         log.info("dispatcher %s: store %r, results %s", self.worker, self.store, self.results)
@@ -132,7 +136,7 @@ class Dispatcher:
             with self._client() as client:
                 while not self.stopping.is_set():
                     self.step(client)
-                    if once and not self._running and not self.store.list(status="queued", limit=1):
+                    if once and not self._running and self._nothing_left():
                         break
                     self.stopping.wait(self.poll)
                 self._shut_down()
@@ -153,6 +157,10 @@ class Dispatcher:
             if job is None:
                 break
             self._start(job, client)
+
+    def _nothing_left(self) -> bool:
+        """No job queued, and none running anywhere (a running job's lease may still expire into the queue)."""
+        return not self.store.list(status="queued", limit=1) and not self.store.list(status="running", limit=1)
 
     def stop(self) -> None:
         """Ask the loop to stop (what SIGTERM does)."""

@@ -73,7 +73,7 @@ def add_batch_commands(commands: Any) -> None:
     serve.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the queue (default 1)")
     serve.add_argument("--grace", type=float, default=30.0, help="seconds to finish running jobs on SIGTERM")
     serve.add_argument("--item-timeout", type=float, metavar="S", help="fail an item running longer than S seconds")
-    serve.add_argument("--once", action="store_true", help="exit when the queue is empty")
+    serve.add_argument("--once", action="store_true", help="exit when no job is queued or running")
     serve.set_defaults(handler=_serve)
 
     ui = commands.add_parser("ui", help="start the web UI (Streamlit)")
