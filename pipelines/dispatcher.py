@@ -64,8 +64,10 @@ def batch_options(parameters: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class _Running:
+    """A claimed job, the thread running it, and how its end is to be recorded."""
+
     job: Job
-    thread: threading.Thread
+    thread: threading.Thread = field(init=False)
     cancel: threading.Event = field(default_factory=threading.Event)
     outcome: str = "finish"  # or "release" (shutdown) or "lost" (the lease went to someone else)
     renewed: float = field(default_factory=time.monotonic)
@@ -169,7 +171,7 @@ class Dispatcher:
     # ------------------------------------------------------------------ jobs
 
     def _start(self, job: Job, client: Client) -> None:
-        running = _Running(job, threading.Thread())
+        running = _Running(job)
         running.thread = threading.Thread(target=self._run_job, args=(running, client), daemon=True,
                                           name=f"workbench-job-{job.id[:8]}")
         self._running[job.id] = running
