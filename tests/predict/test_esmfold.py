@@ -56,7 +56,8 @@ def records():
 
 @pytest.fixture(scope="module")
 def batched(weights, records):
-    return EsmFoldPredictor(str(weights), device="cpu").predict(records)
+    """All four records in one padded batch (no padding limit)."""
+    return EsmFoldPredictor(str(weights), device="cpu", max_padding=float("inf")).predict(records)
 
 
 def test_registered_and_loaded_through_the_registry(weights):
@@ -85,20 +86,21 @@ def test_shapes_scales_and_provenance(weights, records, batched):
         assert provenance.weights_hash == hashlib.sha256((weights / "model.safetensors").read_bytes()).hexdigest()
         assert provenance.device == "cpu"
         assert provenance.parameters["trunk_dtype"] == "fp32" and provenance.parameters["lm_dtype"] == "fp32"
-        assert provenance.parameters["num_recycles"] == 1  # the tiny config's max_recycles
+        assert provenance.parameters["num_recycles"] == 0  # max_recycles = 1 trunk pass in all, as infer
         assert "chunk_size" in provenance.parameters
         assert provenance.timings["fold"] > 0 and "load" in provenance.timings
     # sorted by length and packed: all four fit the CPU token budget in one batch
     assert {o.prediction.provenance.parameters["batch_size"] for o in batched} == {4}
 
 
-def test_plddt_is_transformers_ca_plddt_times_100_and_ptm_matches(weights, records):
+def test_defaults_reproduce_transformers_infer(weights, records):
+    """The reference path: ``model.infer(sequence)`` with its defaults (it runs ``max_recycles`` trunk passes)."""
     predictor = EsmFoldPredictor(str(weights), device="cpu")
     outcome = predictor.predict([records[1]])[0]
     model = predictor.load().model
-    fold = encode_chains(records[1].chains)
+    assert len(records[1].chains) == 1
     with torch.inference_mode():
-        raw = model(torch.from_numpy(fold.aatype)[None], num_recycles=1)
+        raw = model.infer(records[1].chains[0])
     np.testing.assert_allclose(outcome.prediction.plddt, raw.plddt[0, :, 1].numpy() * 100, atol=1e-4)
     assert raw.plddt.max() <= 1.0  # transformers reports 0-1
     assert outcome.prediction.plddt.max() > 1.0
@@ -130,6 +132,7 @@ def test_complex_split_into_chains_without_linker(batched, records):
 
 def test_batched_and_one_by_one_agree_on_cpu_fp32(weights, records, batched):
     single = EsmFoldPredictor(str(weights), device="cpu", max_batch=1).predict(records)
+    assert {o.prediction.provenance.parameters["batch_size"] for o in batched} == {len(records)}
     for many, one in zip(batched, single, strict=True):
         assert one.prediction.provenance.parameters["batch_size"] == 1
         a, b = many.prediction, one.prediction
@@ -180,7 +183,7 @@ def _fail_forward(model, should_fail):
 def test_out_of_memory_splits_the_batch_then_shrinks_the_chunk(weights, records, batched):
     clear_model_cache()
     try:
-        predictor = EsmFoldPredictor(str(weights), device="cpu")
+        predictor = EsmFoldPredictor(str(weights), device="cpu", max_padding=float("inf"))
         calls = _fail_forward(predictor.load().model, lambda call, _: call <= 3)
         outcomes = predictor.predict([records[0], records[1]])
     finally:

@@ -35,3 +35,24 @@ def test_chunk_ladder():
     assert smaller_chunks(16) == [] and smaller_chunks(128) == [64, 32, 16]
     with pytest.raises(ValueError):
         pack_by_tokens([1], 0)
+
+
+@pytest.mark.parametrize("max_padding", [0.0, 0.05, 0.25])
+def test_padding_limit_holds_and_packs_equal_lengths(max_padding):
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(30, 800, size=300).tolist()
+    batches = pack_by_tokens(lengths, 8192, max_batch=64, max_padding=max_padding)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        members = [lengths[i] for i in batch]
+        assert len(batch) * max(members) ** 2 <= (1 + max_padding) * sum(n**2 for n in members) + 1e-9
+    equal = pack_by_tokens([100] * 10, 1000, max_padding=0.0)
+    assert equal == [list(range(10))], "equal lengths have no padding and share a batch"
+
+
+def test_padding_limit_separates_a_short_sequence_from_long_ones():
+    # the CPU case measured in the module docstring: 30 padded to 108 costs 13x its pair work
+    assert pack_by_tokens([30, 108, 105], 1024) == [[0, 2, 1]]
+    assert pack_by_tokens([30, 108, 105], 1024, max_padding=0.05) == [[0], [2, 1]]
+    with pytest.raises(ValueError, match="max_padding"):
+        pack_by_tokens([1], 10, max_padding=-0.1)
