@@ -37,3 +37,18 @@ def pdbfixer_1bhl() -> Path:
     import pdbfixer
 
     return Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
+
+
+def renumber_from_one(structure):
+    """Residues numbered 1, 2, ... in file order, chain by chain, as a predictor numbers its model."""
+    import dataclasses
+
+    import numpy as np
+
+    new_id = np.zeros(len(structure.residues), dtype=np.int64)
+    for chain in structure.chains:
+        in_chain = np.flatnonzero(structure.residues.chain_id == chain)
+        new_id[in_chain] = np.arange(1, len(in_chain) + 1)
+    return dataclasses.replace(
+        structure, res_id=new_id[structure.residue_index], ins_code=np.full(len(structure), "")
+    )

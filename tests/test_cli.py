@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import pdbfixer_1bhl
-from workbench import __version__, read_structure
+from workbench import __version__, read_structure, write_structure
 from workbench.cli import main
 
 WORKBENCH = Path(sys.executable).with_name("workbench")
@@ -69,3 +69,36 @@ def test_bad_input_exit_status_and_message(tmp_path, capsys):
     assert main(["convert", str(pdbfixer_1bhl()), str(tmp_path / "out.xyz")]) == 1
     assert "cannot tell the format" in capsys.readouterr().err
     assert not (tmp_path / "out.xyz").exists()
+
+
+def test_compare_pairs_a_renumbered_model_and_writes_it_superposed(shared_data, tmp_path, capsys):
+    from tests.conftest import renumber_from_one
+    from workbench.analysis import tm_score
+
+    extended = read_structure(shared_data / "pairs" / "1cll_A_bioemu.pdb")
+    reference = shared_data / "pairs" / "5ggm_A_bioemu.pdb"
+    model = tmp_path / "model_from_one.pdb"
+    write_structure(renumber_from_one(extended), model)
+    superposed = tmp_path / "out" / "superposed.cif"
+
+    assert main(["compare", str(model), str(reference), "--json", "-o", str(superposed)]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    expected = tm_score(extended, read_structure(reference))  # scored by the correct numbering
+    assert scores["tm_score"] == pytest.approx(expected.tm_score, abs=1e-6)
+    assert scores["n_pairs"] == expected.n_aligned == 144
+    assert scores["chains"][0]["aligned"] == 144
+    written = read_structure(superposed)
+    assert written.n_atoms == extended.n_atoms
+    assert tm_score(written, renumber_from_one(extended)).rmsd == pytest.approx(0.0, abs=1e-3)
+
+    assert main(["compare", str(model), str(reference), "--pairing", "numbering"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("paired by numbering: 144 residues")
+    assert f"{expected.tm_score:8.4f}" not in text  # shifted by one residue, a different score
+
+
+def test_compare_refuses_unrelated_chains(shared_data, tmp_path, capsys):
+    ubiquitin, crambin = shared_data / "structures" / "1ubq.pdb", shared_data / "structures" / "1crn.pdb"
+    assert main(["compare", str(ubiquitin), str(crambin), "-o", str(tmp_path / "x.pdb")]) == 1
+    assert "30% sequence identity" in capsys.readouterr().err
+    assert not (tmp_path / "x.pdb").exists()

@@ -14,13 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workbench import __version__
+from workbench.analysis.comparison import PAIRINGS, compare
+from workbench.analysis.matching import DEFAULT_MIN_IDENTITY
 from workbench.cli_batch import add_batch_commands
 from workbench.errors import WorkbenchInputError
 from workbench.io import read_structure, write_structure
 from workbench.io.structure_writer import atomic_write_bytes
 from workbench.refine import RefineConfig, format_report
 from workbench.refine import refine as refine_structure
-from workbench.summary import describe_structure, format_description
+from workbench.summary import describe_structure, format_comparison, format_description
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -68,6 +70,22 @@ def _build_parser() -> argparse.ArgumentParser:
     refine.add_argument("--no-hydrogens", action="store_true", help="write the refined structure without hydrogens")
     _add_read_options(refine)
     refine.set_defaults(handler=_refine)
+
+    compare = commands.add_parser(
+        "compare", help="superpose a model onto a reference: CA RMSD, TM-score, GDT, lDDT",
+        description="Pair residues (by sequence alignment unless --pairing numbering), superpose the model onto the "
+                    "reference on CA atoms and score it. TM-score is normalised by the reference length.",
+    )
+    compare.add_argument("model_path", metavar="MODEL", help="PDB or mmCIF file (optionally .gz)")
+    compare.add_argument("reference_path", metavar="REFERENCE", help="PDB or mmCIF file (optionally .gz)")
+    compare.add_argument("--pairing", choices=PAIRINGS, default="alignment",
+                         help="pair residues by sequence alignment (default) or by chain and residue number")
+    compare.add_argument("--min-identity", type=float, default=DEFAULT_MIN_IDENTITY,
+                         help="alignment: least identity, over the shorter chain, to pair two chains (default 0.3)")
+    compare.add_argument("-o", "--output", help="write the superposed model here (.pdb or .cif, optionally .gz)")
+    compare.add_argument("--json", action="store_true", help="print the scores as JSON")
+    _add_read_options(compare)
+    compare.set_defaults(handler=_compare)
 
     predict = commands.add_parser(
         "predict", help="predict structures for a FASTA file (esmfold, template variant modelling, imported)",
@@ -126,6 +144,17 @@ def _convert(args: argparse.Namespace) -> int:
     structure = _read(args, args.input)
     path = write_structure(structure, args.output)
     print(f"wrote {path} ({structure.n_atoms} atoms, {structure.n_models} model(s))")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    result = compare(_read(args, args.model_path), _read(args, args.reference_path), pairing=args.pairing,
+                     min_identity=args.min_identity)
+    scores = result.to_dict() | {"model": args.model_path, "reference": args.reference_path}
+    if args.output:
+        write_structure(result.superposed, args.output)
+        scores["superposed"] = str(args.output)
+    print(json.dumps(scores, indent=2) if args.json else format_comparison(scores))
     return 0
 
 

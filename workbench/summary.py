@@ -92,3 +92,22 @@ def _ranges(numbers: list[int]) -> str:
         previous = n
     runs.append((start, previous))
     return ", ".join(f"{a}" if a == b else f"{a}..{b}" for a, b in runs)
+
+
+def format_comparison(scores: dict[str, Any]) -> str:
+    """The scores of :meth:`workbench.analysis.Comparison.to_dict` as ``workbench compare`` prints them."""
+    s = scores
+    lines = [
+        f"paired by {s['pairing']}: {s['n_pairs']} residues",
+        f"  RMSD (CA)  {s['rmsd_ca']:8.3f} Å",
+        f"  TM-score   {s['tm_score']:8.4f}  (normalised by the reference's {s['reference_length']} residues)",
+        f"  GDT-TS     {s['gdt_ts']:8.4f}",
+        f"  GDT-HA     {s['gdt_ha']:8.4f}",
+        f"  lDDT       {s['lddt']:8.4f}  (all heavy atoms)",
+    ]
+    for chain in s["chains"]:
+        lines.append(
+            f"  chain {chain['model_chain']} -> reference {chain['reference_chain']}: "
+            f"{chain['aligned']} aligned, {chain['identity']:.1%} identical"
+        )
+    return "\n".join(lines)

@@ -268,3 +268,27 @@ def test_results_view_lists_failed_records_and_copes_with_missing_files(finished
     assert not at.exception, at.exception
     assert at.radio(key="results_show").options == ["unrelaxed"]
     assert any("not refined" in i.value for i in at.info) and any("No metrics" in i.value for i in at.info)
+
+
+def test_compare_view_pairs_a_renumbered_upload_by_alignment(workbench_home, shared_data):
+
+    from tests.conftest import renumber_from_one
+    from workbench import read_structure
+    from workbench.analysis import tm_score
+    from workbench.io.structure_writer import format_pdb
+
+    extended = read_structure(shared_data / "pairs" / "1cll_A_bioemu.pdb")
+    compact = shared_data / "pairs" / "5ggm_A_bioemu.pdb"
+    at = run_view("compare")
+    for side, name, raw in (("a", "5ggm.pdb", compact.read_bytes()),
+                            ("b", "model.pdb", format_pdb(renumber_from_one(extended)).encode())):
+        at.radio(key=f"cmp_source_{side}").set_value("upload").run()
+        at.file_uploader(key=f"cmp_upload_{side}").upload(name, raw, "chemical/x-pdb").run()
+    assert not at.exception, at.exception
+    expected = tm_score(extended, read_structure(compact)).tm_score  # by the correct numbering
+    assert float({m.label: m.value for m in at.metric}["TM-score"]) == pytest.approx(expected, abs=5e-4)
+    assert any("model A → reference A, 144 residues aligned, 99% identical" in c.value for c in at.caption)
+
+    at.radio(key="cmp_pairing").set_value("numbering").run()
+    assert not at.exception
+    assert abs(float({m.label: m.value for m in at.metric}["TM-score"]) - expected) > 0.01

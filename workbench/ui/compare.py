@@ -1,18 +1,18 @@
 """Compare view: two structures (from jobs or uploaded), superposed, with RMSD, TM-score and lDDT.
 
-The second structure is moved onto the first (the reference) with
-:func:`workbench.analysis.superpose` on CA atoms; the scores come from
-:mod:`workbench.analysis` (atoms are paired by chain, residue number and
-insertion code). Uploads are parsed in memory and never written to disk.
+The second structure is moved onto the first (the reference) and scored by
+:func:`workbench.analysis.compare`. Residues are paired by sequence alignment
+unless the user picks residue numbering. Uploads are parsed in memory and never
+written to disk.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
+from workbench.analysis import PAIRINGS, compare
 from workbench.io.structure_writer import format_pdb
 from workbench.structure import Structure
 from workbench.ui import data, viewer
@@ -20,44 +20,7 @@ from workbench.ui.results import load_structure
 from workbench.ui.uploads import MB, STRUCTURE_LIMIT, UploadError, parse_structure
 
 SOURCES = ("from a job", "upload")
-
-
-@dataclass(frozen=True)
-class Scores:
-    """RMSD, TM-score and lDDT of a model against a reference."""
-
-    rmsd: float
-    n_atoms: int
-    tm_score: float
-    gdt_ts: float
-    lddt: float
-
-
-def compare(reference: Structure, model: Structure) -> tuple[Structure, Scores]:
-    """Superpose ``model`` onto ``reference`` (CA atoms) and score it.
-
-    Parameters
-    ----------
-    reference, model : Structure
-
-    Returns
-    -------
-    moved : Structure
-        ``model`` superposed onto ``reference``.
-    scores : Scores
-
-    Raises
-    ------
-    ValueError
-        When the two share no residue (atoms are paired by chain and residue number).
-    """
-    from workbench.analysis import lddt, superpose, tm_score
-
-    moved, fit = superpose(model, reference, "CA")
-    tm = tm_score(model, reference)
-    local = lddt(model, reference, "heavy")
-    return moved, Scores(rmsd=fit.rmsd, n_atoms=fit.n_atoms, tm_score=tm.tm_score, gdt_ts=tm.gdt_ts,
-                         lddt=local.score)
+PAIRING_LABELS = {"alignment": "sequence alignment", "numbering": "residue numbering"}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -130,18 +93,26 @@ def page() -> None:
         st.info("Pick two structures to superpose them.")
         return
     st.caption(f"Reference: {ref_label}, {_describe(reference)}. Model: {model_label}, {_describe(model)}.")
+    pairing = st.radio("Pair residues by", PAIRINGS, format_func=PAIRING_LABELS.get, horizontal=True,
+                       key="cmp_pairing",
+                       help="Sequence alignment pairs a model numbered from 1 with a structure numbered as in "
+                            "UniProt; residue numbering pairs by chain, number and insertion code (TM-score's rule).")
     try:
-        moved, scores = compare(reference, model)
+        result = compare(model, reference, pairing=pairing)
     except ValueError as exc:
         st.error(f"Cannot compare these two: {exc}")
         return
     cols = st.columns(4)
-    cols[0].metric("RMSD (CA, Å)", f"{scores.rmsd:.2f}", help=f"{scores.n_atoms} CA pairs after superposition")
-    cols[1].metric("TM-score", f"{scores.tm_score:.3f}", help="normalised by the reference length")
-    cols[2].metric("GDT-TS", f"{scores.gdt_ts:.3f}")
-    cols[3].metric("lDDT", f"{scores.lddt:.3f}", help="all heavy atoms, 15 Å inclusion radius")
+    cols[0].metric("RMSD (CA, Å)", f"{result.rmsd:.2f}", help=f"{result.n_pairs} CA pairs after superposition")
+    cols[1].metric("TM-score", f"{result.tm.tm_score:.3f}", help="normalised by the reference length")
+    cols[2].metric("GDT-TS", f"{result.tm.gdt_ts:.3f}")
+    cols[3].metric("lDDT", f"{result.lddt:.3f}", help="all heavy atoms, 15 Å inclusion radius")
+    if result.chains:
+        st.caption("Chains paired: " + "; ".join(
+            f"model {c.model_chain} → reference {c.reference_chain}, {c.aligned} residues aligned, "
+            f"{c.identity:.0%} identical" for c in result.chains))
     layers = [viewer.Layer(format_pdb(reference), viewer.uniform_colors(viewer.PAIR_COLORS[0]), "cartoon"),
-              viewer.Layer(format_pdb(moved), viewer.uniform_colors(viewer.PAIR_COLORS[1]), "trace")]
+              viewer.Layer(format_pdb(result.superposed), viewer.uniform_colors(viewer.PAIR_COLORS[1]), "trace")]
     viewer.render(layers, height=520)
     st.markdown(f"<span style='color:{viewer.PAIR_COLORS[0]}'>■</span> reference &nbsp; "
                 f"<span style='color:{viewer.PAIR_COLORS[1]}'>■</span> model, superposed (backbone trace)",
