@@ -12,7 +12,9 @@ every score unchanged::
     tm_score(matched.model, reference)
 
 Chains are paired greedily by alignment score, so a complex whose chains were
-lettered differently still pairs chain to chain. Only amino-acid residues take
+lettered differently still pairs chain to chain. Ties, such as the identical
+chains of a homo-oligomer, are broken by chain order: there is no structural
+search over chain permutations (MM-align's multimer mode does that). Only amino-acid residues take
 part; ligands, water and nucleic acids are dropped from ``matched.model``.
 """
 
