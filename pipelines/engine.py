@@ -4,8 +4,9 @@ The engine knows nothing about proteins. An *item* is a content key (its folder
 name), a picklable ``work(payload, folder) -> dict`` function and its payload.
 On a worker, :func:`execute_item` skips an item whose folder already holds
 ``DONE``; otherwise it runs the work and then writes ``DONE``, atomically, with
-the returned numbers in it (one file, one fsync: the marker and the result
-cannot disagree). A worker killed halfway leaves a folder without ``DONE``,
+the returned numbers and the size of every file written in it (one file, one
+fsync: the marker and the result cannot disagree; a file deleted or truncated
+later makes the item incomplete again). A worker killed halfway leaves a folder without ``DONE``,
 which the next attempt redoes from the start.
 
 The client side (:class:`ItemRunner`) submits items, collects their results as
@@ -91,13 +92,40 @@ class Progress:
 
 
 def is_complete(folder: Path) -> bool:
-    """Whether an item folder holds a finished item."""
-    return (folder / DONE).is_file()
+    """Whether an item folder holds a finished item whose files are all still there.
+
+    ``DONE`` must parse and every file it lists must exist with the size it had
+    when the item finished: a deleted or truncated model is computed again,
+    and a damaged ``DONE`` costs one item, not the batch.
+    """
+    return _read_done(folder) is not None
 
 
 def read_result(folder: Path) -> dict[str, Any]:
     """The numbers a finished item wrote (kept in its ``DONE`` file)."""
-    return json.loads((folder / DONE).read_text())["result"]
+    done = _read_done(folder)
+    if done is None:
+        raise FileNotFoundError(f"{folder}: no complete item here (DONE missing, damaged or out of date)")
+    return done["result"]
+
+
+def _read_done(folder: Path) -> dict[str, Any] | None:
+    try:
+        done = json.loads((folder / DONE).read_bytes())
+        files = done.get("files", {})
+        if not isinstance(done["result"], dict) or not isinstance(files, dict):
+            return None
+        if any((folder / name).stat().st_size != size for name, size in files.items()):
+            return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return done
+
+
+def _file_sizes(folder: Path) -> dict[str, int]:
+    """Sizes of the files an item wrote (not ``DONE``, not hidden temporary files)."""
+    return {p.name: p.stat().st_size for p in sorted(folder.iterdir())
+            if p.is_file() and p.name != DONE and not p.name.startswith(".")}
 
 
 def execute_item(work: Callable[[Any, Path], dict[str, Any]], payload: Any, folder: str) -> ItemOutcome:
@@ -129,7 +157,7 @@ def execute_item(work: Callable[[Any, Path], dict[str, Any]], payload: Any, fold
     except Exception as exc:  # one item's bug or bad input must not stop the batch
         return ItemOutcome(key, "failed", error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
     seconds = time.perf_counter() - started
-    done = {"finished": time.time(), "seconds": seconds, "result": result}
+    done = {"finished": time.time(), "seconds": seconds, "result": result, "files": _file_sizes(path)}
     atomic_write_bytes(path / DONE, json.dumps(done, default=_json_default).encode())
     return ItemOutcome(key, "done", result, seconds=seconds)
 

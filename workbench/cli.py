@@ -19,7 +19,7 @@ from workbench.analysis.matching import DEFAULT_MIN_IDENTITY
 from workbench.cli_batch import add_batch_commands
 from workbench.errors import WorkbenchInputError
 from workbench.io import read_structure, write_structure
-from workbench.io.structure_writer import atomic_write_bytes
+from workbench.io.structure_writer import atomic_write_bytes, check_output_path
 from workbench.refine import RefineConfig, format_report
 from workbench.refine import refine as refine_structure
 from workbench.summary import describe_structure, format_comparison, format_description
@@ -141,6 +141,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    check_output_path(args.output)
     structure = _read(args, args.input)
     path = write_structure(structure, args.output)
     print(f"wrote {path} ({structure.n_atoms} atoms, {structure.n_models} model(s))")
@@ -148,6 +149,8 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    if args.output:
+        check_output_path(args.output)
     result = compare(_read(args, args.model_path), _read(args, args.reference_path), pairing=args.pairing,
                      min_identity=args.min_identity)
     scores = result.to_dict() | {"model": args.model_path, "reference": args.reference_path}
@@ -167,7 +170,7 @@ def _refine(args: argparse.Namespace) -> int:
         chains=tuple(c.strip() for c in args.chains.split(",")) if args.chains else None,
         ph=args.ph, hydrogens=not args.no_hydrogens,
     )
-    output = Path(args.output)
+    output = check_output_path(args.output)  # before minutes of minimisation, not after
     report_path = report_path_for(output)
     result = refine_structure(structure, config)
     report = result.to_dict()
@@ -234,6 +237,15 @@ def report_path_for(output: Path) -> Path:
     return output.with_name(stem + ".json")
 
 
+def _error_message(exc: Exception) -> str:
+    """One line for the user: the path and the reason for file-system errors, the text for the rest."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])  # str(KeyError) would add quotes
+    return str(exc) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 bad input, 2 usage)."""
     args = _build_parser().parse_args(argv)
@@ -241,8 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always")
         try:
             status = args.handler(args)
-        except (WorkbenchInputError, FileNotFoundError, IsADirectoryError, ValueError) as exc:
-            print(f"workbench {args.command}: error: {exc}", file=sys.stderr)
+        except (WorkbenchInputError, ValueError, OSError, KeyError) as exc:
+            print(f"workbench {args.command}: error: {_error_message(exc)}", file=sys.stderr)
             status = 1
     for warning in caught:
         print(f"workbench {args.command}: warning: {warning.message}", file=sys.stderr)

@@ -10,6 +10,7 @@ other commands stay quick.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import pathlib
 import sys
@@ -96,7 +97,21 @@ def _add_batch_options(parser: argparse.ArgumentParser) -> None:
 
 
 def batch_parameters(args: argparse.Namespace) -> dict[str, Any]:
-    """The job parameters of a batch from the command line (what the dispatcher runs)."""
+    """The job parameters of a batch from the command line (what the dispatcher runs).
+
+    Raises
+    ------
+    ValueError
+        For a predictor that is not registered.
+    FileNotFoundError
+        For a template that is not a file: a queued job would fail only later, in ``serve``.
+    """
+    from workbench.predict.base import available_predictors
+
+    if args.predictor not in available_predictors():
+        raise ValueError(f"unknown predictor {args.predictor!r}; available: {', '.join(available_predictors())}")
+    if args.template and not pathlib.Path(args.template).is_file():
+        raise FileNotFoundError(errno.ENOENT, "template structure not found", args.template)
     options: dict[str, Any] = {}
     if args.predictor == "template":
         options = {"template": str(pathlib.Path(args.template).resolve()) if args.template
@@ -117,9 +132,11 @@ def batch_parameters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from workbench.io.structure_writer import check_writable_folder
     from workbench.pipelines.batch import run_batch
     from workbench.pipelines.cluster import make_cluster
 
+    check_writable_folder(args.output)
     parameters = batch_parameters(args)
     if args.predictor == "template" and not args.template:
         print(f"template: {DEFAULT_TEMPLATE_NOTE}", file=sys.stderr)
@@ -130,8 +147,10 @@ def _run(args: argparse.Namespace) -> int:
     for row in table.sort_values("rank", na_position="last").itertuples():
         if row.status == "done":
             energy = "" if row.energy_change != row.energy_change else f", dE {row.energy_change:+.1f} kJ/mol"
-            print(f"  #{row.rank} {row.id}: mean pLDDT {row.mean_plddt:.1f}{energy}, "
-                  f"violations {row.violations_after:.0f}, clashes {row.clashes:.0f}")
+            violations = "" if row.violations_after != row.violations_after else (  # NaN: not refined
+                f", violations {row.violations_after:.0f}")
+            print(f"  #{row.rank} {row.id}: mean pLDDT {row.mean_plddt:.1f}{energy}{violations}, "
+                  f"clashes {row.clashes:.0f}")
         else:
             print(f"  {row.id}: {row.status}: {row.error}", file=sys.stderr)
     counts = result.counts
@@ -141,11 +160,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
+    from workbench.errors import SequenceFormatError
+    from workbench.io._source import load_text
     from workbench.io.fasta import scan_fasta
     from workbench.jobs.store import JobStore
 
-    text = pathlib.Path(args.fasta).read_text()
-    records, errors = scan_fasta(text)
+    path = pathlib.Path(args.fasta)
+    text = load_text(path, SequenceFormatError, what="FASTA").text  # gzip, encodings, binary: as run reads it
+    records, errors = scan_fasta(path)  # messages name the file
     for error in errors:
         print(f"workbench submit: warning: {error} (the record will be reported as failed)", file=sys.stderr)
     if not records:

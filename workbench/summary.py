@@ -99,11 +99,12 @@ def format_comparison(scores: dict[str, Any]) -> str:
     s = scores
     lines = [
         f"paired by {s['pairing']}: {s['n_pairs']} residues",
-        f"  RMSD (CA)  {s['rmsd_ca']:8.3f} Å",
-        f"  TM-score   {s['tm_score']:8.4f}  (normalised by the reference's {s['reference_length']} residues)",
-        f"  GDT-TS     {s['gdt_ts']:8.4f}",
-        f"  GDT-HA     {s['gdt_ha']:8.4f}",
-        f"  lDDT       {s['lddt']:8.4f}  (all heavy atoms)",
+        f"  RMSD (CA)  {_number(s['rmsd_ca'], '8.3f')} Å",
+        f"  TM-score   {_number(s['tm_score'], '8.4f')}  "
+        f"(normalised by the reference's {s['reference_length']} residues)",
+        f"  GDT-TS     {_number(s['gdt_ts'], '8.4f')}",
+        f"  GDT-HA     {_number(s['gdt_ha'], '8.4f')}",
+        f"  lDDT       {_number(s['lddt'], '8.4f')}  (all heavy atoms)",
     ]
     for chain in s["chains"]:
         lines.append(
@@ -111,3 +112,9 @@ def format_comparison(scores: dict[str, Any]) -> str:
             f"{chain['aligned']} aligned, {chain['identity']:.1%} identical"
         )
     return "\n".join(lines)
+
+
+def _number(value: float | None, spec: str) -> str:
+    """``value`` formatted, or ``n/a`` (right-aligned the same) when it is undefined."""
+    width = int(spec.split(".")[0])
+    return f"{'n/a':>{width}}" if value is None else format(value, spec)

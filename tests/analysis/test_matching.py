@@ -98,3 +98,10 @@ def test_ligands_and_water_are_left_out(read_shared):
     matched = match_residues(ubiquitin, ubiquitin)
     assert "HOH" not in set(matched.model.res_name)
     assert matched.n_pairs == 76
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
+def test_an_identity_threshold_outside_zero_to_one_is_refused(read_shared, bad):
+    ubiquitin = read_shared("structures/1ubq.pdb")
+    with pytest.raises(ValueError, match="min_identity must be between 0 and 1"):
+        match_residues(ubiquitin, ubiquitin, min_identity=bad)

@@ -226,3 +226,28 @@ def test_elements_of_left_justified_names_without_element_column():
     ]) + "\n"
     structure = read_structure(text)
     assert structure.element.tolist() == ["N", "H", "C", "H", "Se", "Ca"]
+
+
+def test_a_utf8_byte_order_mark_is_dropped(tmp_path):
+    from tests.conftest import pdbfixer_1bhl
+    from workbench import write_structure
+    from workbench.io.fasta import read_fasta
+
+    fasta = tmp_path / "bom.fasta"
+    fasta.write_bytes("\ufeff>a\nMKTAY\n".encode())
+    (record,) = read_fasta(fasta)
+    assert (record.id, record.sequence) == ("a", "MKTAY")
+    plain = tmp_path / "plain.cif"
+    write_structure(read_structure(pdbfixer_1bhl()), plain)
+    marked = tmp_path / "bom.cif"
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    assert read_structure(marked).n_atoms == read_structure(plain).n_atoms
+
+
+def test_a_device_is_refused_rather_than_read_forever():
+    import os
+
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    with pytest.raises(StructureFormatError, match="/dev/zero: a device, not a PDB/mmCIF file"):
+        read_structure("/dev/zero")

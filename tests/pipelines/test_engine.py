@@ -37,6 +37,38 @@ def test_errors_become_failed_items_with_the_reason(tmp_path):
     assert not (tmp_path / "a" / DONE).exists() and not (tmp_path / "b" / DONE).exists()
 
 
+@pytest.mark.parametrize("damage", ["corrupt DONE", "deleted output", "truncated output", "DONE without result"])
+def test_a_damaged_item_is_computed_again_and_the_rest_stay_cached(client, tmp_path, damage):
+    log = tmp_path / "calls.log"
+    tasks = _tasks(log, 3)
+    ItemRunner(client, tmp_path).run(tasks)
+    item = tmp_path / "item001"
+    if damage == "corrupt DONE":
+        (item / DONE).write_text("{trunc")
+    elif damage == "deleted output":
+        (item / "output.json").unlink()
+    elif damage == "truncated output":
+        (item / "output.json").write_bytes(b"")
+    else:
+        (item / DONE).write_text(json.dumps({"finished": 0}))
+
+    rerun = ItemRunner(client, tmp_path).run(tasks)
+
+    assert {k: o.status for k, o in rerun.items()} == {"item000": "cached", "item001": "done", "item002": "cached"}
+    assert rerun["item001"].result["square"] == 1
+    assert json.loads((item / "output.json").read_text()) == {"square": 1}
+    assert calls(log).count("item001") == 2 and calls(log).count("item000") == 1
+
+
+def test_outputs_are_readable_by_the_group_as_the_umask_says(tmp_path):
+    outcome = execute_item(square, {"value": 3, "log": str(tmp_path / "calls.log")}, str(tmp_path / "k"))
+    assert outcome.status == "done"
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for name in ("output.json", DONE):
+        assert (tmp_path / "k" / name).stat().st_mode & 0o777 == 0o666 & ~mask, name
+
+
 def test_batch_runs_every_item_once_and_reruns_compute_nothing(client, tmp_path):
     log = tmp_path / "calls.log"
     tasks = _tasks(log, 12, {3: {"fail": True}, 5: {"crash": True}})

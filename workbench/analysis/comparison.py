@@ -10,6 +10,7 @@ keeps the TM-score program's rule (chain, residue number, insertion code).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,8 +55,8 @@ class Comparison:
     chains: tuple[ChainMatch, ...] = ()
 
     def to_dict(self) -> dict:
-        """The scores as JSON-ready values (no coordinates)."""
-        return {
+        """The scores as JSON-ready values (no coordinates); an undefined score is None, not NaN."""
+        return _finite_or_none({
             "pairing": self.pairing,
             "rmsd_ca": self.rmsd,
             "n_pairs": self.n_pairs,
@@ -74,7 +75,7 @@ class Comparison:
                 }
                 for c in self.chains
             ],
-        }
+        })
 
 
 def compare(
@@ -133,3 +134,8 @@ def compare(
         pairing=pairing,
         chains=chains,
     )
+
+
+def _finite_or_none(scores: dict) -> dict:
+    # lDDT of a structure without contacts is NaN, which strict JSON parsers refuse.
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in scores.items()}

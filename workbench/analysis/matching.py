@@ -122,6 +122,8 @@ def match_residues(
         ``min_identity``.
 
     """
+    if not 0.0 <= min_identity <= 1.0:
+        raise ValueError(f"min_identity must be between 0 and 1, not {min_identity!r}")
     model_chains = _chain_residues(model, "model")
     reference_chains = _chain_residues(reference, "reference")
     candidates = []

@@ -12,6 +12,7 @@ from pathlib import Path
 from workbench.errors import StructureWarning, WorkbenchInputError
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_BOM = "\ufeff"
 
 Source = str | os.PathLike[str] | bytes
 
@@ -50,9 +51,11 @@ def load_text(source: Source, error: type[WorkbenchInputError], *, what: str) ->
     if isinstance(source, bytes):
         data, name, suffix = source, "<bytes>", ""
     elif isinstance(source, str) and ("\n" in source or "\r" in source):
-        return LoadedText(text=source, name="<text>", suffix="")
+        return LoadedText(text=source.removeprefix(_BOM), name="<text>", suffix="")
     else:
         path = Path(source)
+        if path.is_char_device() or path.is_block_device():  # /dev/zero would be read forever
+            raise error(f"a device, not a {what} file", source=str(path))
         data = path.read_bytes()  # missing files raise FileNotFoundError, as open() would
         name = str(path)
         suffixes = [s.lower() for s in path.suffixes]
@@ -67,7 +70,7 @@ def load_text(source: Source, error: type[WorkbenchInputError], *, what: str) ->
     if b"\x00" in data[:65536]:
         raise error(f"binary data, not a {what} text file", source=name)
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark, as Windows editors write, is dropped
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         warnings.warn(
@@ -75,5 +78,5 @@ def load_text(source: Source, error: type[WorkbenchInputError], *, what: str) ->
             StructureWarning,
             stacklevel=3,
         )
-        text = data.decode("latin-1")
+        text = data.decode("latin-1").removeprefix("\xef\xbb\xbf")
     return LoadedText(text=text, name=name, suffix=suffix)

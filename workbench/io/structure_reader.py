@@ -326,7 +326,8 @@ def _to_structure(
             )
         if problem:
             raise StructureFormatError(
-                f"{problem}; the models of an ensemble must hold the same atoms (read one with model=N)",
+                f"{problem}; the models of an ensemble must hold the same atoms "
+                "(read one: model=N, or --model N on the command line)",
                 source=source,
             )
         ensemble.append(atoms.coords[mask])

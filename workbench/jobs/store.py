@@ -55,6 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from workbench.config import workbench_home
@@ -209,8 +210,15 @@ class JobStore:
     """
 
     def __init__(self, url: str | None = None):
-        self.engine = _make_engine(url or default_url())
-        metadata.create_all(self.engine)
+        url = url or default_url()
+        try:
+            self.engine = _make_engine(url)
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            # A wrong URL or a file that is not a database: say so in one line, without the password.
+            shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise ValueError(f"cannot open the job store {shown}: {reason}") from None
 
     @property
     def url(self) -> URL:

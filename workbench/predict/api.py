@@ -10,7 +10,7 @@ from typing import Any
 from workbench.errors import SequenceFormatError
 from workbench.io._source import Source
 from workbench.io.fasta import DEFAULT_MAX_LENGTH, SequenceRecord, safe_name, scan_fasta
-from workbench.io.structure_writer import atomic_write_bytes
+from workbench.io.structure_writer import atomic_write_bytes, check_writable_folder
 from workbench.predict.base import PredictionOutcome, get_predictor
 from workbench.predict.outputs import write_prediction
 
@@ -44,18 +44,28 @@ def predict(
         One per FASTA record, in file order; records that failed validation
         come back with ``error`` set.
     """
+    if out is not None:
+        check_writable_folder(out)  # before hours of prediction, not after
     if isinstance(sequences, Sequence) and not isinstance(sequences, str | bytes):
         records, errors = list(sequences), []
     else:
         records, errors = scan_fasta(sequences, max_length=max_length)
+    reserved = [r for r in records if out is not None and r.name.lower() in _RESERVED_NAMES]
+    records = [r for r in records if r not in reserved]
     outcomes = get_predictor(predictor, **options).predict(records) if records else []
     if len(outcomes) != len(records):  # pragma: no cover - a backend breaking the protocol
         raise RuntimeError(f"predictor {predictor!r} returned {len(outcomes)} outcomes for {len(records)} records")
     outcomes += [PredictionOutcome(record=_placeholder(error), error=str(error)) for error in errors]
+    outcomes += [PredictionOutcome(record=r, error=f"record {r.id!r}: the id is the name of the output folder's "
+                                                   f"{r.name} file; rename the record") for r in reserved]
     outcomes.sort(key=lambda outcome: outcome.record.line)
     if out is not None:
         write_outcomes(outcomes, Path(out))
     return outcomes
+
+
+#: Names in the output folder that a record's folder must not take.
+_RESERVED_NAMES = frozenset({"summary.json"})
 
 
 def _placeholder(error: SequenceFormatError) -> SequenceRecord:

@@ -283,9 +283,10 @@ def import_to_folder(
         :func:`~workbench.predict.outputs.write_prediction`), or the error text.
     """
     from workbench.io.fasta import safe_name
+    from workbench.io.structure_writer import check_writable_folder
     from workbench.predict.outputs import write_prediction
 
-    out = Path(out)
+    out = check_writable_folder(out)
     written: list[tuple[str, dict[str, Path] | str]] = []
     for name, result in import_predictions(directory, format=format, all_models=all_models):
         if isinstance(result, Prediction):  # names come from file names: made safe before joining a path

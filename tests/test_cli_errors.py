@@ -1,0 +1,116 @@
+"""The workbench command on bad paths, stores, ids and options: one line naming the problem, exit status 1.
+
+Each case here ended in a Python traceback, or failed only after the work was
+done, before the fix it tests.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+
+import pytest
+
+from tests.conftest import pdbfixer_1bhl
+from workbench.cli import main
+
+GOOD_FASTA = ">T66I\nMKTAYIAKQR\n>N155H\nMKTAYIAKQH\n"
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+def test_a_file_in_the_way_of_the_output_folder_is_named(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    for argv in (["convert", str(pdbfixer_1bhl()), str(blocker / "x.pdb")],
+                 ["refine", str(pdbfixer_1bhl()), "-o", str(blocker / "r.pdb")],
+                 ["predict", str(_fasta(tmp_path)), "-o", str(blocker), "--template", str(pdbfixer_1bhl())],
+                 ["import", str(tmp_path), "-o", str(blocker / "out")]):
+        assert main(argv) == 1, argv
+        assert f"{blocker}: a file is in the way of this folder" in _error(capsys), argv
+    assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_output_folder_is_refused_before_the_work(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    assert main(["refine", str(pdbfixer_1bhl()), "-o", str(locked / "r.pdb")]) == 1
+    assert f"{locked}: permission denied" in _error(capsys)
+
+
+def test_an_output_name_without_a_format_is_refused_before_refining(tmp_path, capsys):
+    output = tmp_path / "relaxed.xyz"
+    assert main(["refine", str(pdbfixer_1bhl()), "-o", str(output)]) == 1
+    assert "cannot tell the format of 'relaxed.xyz'" in _error(capsys)
+    assert list(tmp_path.iterdir()) == []  # no report either: nothing ran
+
+
+def test_a_record_named_like_the_summary_fails_alone(tmp_path, capsys):
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(">ok1\nMKTAYIAKQR\n>summary.json\nMKTAYIAKQR\n>ok2\nMKTAYIAKQH\n")
+    out = tmp_path / "out"
+    main(["predict", str(fasta), "-o", str(out), "--template", str(pdbfixer_1bhl()), "--no-refine"])
+    summary = {entry["id"]: entry for entry in json.loads((out / "summary.json").read_text())}
+    assert list(summary) == ["ok1", "summary.json", "ok2"]
+    assert "the id is the name of the output folder's summary.json file" in summary["summary.json"]["error"]
+    # the other two are judged by the template predictor alone (identity to 1BHL), not lost
+    assert all(summary[name]["error"] is None or "identity" in summary[name]["error"] for name in ("ok1", "ok2"))
+
+
+def test_unknown_job_ids_and_bad_stores_are_one_line_errors(tmp_path, capsys):
+    store = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    for action in ("show", "cancel"):
+        assert main(["jobs", action, "0123456789abcdef0123456789abcdef", "--store", store]) == 1
+        assert "no job 0123456789abcdef0123456789abcdef" in _error(capsys)
+    assert main(["jobs", "list", "--store", "bogus://x"]) == 1
+    assert "cannot open the job store bogus://x" in _error(capsys)
+    not_a_database = tmp_path / "junk.sqlite"
+    not_a_database.write_text("plain text\n" * 200)
+    assert main(["jobs", "list", "--store", f"sqlite:///{not_a_database}"]) == 1
+    assert "file is not a database" in _error(capsys)
+
+
+def test_submit_reads_the_file_as_run_does_and_checks_options_before_queuing(tmp_path, capsys):
+    store = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    packed = tmp_path / "batch.fasta.gz"
+    packed.write_bytes(gzip.compress(("\ufeff" + GOOD_FASTA).encode()))  # gzip and a byte-order mark
+    assert main(["submit", str(packed), "--store", store]) == 0
+    job_id = capsys.readouterr().out.strip()
+    assert main(["jobs", "show", job_id, "--store", store]) == 0
+    assert json.loads(capsys.readouterr().out)["inputs"]["fasta"] == f"{len(GOOD_FASTA)} characters"
+
+    plain = _fasta(tmp_path)
+    assert main(["submit", str(plain), "--store", store, "--template", str(tmp_path / "missing.pdb")]) == 1
+    assert f"{tmp_path / 'missing.pdb'}: template structure not found" in _error(capsys)
+    assert main(["submit", str(plain), "--store", store, "--predictor", "alphafold9"]) == 1
+    assert "unknown predictor 'alphafold9'; available: esmfold, imported, template" in _error(capsys)
+    one_line = tmp_path / "one_line.fasta"
+    one_line.write_text("MKV")  # no header, no newline: a file's content, never a path
+    assert main(["submit", str(one_line), "--store", store]) == 1
+    assert f"{one_line}, line 1: expected a '>' header line" in _error(capsys)
+    assert main(["jobs", "list", "--store", store, "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1  # only the good submission was queued
+
+
+def test_compare_scores_without_contacts_are_null_in_json(tmp_path, capsys):
+    from workbench import read_structure, write_structure
+
+    crystal = read_structure(pdbfixer_1bhl())
+    one_residue = tmp_path / "one.pdb"
+    first = crystal.residues.res_id[0]
+    write_structure(crystal.select(crystal.res_id == first), one_residue)
+    assert main(["compare", str(one_residue), str(one_residue), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out, parse_constant=pytest.fail)  # NaN would call parse_constant
+    assert scores["n_pairs"] == 1
+
+
+def _fasta(folder):
+    path = folder / "good.fasta"
+    path.write_text(GOOD_FASTA)
+    return path
