@@ -20,6 +20,7 @@ the same way.
 from __future__ import annotations
 
 import contextlib
+import errno
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -33,12 +34,14 @@ from distributed import Client
 from workbench.errors import SequenceFormatError
 from workbench.io._source import Source
 from workbench.io.fasta import DEFAULT_MAX_LENGTH, SequenceRecord, scan_fasta
+from workbench.io.structure_reader import read_structure
 from workbench.pipelines.cluster import gpu_resources, make_cluster
 from workbench.pipelines.engine import ItemOutcome, ItemRunner, Progress, Task, is_complete
 from workbench.pipelines.keys import canonical_options, item_key, software_versions
 from workbench.pipelines.summary import build_summary, write_summary
 from workbench.pipelines.tasks import ItemSpec, finish_item, predict_batch, predictor_for
 from workbench.predict.base import available_predictors
+from workbench.refine import RefineConfig
 
 DEFAULT_BATCH_TOKENS = {"esmfold": 4096}
 """Residues per prediction task, by predictor; others predict one record per task."""
@@ -146,6 +149,7 @@ def run_batch(
             raise ValueError("the template predictor needs predictor_options['template'] (a PDB or mmCIF path)")
         predictor_options["refine"] = False  # the pipeline refines every model itself
     refine_options = dict(refine_options or {})
+    _check_settings(predictor, predictor_options, refine, refine_options)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -212,6 +216,22 @@ def _client(client: Client | None, cluster: str) -> Iterator[Client]:
         return
     with make_cluster(cluster) as made:
         yield made
+
+
+def _check_settings(predictor: str, predictor_options: Mapping[str, Any], refine: bool,
+                    refine_options: Mapping[str, Any]) -> None:
+    """Refuse settings that would fail every item, before any item runs (not once per item, later).
+
+    The OpenMM platform is not checked here: CUDA may exist on the workers and not on this machine.
+    """
+    if refine:
+        RefineConfig(**refine_options)  # TypeError for an unknown field, ValueError for a bad value
+    if predictor == "template":
+        read_structure(predictor_options["template"])  # errors name the file and the line
+    if predictor == "imported":
+        directory = Path(predictor_options.get("directory", ""))
+        if not directory.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "imported results folder not found", str(directory))
 
 
 def _reference_sequence(client: Client, predictor: str, options: Mapping[str, Any]) -> str | None:

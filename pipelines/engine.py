@@ -310,7 +310,8 @@ class ItemRunner:
             expired = [by_dask_key[k] for k, t in started.items()
                        if now - t > self.timeout and not by_dask_key[k].done()]
             for future in expired:
-                abandoned.setdefault(futures[future], f"timed out: still running after {self.timeout:g} s")
+                abandoned.setdefault(futures[future], f"timed out: still running after {self.timeout:g} s "
+                                                      f"(the worker cannot stop it; a later run uses it if it ends)")
                 del started[future.key]
             if expired:
                 self.client.cancel(expired)

@@ -114,3 +114,10 @@ def _fasta(folder):
     path = folder / "good.fasta"
     path.write_text(GOOD_FASTA)
     return path
+
+
+def test_a_force_field_refusal_names_the_residue_as_the_file_does(shared_data, tmp_path, capsys):
+    # OpenMM says "residue 0 (ARG)": index 0 of its topology; the file calls it chain B, ARG 4A
+    edge = shared_data / "edge" / "pdbtools_dummy_insertions.pdb"
+    assert main(["refine", str(edge), "-o", str(tmp_path / "r.pdb")]) == 1
+    assert "error: residue B:ARG 4A: No template found for residue 0 (ARG)" in _error(capsys)

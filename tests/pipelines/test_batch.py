@@ -12,6 +12,7 @@ import pytest
 
 import workbench
 from workbench.cli import main
+from workbench.pipelines.batch import run_batch
 from workbench.pipelines.engine import DONE
 
 TEMPLATE = pathlib.Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
@@ -121,3 +122,22 @@ def test_a_second_batch_gives_the_same_energies(batch, tmp_path):
         assert again.loc[name, "item"] == first.loc[name, "item"]
         assert again.loc[name, "energy_before"] == first.loc[name, "energy_before"]
         assert again.loc[name, "energy_after"] == first.loc[name, "energy_after"]
+
+
+@pytest.mark.parametrize(("predictor", "options", "refine_options", "error", "message"), [
+    ("template", {"template": str(TEMPLATE)}, {"md_ps": -5.0}, ValueError, "md_ps must be a finite number >= 0"),
+    ("template", {"template": str(TEMPLATE)}, {"md_picoseconds": 5.0}, TypeError, "md_picoseconds"),
+    ("template", {"template": "JUNK"}, {}, workbench.StructureFormatError, "junk.pdb, line 1"),
+    ("imported", {"directory": "no_such_folder"}, {}, NotADirectoryError, "imported results folder not found"),
+])
+def test_settings_that_would_fail_every_item_are_refused_before_any_runs(
+        tmp_path, predictor, options, refine_options, error, message):
+    if options.get("template") == "JUNK":
+        junk = tmp_path / "junk.pdb"
+        junk.write_text("ATOM      1  N   ASN A   1      22.0x6  40.557   0.420  1.00  0.00           N\n")
+        options = {"template": str(junk)}
+    out = tmp_path / "out"
+    with pytest.raises(error, match=message):
+        run_batch(">a\nMKTAYIAKQR\n", out, predictor=predictor, predictor_options=options,
+                  refine_options=refine_options, cluster="tcp://127.0.0.1:1")
+    assert not out.exists()  # nothing ran and nothing was written; the unreachable cluster was never asked

@@ -23,6 +23,7 @@ Reading one job, then a folder of many (not run as a doctest: it needs result fi
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -324,6 +325,8 @@ class ImportedPredictor:
 
     def __init__(self, directory: str | Path, *, format: str | None = None):
         self.directory = Path(directory)
+        if not self.directory.is_dir():  # once, here, rather than once per record
+            raise NotADirectoryError(errno.ENOTDIR, "imported results folder not found", str(directory))
         self.format = _check_format(format)
         self._best: dict[str, ResultFiles] | None = None
 

@@ -52,6 +52,8 @@ copy of the system (see :func:`with_hbond_constraints`).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 import openmm as mm
@@ -116,12 +118,39 @@ def create_system(topology: app.Topology, *, solvent: str = "vacuum", cutoff: fl
     else:
         kwargs["nonbondedMethod"] = app.CutoffNonPeriodic
         kwargs["nonbondedCutoff"] = cutoff / 10.0 * unit.nanometer
-    system = forcefield.createSystem(topology, **kwargs)
+    try:
+        system = forcefield.createSystem(topology, **kwargs)
+    except ValueError as exc:
+        labels = [f"{r.chain.id} {r.name} {r.id}{(r.insertionCode or '').strip()}" for r in topology.residues()]
+        raise ValueError(name_the_residue(str(exc), labels)) from None
     if solvent == "obc2":
         _use_native_obc(system)
     for force in system.getForces():
         force.setForceGroup(FORCEFIELD_GROUP)
     return system
+
+
+def name_the_residue(message: str, labels: Sequence[str]) -> str:
+    """OpenMM's "residue 0 (ARG)" counts from zero over the whole topology: prefix the residue's own label.
+
+    Parameters
+    ----------
+    message : str
+        The text of OpenMM's "No template found for residue N (NAME)" error.
+    labels : sequence of str
+        A label per topology residue, in order (chain, name and number as the
+        user's file has them).
+
+    Returns
+    -------
+    str
+        ``"residue B ARG 4A: "`` and the message, or the message alone when it
+        names no residue.
+    """
+    match = re.search(r"residue (\d+) \(\w+\)", message)
+    if match is None or int(match.group(1)) >= len(labels):
+        return message
+    return f"residue {labels[int(match.group(1))]}: {message}"
 
 
 def _use_native_obc(system: mm.System) -> None:

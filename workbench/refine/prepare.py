@@ -272,7 +272,7 @@ def prepare(
         For unknown (``X``) residues, residues without N, CA and C, an unknown
         chain, or nothing left to refine; the message names the residues.
     """
-    from workbench.refine.forcefield import load_forcefield
+    from workbench.refine.forcefield import load_forcefield, name_the_residue
 
     source = structure.name or "<structure>"
     n_models = structure.n_models
@@ -389,7 +389,10 @@ def prepare(
         added.setdefault(res.index, []).extend(names)
     fixer.addMissingAtoms(seed=openmm_seed(seed))
     with _seeded_modeller_random(seed):
-        fixer.addMissingHydrogens(ph, forcefield=forcefield or load_forcefield("vacuum"))
+        try:
+            fixer.addMissingHydrogens(ph, forcefield=forcefield or load_forcefield("vacuum"))
+        except ValueError as exc:  # OpenMM's "No template found for residue 0 (ARG)"
+            raise ValueError(name_the_residue(str(exc), kept_labels)) from None
 
     prepared_residues = list(fixer.topology.residues())
     if len(prepared_residues) != len(kept.residues):  # pragma: no cover
