@@ -68,6 +68,8 @@ def test_unknown_job_ids_and_bad_stores_are_one_line_errors(tmp_path, capsys):
     for action in ("show", "cancel"):
         assert main(["jobs", action, "0123456789abcdef0123456789abcdef", "--store", store]) == 1
         assert "no job 0123456789abcdef0123456789abcdef" in _error(capsys)
+    assert main(["jobs", "list", "--status", "finished", "--store", store]) == 1
+    assert "unknown job status 'finished'; one of queued, running, done, failed, cancelled" in _error(capsys)
     assert main(["jobs", "list", "--store", "bogus://x"]) == 1
     assert "cannot open the job store bogus://x" in _error(capsys)
     not_a_database = tmp_path / "junk.sqlite"

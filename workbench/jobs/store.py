@@ -267,6 +267,8 @@ class JobStore:
         if owner is not None:
             query = query.where(jobs_table.c.owner == owner)
         if status is not None:
+            if status not in {s.value for s in JobStatus}:
+                raise ValueError(f"unknown job status {status!r}; one of {', '.join(s.value for s in JobStatus)}")
             query = query.where(jobs_table.c.status == JobStatus(status).value)
         query = query.order_by(jobs_table.c.created_at.desc(), jobs_table.c.id.desc()).limit(limit)
         with self.engine.connect() as connection:
