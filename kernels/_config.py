@@ -23,13 +23,15 @@ All kernels are compiled through :func:`jit` (or :func:`jit_variants` where a
   ``WORKBENCH_NUMBA_PARALLEL=0`` forces the serial variants. It is read at call
   time, never at import.
 
-Nothing here runs at import time beyond creating the (lazy) dispatchers: numba
-compiles a kernel on its first call.
+Nothing here runs at import time beyond creating the (lazy) dispatchers (numba
+compiles a kernel on its first call) and one check that some cache folder is
+writable (:func:`_ensure_cache_folder`).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -41,6 +43,53 @@ FASTMATH: frozenset[str] = frozenset({"nsz", "arcp", "contract", "reassoc"})
 CACHE: bool = True
 #: Below this much work (outer iterations x inner size) the serial variant is used.
 PARALLEL_MIN_WORK: int = 200_000
+
+def _writable(folder: str) -> bool:
+    """Whether numba could cache into ``folder`` (its own test: make it, write a temporary file)."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError:
+        return False
+    return True
+
+
+def _ensure_cache_folder(in_tree: str | None = None, user_wide: str | None = None) -> str | None:
+    """Point numba at a temporary cache folder when neither of its own is writable.
+
+    Numba caches next to the source (``__pycache__``) or in the user's cache
+    folder; a read-only shared install run by an account without a writable
+    home has neither, and numba then refuses to compile at all ("no locator
+    available"). A per-user folder under the temporary directory keeps the
+    kernels working (and cached for that machine).
+
+    Parameters
+    ----------
+    in_tree, user_wide : str, optional
+        The two folders numba would try (default: this package's ``__pycache__``
+        and numba's user cache folder).
+
+    Returns
+    -------
+    str or None
+        The folder set as ``numba.config.CACHE_DIR``, or None when nothing changed.
+    """
+    if numba.config.CACHE_DIR:
+        return None
+    if in_tree is None:
+        in_tree = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    if user_wide is None:
+        from numba.misc.appdirs import AppDirs
+
+        user_wide = AppDirs(appname="numba", appauthor=False).user_cache_dir
+    if _writable(in_tree) or _writable(user_wide):
+        return None
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    numba.config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"workbench-numba-{uid}")
+    return numba.config.CACHE_DIR
+
+
+_ensure_cache_folder()
 
 _OPTIONS: dict[str, Any] = {
     "fastmath": set(FASTMATH),
