@@ -144,7 +144,7 @@ def name_the_residue(message: str, labels: Sequence[str]) -> str:
     Returns
     -------
     str
-        ``"residue B ARG 4A: "`` and the message, or the message alone when it
+        ``"residue B:ARG 4A: "`` and the message, or the message alone when it
         names no residue.
     """
     match = re.search(r"residue (\d+) \(\w+\)", message)
