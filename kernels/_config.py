@@ -78,11 +78,13 @@ def _ensure_cache_folder(in_tree: str | None = None, user_wide: str | None = Non
         return None
     if in_tree is None:
         in_tree = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    if _writable(in_tree):  # the usual case: one makedirs and one temporary file at import
+        return None
     if user_wide is None:
         from numba.misc.appdirs import AppDirs
 
         user_wide = AppDirs(appname="numba", appauthor=False).user_cache_dir
-    if _writable(in_tree) or _writable(user_wide):
+    if _writable(user_wide):
         return None
     uid = os.getuid() if hasattr(os, "getuid") else "user"
     numba.config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"workbench-numba-{uid}")

@@ -4,7 +4,8 @@ The scores in :mod:`workbench.analysis` pair atoms by chain, residue number and
 insertion code, the TM-score program's rule. A prediction numbered from 1 and
 the crystal structure it models (numbered as in UniProt, with a missing tag or
 loop) share no numbering, so :func:`match_residues` aligns their chain
-sequences with Biopython's ``PairwiseAligner`` and gives the model's aligned
+sequences (:mod:`workbench.alignment`: Biopython's ``PairwiseAligner`` with
+EMBOSS needle's defaults and free end gaps) and gives the model's aligned
 residues the reference's chain, number and insertion code. The result feeds
 every score unchanged::
 
@@ -14,19 +15,19 @@ every score unchanged::
 Chains are paired greedily by alignment score, so a complex whose chains were
 lettered differently still pairs chain to chain. Ties, such as the identical
 chains of a homo-oligomer, are broken by chain order: there is no structural
-search over chain permutations (MM-align's multimer mode does that). Only amino-acid residues take
-part; ligands, water and nucleic acids are dropped from ``matched.model``.
+search over chain permutations (MM-align's multimer mode does that). Only
+amino-acid residues take part; ligands, water and nucleic acids are dropped
+from ``matched.model``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-from Bio.Align import PairwiseAligner, substitution_matrices
 
+from workbench.alignment import aligned_pairs
 from workbench.residues import is_amino_acid, one_letter_code
 from workbench.structure import Structure
 
@@ -126,13 +127,14 @@ def match_residues(
         raise ValueError(f"min_identity must be between 0 and 1, not {min_identity!r}")
     model_chains = _chain_residues(model, "model")
     reference_chains = _chain_residues(reference, "reference")
+    model_sequences = {chain: _sequence(model, residues) for chain, residues in model_chains.items()}
     candidates = []
     for r_chain, r_residues in reference_chains.items():
         r_seq = _sequence(reference, r_residues)
         for m_chain, m_residues in model_chains.items():
-            m_seq = _sequence(model, m_residues)
-            pairs, score = _align(m_seq, r_seq)
-            identical = sum(m_seq[i] == r_seq[j] for i, j in pairs)
+            m_seq = model_sequences[m_chain]
+            pairs, score = aligned_pairs(m_seq, r_seq)
+            identical = sum(m_seq[i] == r_seq[j] for i, j in pairs.tolist())
             match = ChainMatch(m_chain, r_chain, len(pairs), identical, len(m_seq), len(r_seq))
             if match.aligned and match.identity >= min_identity:
                 candidates.append((score, match, m_residues[pairs[:, 0]], r_residues[pairs[:, 1]]))
@@ -174,31 +176,6 @@ def _chain_residues(structure: Structure, what: str) -> dict[str, np.ndarray]:
 def _sequence(structure: Structure, residues: np.ndarray) -> str:
     names = structure.residues.res_name[residues]
     return "".join(one_letter_code(str(name)) or "X" for name in names)
-
-
-def _align(query: str, target: str) -> tuple[np.ndarray, float]:
-    """Residue pairs ``(i_query, j_target)`` of the best global alignment, and its score."""
-    alignment = _aligner().align(query, target)[0]
-    blocks_query, blocks_target = alignment.aligned
-    pairs = [
-        (i, j)
-        for (q0, q1), (t0, _) in zip(blocks_query, blocks_target, strict=True)
-        for i, j in zip(range(q0, q1), range(t0, t0 + q1 - q0), strict=True)
-    ]
-    return np.array(pairs, dtype=np.int64).reshape(-1, 2), float(alignment.score)
-
-
-@lru_cache(maxsize=1)
-def _aligner() -> PairwiseAligner:
-    # Global alignment with free end gaps: a model may cover more or less of the
-    # chain than the reference (tags, unmodelled termini). BLOSUM62 with affine gaps.
-    return PairwiseAligner(
-        mode="global",
-        substitution_matrix=substitution_matrices.load("BLOSUM62"),
-        open_gap_score=-10.0,
-        extend_gap_score=-0.5,
-        end_gap_score=0.0,
-    )
 
 
 def _renumber(

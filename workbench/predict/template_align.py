@@ -7,20 +7,19 @@ deletions; :func:`check_chain` says why the template cannot support it, or
 nothing; :func:`rebuild_windows` finds the loop stretches that must be rebuilt
 around each internal insertion or deletion.
 
-Alignment parameters (:data:`ALIGNER_PARAMETERS`) are EMBOSS needle's defaults:
-global Needleman-Wunsch, BLOSUM62, gap opening -10, extension -0.5, end gaps
-free (a truncated terminus is not penalised; it is still limited by
-``max_indel`` when the rules are checked).
+Alignment parameters (:data:`ALIGNER_PARAMETERS`, from :mod:`workbench.alignment`)
+are EMBOSS needle's defaults: global Needleman-Wunsch, BLOSUM62, gap opening
+-10, extension -0.5, end gaps free (a truncated terminus is not penalised; it
+is still limited by ``max_indel`` when the rules are checked).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
-from Bio.Align import PairwiseAligner, substitution_matrices
+
+from workbench.alignment import ALIGNER_PARAMETERS, pairwise_aligner
 
 __all__ = [
     "ALIGNER_PARAMETERS",
@@ -37,16 +36,6 @@ __all__ = [
 
 #: The one-letter codes the template predictor can build (the 20 standard amino acids).
 STANDARD_LETTERS = frozenset("ACDEFGHIKLMNPQRSTVWY")
-
-#: Parameters of the pairwise aligner, recorded in every prediction's provenance.
-ALIGNER_PARAMETERS: dict[str, Any] = {
-    "program": "Bio.Align.PairwiseAligner",
-    "mode": "global",
-    "substitution_matrix": "BLOSUM62",
-    "open_gap_score": -10.0,
-    "extend_gap_score": -0.5,
-    "end_gap_score": 0.0,
-}
 
 #: Largest CA-CA distance (Å) one residue step of a rebuilt loop is trusted to span.
 #: A fully extended chain spans 3.8 Å per residue; 3.5 leaves room for a loop that is not straight.
@@ -173,18 +162,6 @@ class RebuildWindow:
         return self.query_stop - self.query_start
 
 
-@lru_cache(maxsize=1)
-def _aligner() -> PairwiseAligner:
-    p = ALIGNER_PARAMETERS
-    return PairwiseAligner(
-        mode=p["mode"],
-        substitution_matrix=substitution_matrices.load(p["substitution_matrix"]),
-        open_gap_score=p["open_gap_score"],
-        extend_gap_score=p["extend_gap_score"],
-        end_gap_score=p["end_gap_score"],
-    )
-
-
 def invalid_letters(sequence: str) -> list[tuple[int, str]]:
     """``(1-based position, letter)`` of every letter that is not a standard amino acid.
 
@@ -222,7 +199,7 @@ def align_chain(query: str, template: str, numbering: list[str], *, chain: str =
     """
     if len(numbering) != len(template):
         raise ValueError(f"{len(numbering)} residue numbers for a template of {len(template)} residues")
-    alignment = _aligner().align(template, query)[0]
+    alignment = pairwise_aligner().align(template, query)[0]
     indices = np.asarray(alignment.indices)  # row 0: template, row 1: query; -1 in gaps
     t_col, q_col = indices[0], indices[1]
     query_to_template = np.full(len(query), -1, dtype=np.int64)
