@@ -18,7 +18,7 @@ from typing import Any
 
 from distributed import Client, LocalCluster
 
-SPECS = ("local", "local:N", "cuda", "slurm", "slurm:N", "tcp://host:port")
+SPECS = ("local", "local:N", "inprocess", "cuda", "slurm", "slurm:N", "tcp://host:port")
 
 
 def usable_cores() -> int:
@@ -38,6 +38,7 @@ def make_cluster(spec: str = "local", *, config: str | Path | None = None,
     ----------
     spec : str
         ``local`` or ``local:N`` (N worker processes, default the usable cores);
+        ``inprocess`` (one worker thread in this process);
         ``cuda`` (one worker per visible GPU); ``slurm`` or ``slurm:N`` (N SLURM
         jobs, default 1); ``tcp://host:port`` or ``tls://...`` (an existing scheduler).
     config : str or Path, optional
@@ -67,7 +68,11 @@ def make_cluster(spec: str = "local", *, config: str | Path | None = None,
     if count and not count.isdigit():
         raise ValueError(f"bad cluster spec {spec!r}: the part after ':' must be a number of workers")
     n = int(count) if count else None
-    if kind == "local":
+    if kind == "inprocess":  # one worker thread in this process: `workbench predict`, notebooks
+        settings = {"n_workers": 1, "threads_per_worker": 1, "processes": False, "dashboard_address": None} | options
+        with LocalCluster(**settings) as cluster, Client(cluster) as client:
+            yield client
+    elif kind == "local":
         settings = {"n_workers": n or usable_cores(), "threads_per_worker": 1, "processes": True,
                     "dashboard_address": ":0"} | options
         with LocalCluster(**settings) as cluster, Client(cluster) as client:

@@ -23,7 +23,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,30 +37,9 @@ from workbench.jobs.transitions import InvalidTransition
 from workbench.pipelines.batch import run_batch
 from workbench.pipelines.cluster import make_cluster
 from workbench.pipelines.engine import Progress
+from workbench.request import BatchRequest
 
 log = logging.getLogger("workbench.dispatcher")
-
-PARAMETERS = ("predictor", "predictor_options", "refine", "refine_options")
-"""Job parameters the dispatcher passes to ``run_batch``."""
-
-
-def batch_options(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """``run_batch`` keyword arguments from a job's parameters, refusing unknown ones.
-
-    Examples
-    --------
-    >>> batch_options({"predictor": "template", "refine": False})
-    {'predictor': 'template', 'refine': False}
-    >>> batch_options({"predictor": "template", "out": "/etc"})
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown job parameter(s): out; allowed: predictor, predictor_options, refine, refine_options
-    """
-    unknown = sorted(set(parameters) - set(PARAMETERS))
-    if unknown:
-        raise ValueError(f"unknown job parameter(s): {', '.join(unknown)}; allowed: {', '.join(PARAMETERS)}")
-    return {name: parameters[name] for name in PARAMETERS if name in parameters}
-
 
 @dataclass
 class _Running:
@@ -162,7 +141,7 @@ class Dispatcher:
 
     def _nothing_left(self) -> bool:
         """No job queued, and none running anywhere (a running job's lease may still expire into the queue)."""
-        return not self.store.list(status="queued", limit=1) and not self.store.list(status="running", limit=1)
+        return not self.store.list_jobs(status="queued", limit=1) and not self.store.list_jobs(status="running", limit=1)
 
     def stop(self) -> None:
         """Ask the loop to stop (what SIGTERM does)."""
@@ -182,7 +161,7 @@ class Dispatcher:
         job = running.job
         out = self.results / job.id
         try:
-            options = batch_options(job.parameters)
+            request = BatchRequest.from_json(job.parameters)
             fasta = job.inputs.get("fasta")
             if not isinstance(fasta, str):
                 raise ValueError("the job has no FASTA text (inputs['fasta'])")
@@ -196,8 +175,8 @@ class Dispatcher:
                     self.store.record_items(job.id, [{"name": name, "item": last.key, "status": last.status,
                                                       "error": last.error} for name in names])
 
-            result = run_batch(fasta, out, client=client, progress=progress, cancel=running.cancel,
-                               item_timeout=self.item_timeout, **options)
+            result = run_batch(request, fasta, out, client=client, progress=progress, cancel=running.cancel,
+                               item_timeout=self.item_timeout)
             rows = result.summary[["id", "item", "status", "error", "cached"]].to_dict("records")
             if running.outcome == "finish":
                 self.store.record_items(job.id, [{"name": str(r["id"]), "item": _text(r["item"]),

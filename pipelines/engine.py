@@ -30,7 +30,7 @@ from typing import Any
 
 from distributed import Client, Future, as_completed
 
-from workbench.io.structure_writer import atomic_write_bytes
+from workbench.files import atomic_write_bytes
 
 DONE = "DONE"
 

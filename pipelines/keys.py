@@ -12,7 +12,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 KEY_LENGTH = 16
@@ -29,48 +28,6 @@ def software_versions() -> dict[str, str]:
     return {"workbench": __version__, "openmm": openmm.__version__, "numpy": numpy.__version__}
 
 
-def canonical_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Options as JSON-ready data in which a file path stands for its content.
-
-    A template given as a path is replaced by the SHA-256 of its bytes, so the key
-    follows the structure, not where it happens to be stored.
-
-    Parameters
-    ----------
-    options : mapping
-        Predictor or refinement options (JSON-like values and paths).
-
-    Returns
-    -------
-    dict
-    """
-    out: dict[str, Any] = {}
-    for name, value in sorted(options.items()):
-        if isinstance(value, Path) or (name in {"template", "weights"} and isinstance(value, str)
-                                       and Path(value).is_file()):
-            out[name] = {"sha256": file_sha256(Path(value))}
-        elif isinstance(value, Mapping):
-            out[name] = canonical_options(value)
-        else:
-            out[name] = value
-    return out
-
-
-@cache
-def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (cached per path, modification time and size)."""
-    stat = path.stat()
-    return _file_sha256(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-
-
 def item_key(sequence: str, settings: Mapping[str, Any]) -> str:
     """The content key of one item.
 
@@ -79,7 +36,7 @@ def item_key(sequence: str, settings: Mapping[str, Any]) -> str:
     sequence : str
         Chains joined with ``:``.
     settings : mapping
-        JSON-ready settings (predictor, canonical options, refinement, versions).
+        JSON-ready settings (:meth:`workbench.request.BatchRequest.key_settings` and versions).
 
     Returns
     -------

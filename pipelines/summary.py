@@ -1,40 +1,30 @@
-"""The batch summary: one row per FASTA record, a ranking, and its files (Parquet, CSV, HTML)."""
+"""The batch summary: one row per FASTA record, a ranking, and the HTML report (written by :mod:`workbench.results`)."""
 
 from __future__ import annotations
 
 import html
-import io
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from workbench.io.structure_writer import atomic_write_bytes
-
-COLUMNS = (
-    "name", "id", "item", "length", "chains", "status", "error", "cached", "rank",
-    "mean_plddt", "ptm", "max_pae", "energy_before", "energy_after", "energy_change",
-    "violations_before", "violations_after", "rmsd_ca_refined", "helix_fraction", "strand_fraction",
-    "clashes", "radius_of_gyration", "predict_s", "refine_s", "analyze_s",
-)
-"""Summary columns, in order (energies kJ/mol, lengths Å, times s)."""
+from workbench.results import COLUMNS, SummaryRow
 
 
-def build_summary(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """A summary table with every column of :data:`COLUMNS`, ranked.
+def build_summary(rows: Sequence[SummaryRow]) -> pd.DataFrame:
+    """A summary table with every column of :data:`~workbench.results.COLUMNS`, ranked.
 
     Parameters
     ----------
-    rows : sequence of mapping
+    rows : sequence of SummaryRow
         One per record, in file order; missing numbers become NaN.
 
     Returns
     -------
     pandas.DataFrame
     """
-    table = pd.DataFrame([{name: row.get(name) for name in COLUMNS} for row in rows], columns=list(COLUMNS))
+    table = pd.DataFrame([row.to_dict() for row in rows], columns=list(COLUMNS))
     for name in COLUMNS[COLUMNS.index("mean_plddt"):]:
         table[name] = pd.to_numeric(table[name], errors="coerce").astype("float64")
     table["length"] = table["length"].astype("int64")
@@ -60,34 +50,6 @@ def rank(table: pd.DataFrame) -> pd.Series:
     ranks = pd.Series(pd.NA, index=table.index, dtype="Int64")
     ranks.loc[order] = range(1, len(order) + 1)
     return ranks
-
-
-def write_summary(table: pd.DataFrame, out: Path, metadata: Mapping[str, Any]) -> dict[str, Path]:
-    """Write summary.parquet, summary.csv, report.html and batch.json, each atomically.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        From :func:`build_summary`.
-    out : Path
-        The batch folder.
-    metadata : mapping
-        Settings, counts and timings of the run (batch.json).
-
-    Returns
-    -------
-    dict
-        ``{"parquet": ..., "csv": ..., "html": ..., "batch": ...}``.
-    """
-    paths = {"parquet": out / "summary.parquet", "csv": out / "summary.csv", "html": out / "report.html",
-             "batch": out / "batch.json"}
-    buffer = io.BytesIO()
-    table.to_parquet(buffer, index=False)
-    atomic_write_bytes(paths["parquet"], buffer.getvalue())
-    atomic_write_bytes(paths["csv"], table.to_csv(index=False).encode())
-    atomic_write_bytes(paths["html"], report_html(table, metadata).encode())
-    atomic_write_bytes(paths["batch"], (json.dumps(metadata, indent=2, default=str) + "\n").encode())
-    return paths
 
 
 def report_html(table: pd.DataFrame, metadata: Mapping[str, Any]) -> str:

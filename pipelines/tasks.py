@@ -1,13 +1,25 @@
-"""The work of one batch on the workers: predict in batches, then refine and analyse each structure.
+"""The work of one batch on the workers: predict in batches, then complete, refine and analyse each model.
+
+This is the one composition of the workbench's steps; ``workbench run``,
+``workbench predict`` and the dispatcher all run it through
+:func:`~workbench.pipelines.batch.run_batch`. Per item:
+
+1. the predictor's model (:func:`predict_batch`, in length-sorted batches; a
+   predictor only predicts);
+2. the refinement's preparation (PDBFixer), once: it completes the side chains
+   a template variant leaves out, and the refinement starts from it;
+3. the refinement (OpenMM), when the request asks for one;
+4. the analysis (numba kernels), and every file written through
+   :class:`~workbench.results.ItemFolder`.
 
 These functions run inside Dask workers. Predictors are built once per worker
-process and kept (:func:`predictor_for`), so a GPU worker loads ESMFold once for
-the whole batch. Every file goes through an atomic write.
+process and kept (:func:`predictor_for`), so a GPU worker loads ESMFold once
+for the whole batch.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -18,13 +30,14 @@ from typing import Any
 import numpy as np
 
 from workbench.io.fasta import SequenceRecord
-from workbench.io.structure_reader import read_structure
-from workbench.io.structure_writer import atomic_write_bytes, format_pdb
 from workbench.pipelines.engine import ItemFailed
-from workbench.predict.base import Predictor, get_predictor
-from workbench.predict.outputs import write_prediction
+from workbench.predict.base import Prediction, Predictor
+from workbench.refine import PreparedModel, RefineConfig, RefinementResult, prepare_for_refinement, refine
+from workbench.request import BatchRequest, PredictorSpec
+from workbench.results import ItemFolder
+from workbench.structure import Structure
 
-_PREDICTORS: dict[str, Predictor] = {}
+_PREDICTORS: dict[PredictorSpec, Predictor] = {}
 _PREDICTORS_LOCK = threading.Lock()
 
 
@@ -39,10 +52,7 @@ class ItemSpec:
         Chains joined with ``:``.
     names : tuple of str
         Ids of the FASTA records with this sequence.
-    predictor : str
-    refine : bool
-    refine_options : dict
-        :class:`~workbench.refine.RefineConfig` fields.
+    request : BatchRequest
     settings : dict
         The canonical settings the key was made from (written to config.json).
     """
@@ -50,67 +60,94 @@ class ItemSpec:
     key: str
     sequence: str
     names: tuple[str, ...]
-    predictor: str
-    refine: bool
-    refine_options: Mapping[str, Any] = field(default_factory=dict)
+    request: BatchRequest
     settings: Mapping[str, Any] = field(default_factory=dict)
 
 
-def predictor_for(name: str, options: Mapping[str, Any]) -> Predictor:
-    """The predictor for ``name`` and ``options``, built once per worker process."""
-    cache_key = json.dumps([name, dict(options)], sort_keys=True, default=str)
+@dataclass(frozen=True)
+class PredictedItem:
+    """A prediction task's result for one item: the prediction, or why there is none.
+
+    Attributes
+    ----------
+    prediction : Prediction or None
+    error : str or None
+    seconds : float
+        The item's share of the prediction time.
+    """
+
+    prediction: Prediction | None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ItemModels:
+    """The structures of one finished item.
+
+    Attributes
+    ----------
+    model : Structure
+        The predicted model, completed by the preparation where the predictor left atoms out.
+    refinement : RefinementResult or None
+    """
+
+    model: Structure
+    refinement: RefinementResult | None
+
+    @property
+    def final(self) -> Structure:
+        """The structure the analysis describes: the refined model, else the model."""
+        return self.refinement.structure if self.refinement is not None else self.model
+
+
+def predictor_for(spec: PredictorSpec) -> Predictor:
+    """The predictor for ``spec``, built once per worker process."""
     with _PREDICTORS_LOCK:
-        if cache_key not in _PREDICTORS:
-            _PREDICTORS[cache_key] = get_predictor(name, **options)
-        return _PREDICTORS[cache_key]
+        if spec not in _PREDICTORS:
+            _PREDICTORS[spec] = spec.build()
+        return _PREDICTORS[spec]
 
 
-def predict_batch(predictor: str, options: Mapping[str, Any], records: Sequence[tuple[str, SequenceRecord]],
-                  out: str) -> dict[str, dict[str, Any]]:
-    """Predict a batch of records and write each model into its item folder.
+def predict_batch(spec: PredictorSpec, records: Sequence[tuple[str, SequenceRecord]]) -> dict[str, PredictedItem]:
+    """Predict a batch of records (nothing is written: the item's task writes its folder whole).
 
     Parameters
     ----------
-    predictor : str
-        Registered predictor name.
-    options : mapping
-        Predictor constructor options.
+    spec : PredictorSpec
     records : sequence of (key, SequenceRecord)
-    out : str
-        Batch folder; item ``key`` is written to ``out/key``.
 
     Returns
     -------
     dict
-        ``{key: {"ok": bool, "error": str or None, "seconds": float}}``.
+        ``{key: PredictedItem}``.
     """
     started = time.perf_counter()
     try:
-        outcomes = predictor_for(predictor, options).predict([record for _, record in records])
+        outcomes = predictor_for(spec).predict([record for _, record in records])
     except Exception as exc:  # a predictor that cannot even start fails every item of its batch, with the reason
-        reason = f"predictor {predictor!r} failed: {type(exc).__name__}: {exc}"
-        return {key: {"ok": False, "error": reason, "seconds": 0.0} for key, _ in records}
+        reason = f"predictor {spec.name!r} failed: {type(exc).__name__}: {exc}"
+        return {key: PredictedItem(None, reason) for key, _ in records}
     share = (time.perf_counter() - started) / max(len(records), 1)
     results = {}
     for (key, _), outcome in zip(records, outcomes, strict=True):
         if outcome.prediction is None:
-            results[key] = {"ok": False, "error": outcome.error, "seconds": share}
-            continue
-        write_prediction(outcome.prediction, Path(out) / key)
-        seconds = outcome.prediction.provenance.timings.get("total", share)
-        results[key] = {"ok": True, "error": None, "seconds": float(seconds)}
+            results[key] = PredictedItem(None, outcome.error, share)
+        else:
+            seconds = outcome.prediction.provenance.timings.get("total", share)
+            results[key] = PredictedItem(outcome.prediction, None, float(seconds))
     return results
 
 
-def finish_item(payload: tuple[ItemSpec, Mapping[str, dict[str, Any]]], folder: Path) -> dict[str, Any]:
-    """Refine and analyse one predicted structure; the engine's ``work`` for an item.
+def finish_item(payload: tuple[ItemSpec, Mapping[str, PredictedItem]], folder: Path) -> dict[str, Any]:
+    """Complete, refine and analyse one predicted model, writing the item folder; the engine's ``work``.
 
     Parameters
     ----------
     payload : (ItemSpec, predictions)
         ``predictions`` is :func:`predict_batch`'s result for the item's batch.
     folder : Path
-        The item folder, which already holds the prediction.
+        The item folder.
 
     Returns
     -------
@@ -119,51 +156,77 @@ def finish_item(payload: tuple[ItemSpec, Mapping[str, dict[str, Any]]], folder: 
     """
     spec, predictions = payload
     predicted = predictions[spec.key]
-    if not predicted["ok"]:
-        raise ItemFailed(predicted["error"])
-    model = read_structure(folder / "model.cif")
-    confidence = json.loads((folder / "confidence.json").read_text())
-    timings = {"predict_s": predicted["seconds"]}
-    refinement = None
-    final = model
-    if spec.refine:
-        started = time.perf_counter()
-        refinement = _refine(model, spec.refine_options)
-        final = refinement.structure
-        atomic_write_bytes(folder / "relaxed.pdb", format_pdb(final).encode())
-        atomic_write_bytes(folder / "refinement.json", json.dumps(refinement.to_dict(), default=str).encode())
+    if predicted.prediction is None:
+        raise ItemFailed(predicted.error or "no prediction")
+    timings = {"predict_s": predicted.seconds}
+    started = time.perf_counter()
+    models = compose_item(predicted.prediction, spec.request)
+    if spec.request.refine is not None:
         timings["refine_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    metrics = analyse(final) | {"rmsd_ca_refined": None if refinement is None else refinement.rmsd_ca}
+    metrics = analyse(models.final) | {
+        "rmsd_ca_refined": None if models.refinement is None else models.refinement.rmsd_ca}
     timings["analyze_s"] = time.perf_counter() - started
-    atomic_write_bytes(folder / "metrics.json", json.dumps(metrics).encode())
-    config = {"key": spec.key, "sequence": spec.sequence, "names": list(spec.names), "settings": spec.settings}
-    atomic_write_bytes(folder / "config.json", (json.dumps(config, indent=2, default=str) + "\n").encode())
-    return item_numbers(confidence, refinement, metrics) | timings
+    item = ItemFolder(folder)
+    item.write_prediction(predicted.prediction, models.model)
+    if models.refinement is not None:
+        item.write_refinement(models.refinement)
+    item.write_metrics(metrics)
+    item.write_config(spec.key, spec.sequence, spec.names, spec.settings)
+    return item_numbers(predicted.prediction, models.refinement, metrics) | timings
 
 
-def _refine(model: Any, options: Mapping[str, Any]) -> Any:
-    from workbench.refine import RefineConfig, refine
+def compose_item(prediction: Prediction, request: BatchRequest) -> ItemModels:
+    """The model and its refinement for one prediction, with one preparation.
 
-    options = dict(options)
-    options.setdefault("threads", _worker_threads())
+    The preparation (PDBFixer) runs when the model is refined or when the
+    predictor declares its models incomplete (a template variant's substituted
+    side chains); the refinement starts from that same preparation.
+
+    Parameters
+    ----------
+    prediction : Prediction
+    request : BatchRequest
+
+    Returns
+    -------
+    ItemModels
+
+    Raises
+    ------
+    ItemFailed
+        When the preparation or the refinement fails (the reason, without a traceback).
+    """
+    incomplete = request.predictor.info.incomplete_models
+    config = _with_worker_threads(request.refine or RefineConfig())
+    prepared: PreparedModel | None = None
+    model = prediction.structure
     try:
-        return refine(model, RefineConfig(**options))
+        if incomplete or request.refine is not None:
+            prepared = prepare_for_refinement(prediction.structure, config)
+        if incomplete and prepared is not None:
+            model = prepared.to_structure(hydrogens=False)
+        if request.refine is None:
+            return ItemModels(model, None)
+        return ItemModels(model, refine(prediction.structure, config, prepared=prepared))
     except (ValueError, RuntimeError) as exc:
-        raise ItemFailed(f"refinement failed: {exc}") from exc
+        stage = "refinement" if prepared is not None else "preparation"
+        raise ItemFailed(f"{stage} failed: {exc}") from exc
 
 
-def _worker_threads() -> int | None:
-    """Threads of the Dask worker this runs in, so OpenMM never oversubscribes the cores."""
+def _with_worker_threads(config: RefineConfig) -> RefineConfig:
+    """``config`` with the Dask worker's thread count when it sets none, so OpenMM never oversubscribes."""
+    if config.threads is not None:
+        return config
     try:
         from distributed import get_worker
 
-        return get_worker().state.nthreads
+        return dataclasses.replace(config, threads=get_worker().state.nthreads)
     except (ImportError, ValueError):
-        return None
+        return config
 
 
-def analyse(structure: Any) -> dict[str, Any]:
+def analyse(structure: Structure) -> dict[str, Any]:
     """Per-structure quality numbers written to metrics.json.
 
     Parameters
@@ -194,12 +257,13 @@ def analyse(structure: Any) -> dict[str, Any]:
     }
 
 
-def item_numbers(confidence: Mapping[str, Any], refinement: Any, metrics: Mapping[str, Any]) -> dict[str, Any]:
+def item_numbers(prediction: Prediction, refinement: RefinementResult | None,
+                 metrics: Mapping[str, Any]) -> dict[str, Any]:
     """The summary-table numbers of one finished item."""
     numbers: dict[str, Any] = {
-        "mean_plddt": confidence.get("mean_plddt"),
-        "ptm": confidence.get("ptm"),
-        "max_pae": confidence.get("max_pae"),
+        "mean_plddt": round(prediction.mean_plddt, 3),
+        "ptm": prediction.ptm,
+        "max_pae": prediction.max_pae,
         "energy_before": None,
         "energy_after": None,
         "violations_before": None,

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import pdbfixer_1bhl
 from workbench.cli import main
+from workbench.results import open_results
 
 GOOD_FASTA = ">T66I\nMKTAYIAKQR\n>N155H\nMKTAYIAKQH\n"
 
@@ -51,16 +52,18 @@ def test_an_output_name_without_a_format_is_refused_before_refining(tmp_path, ca
     assert list(tmp_path.iterdir()) == []  # no report either: nothing ran
 
 
-def test_a_record_named_like_the_summary_fails_alone(tmp_path, capsys):
+def test_a_record_named_like_a_results_file_is_an_item_like_any_other(tmp_path, capsys):
+    """Item folders are content keys, so no record name can take the place of a results file."""
     fasta = tmp_path / "in.fasta"
-    fasta.write_text(">ok1\nMKTAYIAKQR\n>summary.json\nMKTAYIAKQR\n>ok2\nMKTAYIAKQH\n")
+    fasta.write_text(">ok1\nMKTAYIAKQR\n>summary.csv\nMKTAYIAKQR\n>ok2\nMKTAYIAKQH\n")
     out = tmp_path / "out"
-    main(["predict", str(fasta), "-o", str(out), "--template", str(pdbfixer_1bhl()), "--no-refine"])
-    summary = {entry["id"]: entry for entry in json.loads((out / "summary.json").read_text())}
-    assert list(summary) == ["ok1", "summary.json", "ok2"]
-    assert "the id is the name of the output folder's summary.json file" in summary["summary.json"]["error"]
-    # the other two are judged by the template predictor alone (identity to 1BHL), not lost
-    assert all(summary[name]["error"] is None or "identity" in summary[name]["error"] for name in ("ok1", "ok2"))
+    main(["predict", str(fasta), "-o", str(out), "--template", str(pdbfixer_1bhl()), "--no-refine",
+          "--no-progress"])
+    rows = {row.id: row for row in open_results(out).rows}
+    assert list(rows) == ["ok1", "summary.csv", "ok2"]
+    assert rows["summary.csv"].item == rows["ok1"].item  # the same sequence, one item
+    # all three are judged by the template predictor alone (identity to 1BHL), none lost to its name
+    assert all(row.status == "failed" and "identity" in (row.error or "") for row in rows.values())
 
 
 def test_unknown_job_ids_and_bad_stores_are_one_line_errors(tmp_path, capsys):

@@ -16,10 +16,11 @@ from pathlib import Path
 from workbench import __version__
 from workbench.analysis.comparison import PAIRINGS, compare
 from workbench.analysis.matching import DEFAULT_MIN_IDENTITY
-from workbench.cli_batch import add_batch_commands
+from workbench.cli_batch import add_batch_commands, add_request_options, request_from_args, run_and_report
 from workbench.errors import WorkbenchInputError
+from workbench.files import atomic_write_bytes
 from workbench.io import read_structure, write_structure
-from workbench.io.structure_writer import atomic_write_bytes, check_output_path
+from workbench.io.structure_writer import check_output_path
 from workbench.refine import RefineConfig, format_report
 from workbench.refine import refine as refine_structure
 from workbench.summary import describe_structure, format_comparison, format_description
@@ -88,20 +89,15 @@ def _build_parser() -> argparse.ArgumentParser:
     compare.set_defaults(handler=_compare)
 
     predict = commands.add_parser(
-        "predict", help="predict structures for a FASTA file (esmfold, template variant modelling, imported)",
-        description="One folder per sequence under OUT (model.pdb, model.cif, confidence.json, provenance.json) "
-                    "and OUT/summary.json; a bad sequence fails alone, with its reason.",
+        "predict", help="predict (and refine and analyse) a FASTA file here, in this process",
+        description="The same work and the same results folder as `workbench run` (OUT/<item>/ model, relaxed "
+                    "model, confidence, metrics; OUT/summary.*), in this process instead of on a cluster; a bad "
+                    "sequence fails alone, with its reason.",
     )
     predict.add_argument("fasta", help="FASTA file; ':' separates the chains of a complex")
     predict.add_argument("-o", "--output", required=True, help="output folder")
-    predict.add_argument("--predictor", default="template", help="esmfold, template or imported (default template)")
-    predict.add_argument("--weights", help="esmfold: local weights folder or hub id (default facebook/esmfold_v1)")
-    predict.add_argument("--template", help="template: the PDB / mmCIF structure to model variants on")
-    predict.add_argument("--chain", help="template: chain of the template to use")
-    predict.add_argument("--no-refine", action="store_true", help="template: skip the relax")
-    predict.add_argument("--results", help="imported: folder of results made elsewhere")
-    predict.add_argument("--num-recycles", type=int, help="esmfold: recycles (default: the model's, 4)")
-    predict.add_argument("--device", help="esmfold: cuda, cuda:1 or cpu (default: cuda if available)")
+    add_request_options(predict)
+    predict.add_argument("--no-progress", action="store_true", help="no progress bar")
     predict.set_defaults(handler=_predict)
 
     importer = commands.add_parser(
@@ -184,29 +180,12 @@ def _refine(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from workbench.predict.api import predict
+    from workbench.files import check_writable_folder
 
-    options: dict = {}
-    if args.predictor == "esmfold":
-        options = {"weights": args.weights or "facebook/esmfold_v1", "device": args.device,
-                   "num_recycles": args.num_recycles}
-    elif args.predictor == "template":
-        if not args.template:
-            raise ValueError("--predictor template needs --template STRUCTURE")
-        options = {"template": args.template, "chain": args.chain, "refine": not args.no_refine}
-    elif args.predictor == "imported":
-        if not args.results:
-            raise ValueError("--predictor imported needs --results DIR")
-        options = {"directory": args.results}
-    outcomes = predict(args.fasta, predictor=args.predictor, out=args.output, **options)
-    for outcome in outcomes:
-        if outcome.ok:
-            print(f"  {outcome.record.id}: mean pLDDT {outcome.prediction.mean_plddt:.1f}")
-        else:
-            print(f"  {outcome.record.id}: failed: {outcome.error}", file=sys.stderr)
-    done = sum(outcome.ok for outcome in outcomes)
-    print(f"predicted {done} of {len(outcomes)} sequence(s) into {args.output}")
-    return 0 if done == len(outcomes) else 1
+    check_writable_folder(args.output)
+    request = request_from_args(args)
+    return run_and_report(request, args.fasta, args.output, cluster="inprocess",
+                          show_progress=not args.no_progress)
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -10,21 +10,14 @@ other commands stay quick.
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import pathlib
 import sys
-from typing import Any
+from dataclasses import Field
+from typing import TYPE_CHECKING, Any
 
-DEFAULT_TEMPLATE_NOTE = "PDBFixer's 1BHL (HIV-1 integrase core domain), shipped with a dependency"
-
-
-def default_template() -> pathlib.Path:
-    """The embedded default template: PDBFixer's copy of 1BHL."""
-    import pdbfixer
-
-    return pathlib.Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
-
+if TYPE_CHECKING:
+    from workbench.request import BatchRequest
 
 def add_batch_commands(commands: Any) -> None:
     """Add run, submit, jobs, serve and ui to the ``workbench`` subcommand parser."""
@@ -35,7 +28,7 @@ def add_batch_commands(commands: Any) -> None:
     )
     run.add_argument("fasta", help="FASTA file; ':' separates the chains of a complex")
     run.add_argument("-o", "--output", required=True, help="batch folder")
-    _add_batch_options(run)
+    add_request_options(run)
     run.add_argument("--cluster", default="local",
                      help="local (default), local:N, cuda, slurm, slurm:N or tcp://host:port")
     run.add_argument("--cluster-config", help="YAML file of SLURMCluster settings (for --cluster slurm)")
@@ -48,7 +41,7 @@ def add_batch_commands(commands: Any) -> None:
     submit.add_argument("--name", default="", help="a name for the job")
     submit.add_argument("--owner", default="local", help="who the job belongs to (default local)")
     submit.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
-    _add_batch_options(submit)
+    add_request_options(submit)
     submit.set_defaults(handler=_submit)
 
     jobs = commands.add_parser("jobs", help="list, show or cancel queued and finished jobs")
@@ -84,65 +77,99 @@ def add_batch_commands(commands: Any) -> None:
     ui.set_defaults(handler=_ui)
 
 
-def _add_batch_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--predictor", default="template", help="template (default; offline) or esmfold")
-    parser.add_argument("--template", help=f"template structure (default: {DEFAULT_TEMPLATE_NOTE})")
-    parser.add_argument("--chain", help="template chain to model on")
-    parser.add_argument("--weights", help="esmfold: local weights folder or hub id (default facebook/esmfold_v1)")
-    parser.add_argument("--num-recycles", type=int, help="esmfold: recycles")
+def add_request_options(parser: argparse.ArgumentParser) -> None:
+    """Add the flags of a :class:`~workbench.request.BatchRequest` to ``parser``.
+
+    The predictor, every registered predictor's declared options (generated
+    from the registry, so a new predictor brings its own flags), and the
+    refinement settings.
+    """
+    from workbench.predict.base import available_predictors, predictor_info
+
+    names = available_predictors()
+    parser.add_argument("--predictor", default="template", metavar="NAME",
+                        help=f"structure predictor: {', '.join(names)} (default: template, offline variant modelling)")
+    owners: dict[str, list[str]] = {}
+    declared: dict[str, Field[Any]] = {}
+    for name in names:
+        for option in predictor_info(name).option_fields:
+            if option.metadata.get("cli", True):
+                owners.setdefault(option.name, []).append(name)
+                declared.setdefault(option.name, option)
+    for option_name, option in declared.items():
+        kind = predictor_info(owners[option_name][0]).option_type(option_name)
+        flag = "--" + option_name.replace("_", "-")
+        help_text = f"{', '.join(owners[option_name])}: {option.metadata.get('help', '')}"
+        if kind is bool:
+            parser.add_argument(flag, dest=f"option_{option_name}", action=argparse.BooleanOptionalAction,
+                                default=None, help=help_text)
+        else:
+            parser.add_argument(flag, dest=f"option_{option_name}", type=kind, default=None, help=help_text,
+                                metavar=option_name.upper())
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
                         help="relax every model (default: yes)")
     parser.add_argument("--md-ps", type=float, default=0.0, help="picoseconds of restrained MD before the relax")
     parser.add_argument("--platform", help="OpenMM platform (default: CUDA if available, else CPU)")
 
 
-def batch_parameters(args: argparse.Namespace) -> dict[str, Any]:
-    """The job parameters of a batch from the command line (what the dispatcher runs).
+def request_from_args(args: argparse.Namespace) -> BatchRequest:
+    """The batch request the command line describes (what ``run`` computes and ``submit`` queues).
 
     Raises
     ------
     ValueError
-        For a predictor that is not registered.
+        For an option the chosen predictor does not have, or a bad value.
     FileNotFoundError
-        For a template that is not a file: a queued job would fail only later, in ``serve``.
+        For a file option that is not there: a queued job would fail only later, in ``serve``.
     """
-    from workbench.predict.base import available_predictors
+    from workbench.predict.base import predictor_info
+    from workbench.request import BatchRequest
 
-    if args.predictor not in available_predictors():
-        raise ValueError(f"unknown predictor {args.predictor!r}; available: {', '.join(available_predictors())}")
-    if args.template and not pathlib.Path(args.template).is_file():
-        raise FileNotFoundError(errno.ENOENT, "template structure not found", args.template)
-    options: dict[str, Any] = {}
-    if args.predictor == "template":
-        options = {"template": str(pathlib.Path(args.template).resolve()) if args.template
-                   else str(default_template())}
-        if args.chain:
-            options["chain"] = args.chain
-    elif args.predictor == "esmfold":
-        options = {"weights": args.weights or "facebook/esmfold_v1"}
-        if args.num_recycles is not None:
-            options["num_recycles"] = args.num_recycles
-    refine_options: dict[str, Any] = {}
-    if args.md_ps:
-        refine_options["md_ps"] = args.md_ps
-    if args.platform:
-        refine_options["platform"] = args.platform
-    return {"predictor": args.predictor, "predictor_options": options, "refine": args.refine,
-            "refine_options": refine_options}
+    info = predictor_info(args.predictor)
+    own = {option.name for option in info.option_fields}
+    given = {name.removeprefix("option_"): value for name, value in vars(args).items()
+             if name.startswith("option_") and value is not None}
+    foreign = sorted(set(given) - own)
+    if foreign:
+        flags = ", ".join("--" + name.replace("_", "-") for name in foreign)
+        raise ValueError(f"{flags}: not an option of predictor {args.predictor!r} (its options: "
+                         f"{', '.join('--' + n.replace('_', '-') for n in sorted(own))})")
+    for name in info.file_options:  # absolute, so a dispatcher started elsewhere finds the file
+        if name in given and pathlib.Path(given[name]).exists():
+            given[name] = str(pathlib.Path(given[name]).resolve())
+    refine: dict[str, Any] | bool = False
+    if args.refine:
+        refine = {"md_ps": args.md_ps} | ({"platform": args.platform} if args.platform else {})
+    try:
+        request = BatchRequest.create(args.predictor, given, refine=refine)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+    request.validate()
+    return request
 
 
 def _run(args: argparse.Namespace) -> int:
-    from workbench.io.structure_writer import check_writable_folder
+    from workbench.files import check_writable_folder
+
+    check_writable_folder(args.output)
+    request = request_from_args(args)
+    return run_and_report(request, args.fasta, args.output, cluster=args.cluster, config=args.cluster_config,
+                          item_timeout=args.item_timeout, show_progress=not args.no_progress)
+
+
+def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: str, config: str | None = None,
+                   item_timeout: float | None = None, show_progress: bool = True) -> int:
+    """Run a batch on a new cluster and print its ranking: ``workbench run`` and ``workbench predict``."""
     from workbench.pipelines.batch import run_batch
     from workbench.pipelines.cluster import make_cluster
 
-    check_writable_folder(args.output)
-    parameters = batch_parameters(args)
-    if args.predictor == "template" and not args.template:
-        print(f"template: {DEFAULT_TEMPLATE_NOTE}", file=sys.stderr)
-    with make_cluster(args.cluster, config=args.cluster_config) as client:
-        result = run_batch(args.fasta, args.output, client=client, item_timeout=args.item_timeout,
-                           show_progress=not args.no_progress, **parameters)
+    for option in request.predictor.info.option_fields:  # say which embedded default file is used
+        value = getattr(request.predictor.options, option.name)
+        if option.metadata.get("file") and value and value == getattr(type(request.predictor.options)(), option.name):
+            print(f"{option.name}: {value} (the default)", file=sys.stderr)
+    with make_cluster(cluster, config=config) as client:
+        result = run_batch(request, fasta, output, client=client, item_timeout=item_timeout,
+                           show_progress=show_progress)
     table = result.summary
     for row in table.sort_values("rank", na_position="last").itertuples():
         if row.status == "done":
@@ -173,7 +200,7 @@ def _submit(args: argparse.Namespace) -> int:
     if not records:
         raise ValueError(f"{args.fasta}: no valid sequence to submit")
     with JobStore(args.store) as store:
-        job = store.submit({"fasta": text}, batch_parameters(args), owner=args.owner,
+        job = store.submit({"fasta": text}, request_from_args(args).to_json(), owner=args.owner,
                            name=args.name or pathlib.Path(args.fasta).stem)
     print(job.id)
     return 0
@@ -184,7 +211,7 @@ def _jobs(args: argparse.Namespace) -> int:
 
     with JobStore(args.store) as store:
         if args.action == "list":
-            jobs = store.list(status=args.status)
+            jobs = store.list_jobs(status=args.status)
             if args.json:
                 print(json.dumps([_job_dict(job) for job in jobs], indent=2, default=str))
             for job in [] if args.json else jobs:

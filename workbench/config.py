@@ -15,6 +15,14 @@ def workbench_home() -> Path:
     return Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".workbench").expanduser()
 
 
+def store_url() -> str | None:
+    """``$WORKBENCH_STORE_URL`` (a SQLAlchemy URL) when set and not empty; None means the embedded SQLite store.
+
+    The one place the variable is read.
+    """
+    return os.environ.get("WORKBENCH_STORE_URL") or None
+
+
 def results_root() -> Path:
     """Default folder of the dispatcher's job results: ``$WORKBENCH_HOME/results``."""
     return workbench_home() / "results"

@@ -97,23 +97,23 @@ def test_submit_checks_its_arguments(store):
         store.submit({}, {"when": datetime.now(UTC)})
     with pytest.raises(ValueError, match="owner"):
         store.submit({}, {}, owner="")
-    assert store.list() == []
+    assert store.list_jobs() == []
 
 
 def test_list_newest_first_and_filters(store):
     ana = submit_many(store, 3, owner="ana")
     bob = submit_many(store, 2, owner="bob")
-    assert [job.id for job in store.list()] == (ana + bob)[::-1]
-    assert [job.id for job in store.list(owner="ana")] == ana[::-1]
-    assert [job.id for job in store.list(limit=2)] == bob[::-1]
+    assert [job.id for job in store.list_jobs()] == (ana + bob)[::-1]
+    assert [job.id for job in store.list_jobs(owner="ana")] == ana[::-1]
+    assert [job.id for job in store.list_jobs(limit=2)] == bob[::-1]
     store.claim_next("w1", 60)
-    assert [job.id for job in store.list(status="running")] == [ana[0]]
-    assert [job.id for job in store.list(owner="bob", status=JobStatus.QUEUED)] == bob[::-1]
-    assert store.list(owner="carol") == []
+    assert [job.id for job in store.list_jobs(status="running")] == [ana[0]]
+    assert [job.id for job in store.list_jobs(owner="bob", status=JobStatus.QUEUED)] == bob[::-1]
+    assert store.list_jobs(owner="carol") == []
     with pytest.raises(ValueError):
-        store.list(status="paused")
+        store.list_jobs(status="paused")
     with pytest.raises(ValueError):
-        store.list(limit=0)
+        store.list_jobs(limit=0)
 
 
 # -- claiming and leases -----------------------------------------------------------------------
@@ -350,7 +350,7 @@ def test_threads_share_one_store(store):
         thread.join(timeout=60)
     assert not errors
     assert sorted(claimed) == sorted(ids)
-    assert {job.status for job in store.list(limit=100)} == {JobStatus.DONE}
+    assert {job.status for job in store.list_jobs(limit=100)} == {JobStatus.DONE}
 
 
 def _drain_in_process(url: str, worker: str, barrier, results) -> None:
@@ -388,6 +388,6 @@ def test_processes_claim_each_job_exactly_once(store, store_url):
     counts = Counter(job_id for _, claimed, _ in reports for job_id in claimed)
     assert sorted(counts) == sorted(ids)
     assert set(counts.values()) == {1}, "a job was claimed twice"
-    jobs = store.list(limit=n_jobs)
+    jobs = store.list_jobs(limit=n_jobs)
     assert all(job.status is JobStatus.DONE and job.attempts == 1 and job.version == 2 for job in jobs)
     assert all(job.result_path == f"/out/{job.id}" for job in jobs)

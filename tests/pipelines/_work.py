@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from workbench.io.structure_writer import atomic_write_bytes
+from workbench.files import atomic_write_bytes
 from workbench.pipelines.engine import ItemFailed
 
 

@@ -14,6 +14,7 @@ import workbench
 from workbench.cli import main
 from workbench.pipelines.batch import run_batch
 from workbench.pipelines.engine import DONE
+from workbench.request import BatchRequest
 
 TEMPLATE = pathlib.Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
 
@@ -21,7 +22,7 @@ TEMPLATE = pathlib.Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb
 def _variants() -> dict[str, str]:
     from workbench.predict.template import TemplatePredictor
 
-    wild = TemplatePredictor(TEMPLATE, refine=False).template_sequences[0]
+    wild = TemplatePredictor(TEMPLATE).template_sequences[0]
     t66i = wild[:9] + "I" + wild[10:]  # 1BHL starts at residue 57: index 9 is T66
     assert wild[9] == "T"
     unrelated = "".join(np.random.default_rng(0).choice(list("ACDEFGHIKLMNPQRSTVWY"), len(wild)))
@@ -128,7 +129,7 @@ def test_a_second_batch_gives_the_same_energies(batch, tmp_path):
     ("template", {"template": str(TEMPLATE)}, {"md_ps": -5.0}, ValueError, "md_ps must be a finite number >= 0"),
     ("template", {"template": str(TEMPLATE)}, {"md_picoseconds": 5.0}, TypeError, "md_picoseconds"),
     ("template", {"template": "JUNK"}, {}, workbench.StructureFormatError, "junk.pdb, line 1"),
-    ("imported", {"directory": "no_such_folder"}, {}, NotADirectoryError, "imported results folder not found"),
+    ("imported", {"directory": "no_such_folder"}, {}, FileNotFoundError, "imported results folder not found"),
 ])
 def test_settings_that_would_fail_every_item_are_refused_before_any_runs(
         tmp_path, predictor, options, refine_options, error, message):
@@ -138,6 +139,6 @@ def test_settings_that_would_fail_every_item_are_refused_before_any_runs(
         options = {"template": str(junk)}
     out = tmp_path / "out"
     with pytest.raises(error, match=message):
-        run_batch(">a\nMKTAYIAKQR\n", out, predictor=predictor, predictor_options=options,
-                  refine_options=refine_options, cluster="tcp://127.0.0.1:1")
+        request = BatchRequest.create(predictor, options, refine=refine_options)
+        run_batch(request, ">a\nMKTAYIAKQR\n", out, cluster="tcp://127.0.0.1:1")
     assert not out.exists()  # nothing ran and nothing was written; the unreachable cluster was never asked

@@ -65,7 +65,7 @@ def test_jobs_run_to_done_with_items_and_progress(client, tmp_path):
         assert sorted((i.name, i.status) for i in store.items(first.id)) == [("T66I", "done"),
                                                                             ("wild_type", "done")]
         failed = store.get(bad.id)
-        assert failed.status == "failed" and "unknown job parameter(s): out" in failed.error
+        assert failed.status == "failed" and "unknown batch request key(s): out" in failed.error
 
 
 def test_cancel_stops_a_running_job(client, tmp_path):

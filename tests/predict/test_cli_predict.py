@@ -8,6 +8,7 @@ import numpy as np
 
 from workbench import read_structure
 from workbench.cli import main
+from workbench.results import open_results
 
 
 def test_import_command_writes_each_result(shared_data, tmp_path, capsys):
@@ -39,13 +40,13 @@ def test_predict_command_template_variant_and_bad_record(tmp_path, capsys):
     fasta = tmp_path / "variants.fasta"
     fasta.write_text(f">variant\n{variant}\n>broken\nMK#V\n")
     out = tmp_path / "out"
-    status = main(["predict", str(fasta), "-o", str(out), "--template", str(pdbfixer_1bhl())])
+    status = main(["predict", str(fasta), "-o", str(out), "--template", str(pdbfixer_1bhl()), "--no-progress"])
     assert status == 1  # one record failed
     captured = capsys.readouterr()
     assert "broken" in captured.err and "invalid residue '#'" in captured.err
-    summary = json.loads((out / "summary.json").read_text())
-    assert [(e["id"], e["status"]) for e in summary] == [("variant", "done"), ("broken", "failed")]
-    model = read_structure(out / "variant" / "model.pdb")
+    results = open_results(out)
+    assert [(row.id, row.status) for row in results.rows] == [("variant", "done"), ("broken", "failed")]
+    model = read_structure(results.item("variant").path / "model.pdb")
     assert model.sequences["A"] == variant
-    confidence = json.loads((out / "variant" / "confidence.json").read_text())
+    confidence = json.loads((results.item("variant").path / "confidence.json").read_text())
     assert len(confidence["plddt"]) == len(variant)

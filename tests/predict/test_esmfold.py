@@ -17,7 +17,7 @@ from workbench.predict import get_predictor  # noqa: E402
 from workbench.predict.esmfold import EsmFoldPredictor, EsmFoldWeightsError, is_out_of_memory  # noqa: E402
 from workbench.predict.esmfold_complex import encode_chains  # noqa: E402
 from workbench.predict.esmfold_model import clear_model_cache  # noqa: E402
-from workbench.predict.outputs import write_prediction  # noqa: E402
+from workbench.results import write_prediction  # noqa: E402
 
 #: Batched (padded) and one-by-one inference on the CPU in fp32 agree to this (Å for coordinates and PAE,
 #: pLDDT points, pTM units): padding only adds masked positions, so differences are float rounding.

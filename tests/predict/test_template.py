@@ -1,6 +1,7 @@
-"""The template predictor on PDBFixer's 1BHL (HIV-1 integrase core domain), with real OpenMM relaxes.
+"""The template predictor on PDBFixer's 1BHL (HIV-1 integrase core domain), and its models completed and
+relaxed by the pipeline's composition (real PDBFixer and OpenMM).
 
-One batch is modelled once per module (wild type + three relaxes, a few seconds):
+One batch is modelled once per module (three models and their relaxes, a few seconds):
 two integrase-inhibitor resistance mutations present in 1BHL's residue range
 (T66I, N155H; 1BHL has residues 57-137 and 154-207, so Q148 and G140 are not
 in it), a two-residue deletion in the loop R166-H171, and records the template
@@ -19,10 +20,12 @@ import pytest
 from tests.conftest import pdbfixer_1bhl
 from workbench.io.fasta import SequenceRecord
 from workbench.io.structure_reader import read_structure
+from workbench.pipelines.tasks import compose_item
 from workbench.predict.base import get_predictor
-from workbench.predict.outputs import write_prediction
 from workbench.predict.template import CONFIDENCE, TemplatePredictor
 from workbench.predict.template_build import HEAVY_ATOMS
+from workbench.request import BatchRequest
+from workbench.results import write_prediction
 
 
 def _mutate(predictor: TemplatePredictor, label: str) -> str:
@@ -63,6 +66,13 @@ def batch(predictor):
     return {o.record.id: o for o in outcomes}, recs, outcomes
 
 
+@pytest.fixture(scope="module")
+def composed(batch):
+    """The pipeline's composition of each model: completed by one preparation, then relaxed."""
+    request = BatchRequest.create("template", {"template": str(pdbfixer_1bhl()), "chain": "A"})
+    return {name: compose_item(outcome.prediction, request) for name, outcome in batch[0].items() if outcome.ok}
+
+
 def test_one_outcome_per_record_in_order(batch):
     by_id, records, outcomes = batch
     assert [o.record for o in outcomes] == records
@@ -77,28 +87,26 @@ def test_output_sequence_is_the_request(batch, name):
 
 
 @pytest.mark.parametrize("name", ["T66I", "N155H", "loop_deletion"])
-def test_relaxed_without_violations_and_energy_change_consistent(batch, name):
-    p = batch[0][name].prediction.provenance.parameters
+def test_composed_models_relax_without_violations(composed, name):
+    refinement = composed[name].refinement
     # Known limitation: PDBFixer's loop build is not repeatable, and some builds of the rebuilt loop keep
     # a few violations after the relax (seen: 3 of 5 runs clean). Point mutants must be clean every time.
     if name != "loop_deletion":
-        assert p["refinement"]["violations_after"] == 0
+        assert len(refinement.violations_after) == 0
     else:
-        assert p["refinement"]["violations_after"] <= 5
-    assert p["energy_kj_mol"] == p["refinement"]["energy_after_kj_mol"]
-    assert p["delta_energy_kj_mol"] == pytest.approx(p["energy_kj_mol"] - p["wild_type_energy_kj_mol"], abs=1e-9)
-    assert np.isfinite(p["delta_energy_kj_mol"])
+        assert len(refinement.violations_after) <= 5
+    assert np.isfinite(refinement.energy_after) and refinement.energy_after < refinement.energy_before
+    assert composed[name].model.sequences == {"A": composed[name].refinement.structure.sequences["A"]}
 
 
-def test_wild_type_relaxed_once_and_shared(predictor, batch):
-    energies = {batch[0][k].prediction.provenance.parameters["wild_type_energy_kj_mol"]
-                for k in ("T66I", "N155H", "loop_deletion")}
-    assert energies == {predictor.wild_type().energy}
-    assert predictor.wild_type() is predictor.wild_type()
+def test_reference_record_is_the_template_sequence(predictor):
+    reference = predictor.reference_record()
+    assert reference is not None and reference.id == "wild_type"
+    assert reference.chains == predictor.template_sequences
 
 
 @pytest.mark.parametrize(("name", "residue"), [("T66I", ("ILE", 66)), ("N155H", ("HIS", 155))])
-def test_point_mutant(predictor, batch, name, residue):
+def test_point_mutant(predictor, batch, composed, name, residue):
     prediction = batch[0][name].prediction
     p = prediction.provenance.parameters
     assert p["mutations"] == [name]
@@ -106,14 +114,15 @@ def test_point_mutant(predictor, batch, name, residue):
     assert p["changed_residues"] == [f"A:{residue[0]} {residue[1]}"]
     assert p["identity"] == pytest.approx(134 / 135, abs=1e-4)
     s = prediction.structure
-    atoms = s.atom_name[(s.res_id == residue[1]) & (s.element != "H")]
+    # the completed model has every heavy atom of the new residue; the relax moves the model little
+    completed = composed[name].model
+    atoms = completed.atom_name[(completed.res_id == residue[1]) & (completed.element != "H")]
     assert sorted(atoms) == sorted(HEAVY_ATOMS[residue[0]])
-    # unchanged residues keep the template's coordinates, within what the relax moves them
+    assert composed[name].refinement.rmsd_ca < 0.3
+    # the built model keeps the template's coordinates for unchanged residues
     deviation = np.array([d for d in p["ca_deviation_angstrom"] if d is not None])
     assert len(deviation) == 135
-    assert p["rmsd_ca_unchanged_angstrom"] < 0.3
-    assert deviation.max() < 1.0
-    assert p["rmsd_ca_unchanged_angstrom"] <= p["refinement"]["rmsd_ca_angstrom"] * 1.5 + 0.05
+    assert p["rmsd_ca_unchanged_angstrom"] < 1e-3
     # heuristic confidence: the mutated residue lowest, its neighbours next
     plddt = dict(zip(s.residues.res_id.tolist(), prediction.plddt.tolist(), strict=True))
     assert plddt[residue[1]] == CONFIDENCE["substituted"]
@@ -168,18 +177,24 @@ def test_provenance_is_json_and_written(batch, tmp_path):
     assert provenance["parameters"]["aligner"]["substitution_matrix"] == "BLOSUM62"
 
 
-def test_registry_and_unrelaxed_model():
-    predictor = get_predictor("template", template=pdbfixer_1bhl(), refine=False)
+def test_registry_and_a_model_completed_without_a_relax():
+    predictor = get_predictor("template", template=pdbfixer_1bhl())
     assert isinstance(predictor, TemplatePredictor)
     record = SequenceRecord("E92Q", "E92Q", (_mutate(predictor, "E92Q"),))
     prediction = predictor.predict([record])[0].prediction
     p = prediction.provenance.parameters
-    assert p["energy_kj_mol"] is None and p["delta_energy_kj_mol"] is None and p["refinement"] is None
-    s = prediction.structure
+    assert "energy_kj_mol" not in p and "refinement" not in p  # a predictor only predicts
+    request = BatchRequest.create("template", {"template": str(pdbfixer_1bhl())}, refine=False)
+    models = compose_item(prediction, request)
+    assert models.refinement is None
+    s = models.model
     assert sorted(s.atom_name[(s.res_id == 92) & (s.element != "H")]) == sorted(HEAVY_ATOMS["GLN"])
     assert s.sequences["A"] == record.chains[0]
     # without a relax, unchanged residues sit exactly on the template
     assert max(d for d in p["ca_deviation_angstrom"] if d is not None) < 1e-3
+    template = read_structure(pdbfixer_1bhl())
+    ca = template.coords[(template.atom_name == "CA") & (template.chain_id == "A") & (template.res_id == 91)]
+    np.testing.assert_allclose(s.coords[(s.atom_name == "CA") & (s.res_id == 91)], ca, atol=1e-3)
 
 
 def test_bad_arguments():

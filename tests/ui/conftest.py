@@ -31,14 +31,12 @@ class FinishedJob:
 def finished_job(tmp_path_factory: pytest.TempPathFactory) -> FinishedJob:
     """Run a real 2-sequence template batch once (about 30 s) and record it as a finished job."""
     from workbench.pipelines.batch import run_batch
+    from workbench.request import BatchRequest
 
     home = tmp_path_factory.mktemp("workbench_home")
-    template = str(pdbfixer_1bhl())
-    parameters = {"predictor": "template", "predictor_options": {"template": template}, "refine": True,
-                  "refine_options": {"md_ps": 0.0}}
-    return _record_finished(home, GOOD_FASTA, parameters, "integrase variants", lambda out: run_batch(
-        GOOD_FASTA, out, predictor="template", predictor_options={"template": template}, refine=True,
-        cluster="local"))
+    request = BatchRequest.create("template", {"template": str(pdbfixer_1bhl())}, refine={"md_ps": 0.0})
+    return _record_finished(home, GOOD_FASTA, request.to_json(), "integrase variants", lambda out: run_batch(
+        request, GOOD_FASTA, out, cluster="local"))
 
 
 def _record_finished(home: Path, fasta: str, parameters: dict, name: str, run) -> FinishedJob:
@@ -65,14 +63,14 @@ def esmfold_job(tmp_path_factory: pytest.TempPathFactory) -> FinishedJob:
     pytest.importorskip("transformers")
     from tests.predict.esmfold_tiny import save_tiny_model
     from workbench.pipelines.batch import run_batch
+    from workbench.request import BatchRequest
 
     home = tmp_path_factory.mktemp("workbench_home_esmfold")
     weights = str(save_tiny_model(home / "tiny_esmfold"))
     fasta = ">monomer\nMKTAYIAKQRQISFVKSHFSRQ\n>dimer\nGSHMKLVVLGAAGVGKSALTVQ:MKTAYIAKQRQ\n"
-    parameters = {"predictor": "esmfold", "predictor_options": {"weights": weights}, "refine": False,
-                  "refine_options": {}}
-    return _record_finished(home, fasta, parameters, "tiny esmfold", lambda out: run_batch(
-        fasta, out, predictor="esmfold", predictor_options={"weights": weights}, refine=False, cluster="local"))
+    request = BatchRequest.create("esmfold", {"weights": weights}, refine=False)
+    return _record_finished(home, fasta, request.to_json(), "tiny esmfold", lambda out: run_batch(
+        request, fasta, out, cluster="local"))
 
 
 @pytest.fixture

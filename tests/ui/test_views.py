@@ -6,6 +6,7 @@ import pytest
 
 from tests.ui.conftest import BAD_FASTA, GOOD_FASTA, run_view
 from workbench.jobs.store import JobStore
+from workbench.request import BatchRequest
 
 
 def _scene(at) -> str:
@@ -30,14 +31,15 @@ def test_submit_good_fasta_queues_a_job(workbench_home):
     at.text_input(key="submit_name").input("two variants").run()
     at.button(key="submit_button").click().run()
     assert not at.exception
-    jobs = JobStore().list()
+    jobs = JobStore().list_jobs()
     assert len(jobs) == 1
     job = jobs[0]
     assert job.name == "two variants" and str(job.status) == "queued"
     assert job.inputs == {"fasta": GOOD_FASTA}
-    assert job.parameters["predictor"] == "template"
-    assert job.parameters["predictor_options"]["template"].endswith("1BHL.pdb")
-    assert job.parameters["refine"] is True and job.parameters["refine_options"] == {"md_ps": 0.0}
+    request = BatchRequest.from_json(job.parameters)
+    assert request.predictor.name == "template"
+    assert request.predictor.options.template.endswith("1BHL.pdb")
+    assert request.refine is not None and request.refine.md_ps == 0.0
     assert any(job.id in s.value for s in at.success)
 
 
@@ -54,7 +56,7 @@ def test_submit_bad_fasta_shows_the_error_and_queues_nothing(workbench_home):
     assert any("record 'broken'" in e and "invalid residue '1'" in e for e in errors), errors
     at.button(key="submit_button").click().run()
     assert any("Nothing queued" in e.value for e in at.error)
-    assert JobStore().list() == []
+    assert JobStore().list_jobs() == []
 
 
 def test_submit_esmfold_shows_memory_estimate(workbench_home):
@@ -62,7 +64,8 @@ def test_submit_esmfold_shows_memory_estimate(workbench_home):
     at.selectbox(key="submit_predictor").select("esmfold").run()
     at.text_area(key="submit_fasta").input(GOOD_FASTA).run()
     assert not at.exception
-    assert at.number_input(key="submit_recycles").value == 4
+    # the widget starts at the option's declared default (None: the model's own, 3 recycles for esmfold_v1)
+    assert at.number_input(key="submit_num_recycles").value is None
     table = at.dataframe[0].value
     assert list(table["record"]) == ["wt", "N155H"]
     assert (table["ESMFold peak (GB, est.)"] > 5).all()
@@ -73,11 +76,12 @@ def test_submit_esmfold_shows_memory_estimate(workbench_home):
         assert set(table["fits GPU"]) == {"no GPU"}
     else:
         assert set(table["fits GPU"]) <= {"yes", "no"}
-    at.number_input(key="submit_recycles").set_value(2).run()
+    at.number_input(key="submit_num_recycles").set_value(2).run()
     at.button(key="submit_button").click().run()
-    (job,) = JobStore().list()
-    assert job.parameters["predictor"] == "esmfold"
-    assert job.parameters["predictor_options"] == {"num_recycles": 2, "weights": "facebook/esmfold_v1"}
+    (job,) = JobStore().list_jobs()
+    request = BatchRequest.from_json(job.parameters)
+    assert request.predictor.name == "esmfold"
+    assert (request.predictor.options.num_recycles, request.predictor.options.weights) == (2, "facebook/esmfold_v1")
 
 
 def test_jobs_view_lists_jobs_and_cancels(workbench_home):
@@ -183,8 +187,8 @@ def test_submit_uploads_never_name_a_path(workbench_home):
     at.file_uploader(key="submit_template").upload("../../outside.pdb", template, "chemical/x-pdb").run()
     assert not at.error
     at.button(key="submit_button").click().run()
-    (job,) = JobStore().list()
-    saved = job.parameters["predictor_options"]["template"]
+    (job,) = JobStore().list_jobs()
+    saved = BatchRequest.from_json(job.parameters).predictor.options.template
     import hashlib
     from pathlib import Path
 
@@ -200,7 +204,7 @@ def test_submit_refuses_an_uploaded_binary_file(workbench_home):
     at.run()
     assert at.error
     at.button(key="submit_button").click().run()
-    assert JobStore().list() == []
+    assert JobStore().list_jobs() == []
 
 
 def test_submit_refuses_a_bad_template(workbench_home):
@@ -209,7 +213,7 @@ def test_submit_refuses_a_bad_template(workbench_home):
     at.file_uploader(key="submit_template").upload("t.pdb", b"this is not a structure\n", "chemical/x-pdb").run()
     assert any("Template not accepted" in e.value for e in at.error)
     at.button(key="submit_button").click().run()
-    assert JobStore().list() == []
+    assert JobStore().list_jobs() == []
 
 
 def test_compare_view_with_an_uploaded_structure(finished_home):

@@ -9,11 +9,11 @@ from __future__ import annotations
 import errno
 import gzip
 import os
-import tempfile
 from pathlib import Path
 
 import gemmi
 
+from workbench.files import atomic_write_bytes, check_writable_folder
 from workbench.io._pdb_records import format_remark_465
 from workbench.structure import Structure
 
@@ -147,25 +147,6 @@ def check_output_path(path: str | os.PathLike[str], format: str | None = None) -
     return path
 
 
-def check_writable_folder(folder: str | os.PathLike[str]) -> Path:
-    """Make ``folder`` (and its parents) if needed and check files can be created in it.
-
-    Raises
-    ------
-    OSError
-        Naming ``folder``: a file is in the way, or permission is denied.
-    """
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
-        raise NotADirectoryError(errno.ENOTDIR, "a file is in the way of this folder", str(blocker)) from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, "permission denied (cannot write in this folder)", str(folder))
-    return folder
-
-
 def _output_format(path: Path, format: str | None) -> tuple[str, bool]:
     """``("pdb" | "mmcif", gzipped)`` for an output name, or ValueError."""
     suffixes = [s.lower() for s in path.suffixes]
@@ -178,44 +159,3 @@ def _output_format(path: Path, format: str | None) -> tuple[str, bool]:
     if key in ("cif", "mmcif"):
         return "mmcif", compressed
     raise ValueError(f"cannot tell the format of {path.name!r}; use a .pdb or .cif name or format=")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
-
-    The file gets the usual mode for a new file (0666 less the umask), not the
-    0600 of the temporary file, so a lab group or a web UI running as another
-    user can read results. An error names ``path``, not the temporary file.
-    """
-    path = Path(path)
-    check_writable_folder(path.parent)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if hasattr(os, "fchmod"):  # POSIX only
-                os.fchmod(handle.fileno(), _NEW_FILE_MODE)
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
-    except BaseException:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _current_umask() -> int:
-    # Read once at import: os.umask can only be read by setting it, which would
-    # race with other threads creating files if done on every write.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_NEW_FILE_MODE = 0o666 & ~_current_umask()
-

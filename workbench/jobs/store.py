@@ -58,6 +58,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from workbench import config
 from workbench.config import workbench_home
 from workbench.jobs import transitions
 from workbench.jobs.model import ITEM_STATUSES, Job, JobItem, JobStatus, is_job_id
@@ -115,8 +116,9 @@ _JOB_COLUMNS = [column.name for column in jobs_table.columns]
 
 def default_url() -> str:
     """``$WORKBENCH_STORE_URL`` when set, else the embedded store: ``$WORKBENCH_HOME/jobs.sqlite``."""
-    if os.environ.get("WORKBENCH_STORE_URL"):
-        return os.environ["WORKBENCH_STORE_URL"]
+    from_environment = config.store_url()
+    if from_environment:
+        return from_environment
     return URL.create("sqlite", database=str(workbench_home() / "jobs.sqlite")).render_as_string()
 
 
@@ -258,8 +260,8 @@ class JobStore:
             raise KeyError(f"no job {job_id}")
         return _to_job(row)
 
-    def list(self, *, owner: str | None = None, status: JobStatus | str | None = None,
-             limit: int = 100) -> list[Job]:
+    def list_jobs(self, *, owner: str | None = None, status: JobStatus | str | None = None,
+                  limit: int = 100) -> list[Job]:
         """Jobs, newest first, optionally of one ``owner`` and one ``status``; at most ``limit``."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit!r}")

@@ -10,8 +10,9 @@ rest of a batch.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -143,26 +144,192 @@ class Predictor(Protocol):
         ...
 
 
-_REGISTRY: dict[str, Callable[..., Predictor]] = {}
+class ReferencePredictor(Predictor, Protocol):
+    """A predictor with a reference item that batch energies are compared with (the template's wild type)."""
+
+    def reference_record(self) -> SequenceRecord | None:
+        """The reference sequence as a record, or None when there is none to build."""
+        ...
 
 
-def register(name: str) -> Callable[[type], type]:
-    """Class decorator: make a predictor available as ``get_predictor(name, ...)``."""
+@dataclass(frozen=True)
+class PredictorOptions:
+    """Base of every predictor's options: a frozen dataclass of its constructor's keyword arguments.
+
+    Each field is one option, with its default defined there and nowhere else.
+    Field metadata says how callers treat it: ``help`` (one line, for the CLI
+    and the UI), ``file`` (a path whose content, not name, is part of an item's
+    content key and which a server must confine), ``cli`` (False: not offered as
+    a command-line flag).
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options as JSON-ready data (field name to value)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class PredictorInfo:
+    """What callers need to know about one registered predictor, declared with :func:`register`.
+
+    Attributes
+    ----------
+    name : str
+    factory : callable
+        The predictor class; called with the options' fields as keyword arguments.
+    options : type
+        The backend's :class:`PredictorOptions` dataclass.
+    needs_gpu : bool
+        Prediction tasks ask for a worker that advertises a GPU (when the cluster has one).
+    batch_tokens : int
+        Residues per prediction task in a batch; 0: one record per task.
+    incomplete_models : bool
+        Models may lack side-chain atoms (a template variant's substituted
+        residues); the pipeline completes them with the refinement's preparation.
+    has_reference : bool
+        The predictor has a reference item (:class:`ReferencePredictor`) that
+        energy changes in a batch are measured against.
+    """
+
+    name: str
+    factory: Callable[..., Predictor]
+    options: type[PredictorOptions]
+    needs_gpu: bool = False
+    batch_tokens: int = 0
+    incomplete_models: bool = False
+    has_reference: bool = False
+
+    @property
+    def option_fields(self) -> tuple[Field[Any], ...]:
+        """The options' dataclass fields, in declaration order."""
+        return fields(self.options)
+
+    @property
+    def file_options(self) -> tuple[str, ...]:
+        """Names of the options that are files (hashed by content in content keys)."""
+        return tuple(f.name for f in self.option_fields if f.metadata.get("file"))
+
+    def option_type(self, name: str) -> type:
+        """The plain type of option ``name``: its annotation without ``None``; str for other unions.
+
+        Examples
+        --------
+        >>> predictor_info("template").option_type("max_indel"), predictor_info("template").option_type("chain")
+        (<class 'int'>, <class 'str'>)
+        """
+        hint = typing.get_type_hints(self.options)[name]
+        kinds = [k for k in typing.get_args(hint) if k is not type(None)] or [hint]
+        return kinds[0] if len(kinds) == 1 and kinds[0] in (bool, int, float, str) else str
+
+    def make_options(self, **values: Any) -> PredictorOptions:
+        """The options dataclass from keyword values; unknown names are refused with the known ones.
+
+        Raises
+        ------
+        TypeError
+            For an option this predictor does not have.
+        """
+        known = {f.name for f in self.option_fields}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TypeError(f"predictor {self.name!r} has no option(s) {', '.join(unknown)}; "
+                            f"its options: {', '.join(sorted(known)) or 'none'}")
+        return self.options(**values)
+
+    def build(self, options: PredictorOptions) -> Predictor:
+        """A predictor instance for ``options`` (which must be this predictor's options type)."""
+        if not isinstance(options, self.options):
+            raise TypeError(f"predictor {self.name!r} takes {self.options.__name__}, got {type(options).__name__}")
+        return self.factory(**options.to_dict())
+
+
+_REGISTRY: dict[str, PredictorInfo] = {}
+
+
+def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = False, batch_tokens: int = 0,
+             incomplete_models: bool = False, has_reference: bool = False) -> Callable[[type], type]:
+    """Class decorator: make a predictor available by ``name``, with what callers need to know about it.
+
+    Parameters
+    ----------
+    name : str
+    options : type
+        The predictor's frozen :class:`PredictorOptions` dataclass; its fields
+        are the class's constructor keyword arguments.
+    needs_gpu, batch_tokens, incomplete_models, has_reference
+        See :class:`PredictorInfo`.
+    """
 
     def decorator(cls: type) -> type:
         if name in _REGISTRY:
             raise ValueError(f"predictor {name!r} is already registered")
-        cls.name = name
-        _REGISTRY[name] = cls
+        cls.name = name  # type: ignore[attr-defined]
+        _REGISTRY[name] = PredictorInfo(name, cls, options, needs_gpu, batch_tokens, incomplete_models,
+                                        has_reference)
         return cls
 
     return decorator
+
+
+class _LazyFactory:
+    """A predictor class named by ``"module:Class"``, imported on first call (heavy backends: torch)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __call__(self, **options: Any) -> Predictor:
+        import importlib
+
+        module, _, name = self.target.partition(":")
+        factory: Callable[..., Predictor] = getattr(importlib.import_module(module), name)
+        return factory(**options)
+
+
+def register_lazily(name: str, target: str, *, options: type[PredictorOptions], needs_gpu: bool = False,
+                    batch_tokens: int = 0, incomplete_models: bool = False, has_reference: bool = False) -> None:
+    """Register a predictor whose class lives in a module too heavy to import for the registry alone.
+
+    Parameters
+    ----------
+    name : str
+    target : str
+        ``"package.module:ClassName"``, imported when the first predictor is built.
+    options, needs_gpu, batch_tokens, incomplete_models, has_reference
+        As for :func:`register`.
+    """
+    if name in _REGISTRY:
+        raise ValueError(f"predictor {name!r} is already registered")
+    _REGISTRY[name] = PredictorInfo(name, _LazyFactory(target), options, needs_gpu, batch_tokens,
+                                    incomplete_models, has_reference)
+
+
+def unregister(name: str) -> None:
+    """Remove a registered predictor (for tests that register their own)."""
+    _REGISTRY.pop(name, None)
 
 
 def available_predictors() -> list[str]:
     """Names of the registered predictors."""
     _load_backends()
     return sorted(_REGISTRY)
+
+
+def predictor_info(name: str) -> PredictorInfo:
+    """What the registry knows about predictor ``name``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the known ones (and backends that could not load, with why).
+    """
+    _load_backends()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        unavailable = "".join(f"; {module} could not load: {reason}" for module, reason in _MISSING.items())
+        raise ValueError(
+            f"unknown predictor {name!r}; available: {', '.join(sorted(_REGISTRY))}{unavailable}"
+        ) from None
 
 
 def get_predictor(name: str, **options: Any) -> Predictor:
@@ -172,16 +339,11 @@ def get_predictor(name: str, **options: Any) -> Predictor:
     ------
     ValueError
         For an unknown name, listing the known ones.
+    TypeError
+        For an option the predictor does not have.
     """
-    _load_backends()
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        unavailable = "".join(f"; {module} could not load: {reason}" for module, reason in _MISSING.items())
-        raise ValueError(
-            f"unknown predictor {name!r}; available: {', '.join(sorted(_REGISTRY))}{unavailable}"
-        ) from None
-    return factory(**options)
+    info = predictor_info(name)
+    return info.build(info.make_options(**options))
 
 
 def _load_backends() -> None:
@@ -198,7 +360,7 @@ def _load_backends() -> None:
 #: Modules that define predictors; a backend adds itself here.
 BACKEND_MODULES: list[str] = [
     "workbench.predict.template",
-    "workbench.predict.esmfold",
+    "workbench.predict.esmfold_options",
     "workbench.predict.imported",
 ]
 _MISSING: dict[str, str] = {}

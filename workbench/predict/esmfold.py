@@ -37,7 +37,7 @@ import torch
 
 from workbench.io.fasta import SequenceRecord
 from workbench.predict._batching import auto_chunk_size, pack_by_tokens, smaller_chunks
-from workbench.predict.base import Prediction, PredictionOutcome, Provenance, register
+from workbench.predict.base import Prediction, PredictionOutcome, Provenance
 from workbench.predict.esmfold_complex import (
     DEFAULT_CHAIN_GAP,
     DEFAULT_LINKER,
@@ -55,13 +55,13 @@ from workbench.predict.esmfold_model import (
     load_model,
     matmul_precision,
 )
+from workbench.predict.esmfold_options import DEFAULT_MAX_BATCH
 from workbench.predict.outputs import with_plddt
 
 __all__ = ["EsmFoldPredictor", "EsmFoldWeightsError", "is_out_of_memory"]
 
 #: Padded tokens per batch (``n_sequences * longest``) by device type.
 DEFAULT_TOKEN_BUDGET = {"cuda": 4096, "cpu": 1024}
-DEFAULT_MAX_BATCH = 64
 #: Padding overhead allowed in a batch's pair entries, by device type. The CPU
 #: gains little from batching (1.0x at 100 residues, 1.2x at 40 on a
 #: scaled-down model), so it tolerates little padding; a GPU runs a batch of
@@ -90,7 +90,6 @@ class _Folded:
     error: str | None = None
 
 
-@register("esmfold")
 class EsmFoldPredictor:
     """ESMFold structure prediction.
 

@@ -16,10 +16,9 @@ import numpy as np
 import torch
 from transformers.models.esm.openfold_utils import residue_constants as rc
 
+from workbench.predict.esmfold_options import DEFAULT_CHAIN_GAP, DEFAULT_LINKER
 from workbench.structure import Structure
 
-DEFAULT_LINKER = 25
-DEFAULT_CHAIN_GAP = 512
 CHAIN_IDS = string.ascii_uppercase + string.ascii_lowercase + string.digits
 #: One-letter codes ESMFold reads as themselves; any other accepted letter (U, O, B, Z) becomes X.
 _ORDER = rc.restype_order_with_x

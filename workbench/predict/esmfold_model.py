@@ -47,7 +47,8 @@ from pathlib import Path
 
 import torch
 
-DEFAULT_WEIGHTS = "facebook/esmfold_v1"
+from workbench.predict.esmfold_options import DEFAULT_WEIGHTS
+
 TRUNK_DTYPES = ("fp32", "tf32", "bf16")
 LM_DTYPES = ("fp32", "fp16", "bf16")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.errors import StructureFormatError
@@ -48,7 +49,7 @@ from workbench.predict._formats_af3 import (
     match_protenix,
 )
 from workbench.predict._formats_common import ResultFiles, chain_sequences
-from workbench.predict.base import Prediction, PredictionOutcome, register
+from workbench.predict.base import Prediction, PredictionOutcome, PredictorOptions, register
 
 Matcher = Callable[[Path, frozenset[str]], ResultFiles | None]
 
@@ -281,11 +282,11 @@ def import_to_folder(
     -------
     list of (str, dict or str)
         Per result its name and the written paths (see
-        :func:`~workbench.predict.outputs.write_prediction`), or the error text.
+        :func:`~workbench.results.write_prediction`), or the error text.
     """
+    from workbench.files import check_writable_folder
     from workbench.io.fasta import safe_name
-    from workbench.io.structure_writer import check_writable_folder
-    from workbench.predict.outputs import write_prediction
+    from workbench.results import write_prediction
 
     out = check_writable_folder(out)
     written: list[tuple[str, dict[str, Path] | str]] = []
@@ -302,7 +303,17 @@ def _name_keys(text: str) -> set[str]:
     return {text.lower(), safe_name(text).lower()}
 
 
-@register("imported")
+@dataclass(frozen=True)
+class ImportedOptions(PredictorOptions):
+    """Options of :class:`ImportedPredictor`."""
+
+    directory: str = field(default="", metadata={"help": "folder of results made elsewhere", "file": True,
+                                                  "label": "Imported results folder"})
+    format: str | None = field(default=None, metadata={
+        "help": "force one format (colabfold, af2, af3, afdb, esmfold, boltz, chai1, protenix)"})
+
+
+@register("imported", options=ImportedOptions)
 class ImportedPredictor:
     """Predictions already made elsewhere, matched to records by id or name.
 

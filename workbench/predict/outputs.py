@@ -1,18 +1,14 @@
-"""Write a prediction to its folder: model.pdb, model.cif, confidence.json, provenance.json.
+"""A prediction's confidence as it goes into files: pLDDT in the B-factor column, confidence.json's data.
 
-Every file is written atomically, so an interrupted run never leaves a
-half-written model that a resumed batch would take as done.
+The files themselves are written by :mod:`workbench.results`, which owns the results folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 
 import numpy as np
 
-from workbench.io.structure_writer import atomic_write_bytes, format_mmcif, format_pdb
 from workbench.predict.base import Prediction
 from workbench.structure import Structure
 
@@ -51,37 +47,3 @@ def confidence_dict(prediction: Prediction) -> dict:
         "pae": None if prediction.pae is None else np.round(prediction.pae.astype(float), 2).tolist(),
         "max_pae": prediction.max_pae,
     }
-
-
-def write_prediction(prediction: Prediction, folder: str | Path) -> dict[str, Path]:
-    """Write the model (PDB and mmCIF, pLDDT in the B-factor column) and its confidence and provenance.
-
-    Parameters
-    ----------
-    prediction : Prediction
-    folder : str or Path
-        Created if needed.
-
-    Returns
-    -------
-    dict
-        ``{"pdb": ..., "cif": ..., "confidence": ..., "provenance": ...}`` paths.
-    """
-    folder = Path(folder)
-    structure = with_plddt(prediction.structure, prediction.plddt)
-    paths = {
-        "pdb": folder / "model.pdb",
-        "cif": folder / "model.cif",
-        "confidence": folder / "confidence.json",
-        "provenance": folder / "provenance.json",
-    }
-    pdb_ok = all(len(chain) <= 1 for chain in structure.chains)
-    if pdb_ok:
-        atomic_write_bytes(paths["pdb"], format_pdb(structure).encode())
-    else:
-        del paths["pdb"]
-    atomic_write_bytes(paths["cif"], format_mmcif(structure).encode())
-    atomic_write_bytes(paths["confidence"], json.dumps(confidence_dict(prediction)).encode())
-    provenance = dataclasses.asdict(prediction.provenance) | {"name": prediction.name}
-    atomic_write_bytes(paths["provenance"], (json.dumps(provenance, indent=2, default=str) + "\n").encode())
-    return paths

@@ -19,9 +19,10 @@ known. Each requested sequence is
    insertion or deletion up to ``flank`` loop residues on each side are removed
    and the stretch rebuilt by PDBFixer's missing-residue builder, after
    checking the anchors are close enough to be spanned;
-5. relaxed with :func:`workbench.refine` (AlphaFold2-style restrained
-   minimisation in OpenMM), and compared with the wild type (the template's
-   own sequence) built and relaxed the same way, once per predictor.
+5. returned unrelaxed: substituted side chains are completed, and every model
+   relaxed, by the pipeline (:mod:`workbench.pipelines.compose`), which also
+   compares each variant with the reference item, the template's own sequence
+   (:meth:`TemplatePredictor.reference_record`) built and relaxed the same way.
 
 Confidence. There is no learned confidence here. The per-residue pLDDT-like
 score is a fixed, documented heuristic (:data:`CONFIDENCE`): 90 for a residue
@@ -29,11 +30,6 @@ identical to the template, 80 for an identical residue whose CA lies within
 :data:`NEAR_CHANGE` Å of a changed one, 70 for a substituted residue (template
 backbone, rebuilt side chain), 50 for a residue of a rebuilt loop. pTM and PAE
 are None. Provenance says so (``parameters["confidence"]``).
-
-Energies are Amber ff14SB potential energies of the relaxed models (kJ/mol, in
-the relax's solvent model, vacuum by default). ``delta_energy_kj_mol`` is
-variant minus wild type: a quick screen for strain and clashes, not a folding
-free energy (the two models have different atoms).
 """
 
 from __future__ import annotations
@@ -45,13 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import openmm.unit as unit
 
 from workbench.analysis import dssp
 from workbench.io.fasta import SequenceRecord
-from workbench.io.openmm import from_openmm
 from workbench.io.structure_reader import read_structure
-from workbench.predict.base import Prediction, PredictionOutcome, Provenance, register
+from workbench.predict.base import Prediction, PredictionOutcome, PredictorOptions, Provenance, register
 from workbench.predict.outputs import with_plddt
 from workbench.predict.template_align import (
     ALIGNER_PARAMETERS,
@@ -65,12 +59,15 @@ from workbench.predict.template_align import (
     rebuild_windows,
 )
 from workbench.predict.template_build import ResidueBlock, VariantPlan, build_variant, plan_variant
-from workbench.refine import RefineConfig, RefinementResult, find_chain_breaks, prepare
-from workbench.refine import refine as run_refine
+from workbench.refine import RefineConfig, find_chain_breaks
 from workbench.residues import is_amino_acid, one_letter_code
 from workbench.structure import Structure
 
-__all__ = ["CONFIDENCE", "NEAR_CHANGE", "TemplatePredictor", "VariantModel"]
+__all__ = ["CONFIDENCE", "NEAR_CHANGE", "REFERENCE_NAME", "TemplateOptions", "TemplatePredictor", "VariantModel",
+           "default_template"]
+
+#: Record id of the reference item (the template's own sequence).
+REFERENCE_NAME = "wild_type"
 
 #: Heuristic per-residue confidence (0-100) by how a residue was built; not a learned pLDDT.
 CONFIDENCE: dict[str, float] = {"identical": 90.0, "near_change": 80.0, "substituted": 70.0, "rebuilt": 50.0}
@@ -83,27 +80,50 @@ _CONFIDENCE_TEXT = (
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class VariantModel:
-    """One built (and usually relaxed) model with the numbers the report needs.
+    """One built, unrelaxed model and the plan it was built from.
 
     Attributes
     ----------
     structure : Structure
-        The final model (relaxed unless the predictor's ``refine`` is False).
+        Template atoms, side-chain atoms shared by both residue types at a
+        substitution, PDBFixer-built loops.
     plan : VariantPlan
-    refinement : RefinementResult or None
-    energy : float or None
-        Potential energy of the relaxed model, kJ/mol.
     timings : dict of str to float
     """
 
     structure: Structure
     plan: VariantPlan
-    refinement: RefinementResult | None
-    energy: float | None
     timings: dict[str, float]
 
 
-@register("template")
+def default_template() -> str:
+    """The embedded default template: PDBFixer's copy of 1BHL (HIV-1 integrase core domain, residues 57-207)."""
+    import pdbfixer
+
+    return str(Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb")
+
+
+DEFAULT_TEMPLATE_NOTE = "PDBFixer's 1BHL (HIV-1 integrase core domain), shipped with a dependency"
+
+
+@dataclasses.dataclass(frozen=True)
+class TemplateOptions(PredictorOptions):
+    """Options of :class:`TemplatePredictor` (its constructor's keyword arguments, defaults defined here)."""
+
+    template: str = dataclasses.field(default_factory=default_template, metadata={
+        "help": f"template structure, PDB or mmCIF (default: {DEFAULT_TEMPLATE_NOTE})", "file": True,
+        "upload": "structure", "label": "Template structure"})
+    chain: str | None = dataclasses.field(default=None, metadata={
+        "help": "template chain to model on (default: every protein chain)", "label": "Template chain"})
+    min_identity: float = dataclasses.field(default=0.5, metadata={
+        "help": "lowest accepted identity to the template, 0-1 (default 0.5)"})
+    max_indel: int = dataclasses.field(default=4, metadata={
+        "help": "longest accepted insertion or deletion, residues (default 4)"})
+    flank: int = dataclasses.field(default=2, metadata={
+        "help": "loop residues rebuilt on each side of an insertion or deletion (default 2)"})
+
+
+@register("template", options=TemplateOptions, incomplete_models=True, has_reference=True)
 class TemplatePredictor:
     """Model variants of a known structure: align, substitute, rebuild loops, relax.
 
@@ -123,12 +143,8 @@ class TemplatePredictor:
         change a loop more than rebuilding a few residues can model.
     flank : int
         Loop residues rebuilt on each side of an insertion or deletion (default 2).
-    refine : bool
-        Relax each model with :func:`workbench.refine` (default True); without
-        it the model is only completed by the relax's preparation (PDBFixer) and
-        no energies are reported.
-    refine_config : RefineConfig, optional
-        Relax settings (default ``RefineConfig()``: AlphaFold2's relax, vacuum).
+    seed : int
+        Seed of PDBFixer's minimisation of rebuilt loops.
 
     Raises
     ------
@@ -140,7 +156,7 @@ class TemplatePredictor:
     >>> import pathlib, pdbfixer
     >>> from workbench.io.fasta import SequenceRecord
     >>> path = pathlib.Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
-    >>> predictor = TemplatePredictor(path, refine=False)
+    >>> predictor = TemplatePredictor(path)
     >>> seq = predictor.template_sequences[0]
     >>> outcome = predictor.predict([SequenceRecord("bad", "bad", (seq[:10] + "X" + seq[11:],))])[0]
     >>> outcome.ok, outcome.error
@@ -150,8 +166,7 @@ class TemplatePredictor:
     name = "template"
 
     def __init__(self, template: Structure | str | Path, *, chain: str | None = None, min_identity: float = 0.5,
-                 max_indel: int = 4, flank: int = 2, refine: bool = True,
-                 refine_config: RefineConfig | None = None) -> None:
+                 max_indel: int = 4, flank: int = 2, seed: int = RefineConfig.seed) -> None:
         if not 0.0 <= min_identity <= 1.0:
             raise ValueError(f"min_identity must lie in 0-1, got {min_identity}")
         if max_indel < 0 or flank < 0:
@@ -171,8 +186,7 @@ class TemplatePredictor:
         self.min_identity = float(min_identity)
         self.max_indel = int(max_indel)
         self.flank = int(flank)
-        self.refine = bool(refine)
-        self.refine_config = refine_config or RefineConfig()
+        self.seed = int(seed)
         residues = self.template.residues
         self._chain_residues = {c: np.flatnonzero(residues.chain_id == c) for c in self.chains}
         secondary = dssp(self.template, simplified=True)
@@ -186,7 +200,6 @@ class TemplatePredictor:
             "".join(one_letter_code(str(residues.res_name[r])) or "X" for r in self._chain_residues[c])
             for c in self.chains)
         self._ca = self._ca_by_residue(self.template)
-        self._wild_type: VariantModel | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -212,15 +225,14 @@ class TemplatePredictor:
                 outcomes.append(PredictionOutcome(record, error=f"record {record.id!r}: {type(exc).__name__}: {exc}"))
         return outcomes
 
-    def wild_type(self) -> VariantModel:
-        """The template's own sequence built and relaxed like every variant (computed once)."""
-        if self._wild_type is None:
-            if any("X" in seq for seq in self.template_sequences):
-                raise TemplateRefusal("the template has residues with no standard parent (X in its sequence)")
-            alignments = [align_chain(seq, seq, self._numbering[c], chain=c)
-                          for c, seq in zip(self.chains, self.template_sequences, strict=True)]
-            self._wild_type = self._model(alignments, [], name="wild_type")
-        return self._wild_type
+    def reference_record(self) -> SequenceRecord | None:
+        """The template's own sequence, the item a batch's energy changes are measured against.
+
+        None when the template has residues with no standard parent (``X`` in its sequence).
+        """
+        if any("X" in seq for seq in self.template_sequences):
+            return None
+        return SequenceRecord(id=REFERENCE_NAME, name=REFERENCE_NAME, chains=self.template_sequences)
 
     def predict_one(self, record: SequenceRecord) -> Prediction:
         """Model one record.
@@ -251,20 +263,18 @@ class TemplatePredictor:
             alignments.append(alignment)
             windows.extend(chain_windows)
         t_align = time.perf_counter() - started
-        wild_type = self.wild_type() if self.refine else None
-        wild_type = wild_type if isinstance(wild_type, VariantModel) else None
         model = self._model(alignments, windows, name=record.name or record.id)
         observed = tuple(model.structure.sequences.get(c, "") for c in self.chains)
         if observed != tuple(record.chains):
             raise RuntimeError(f"the built model's sequence {':'.join(observed)} is not the requested one")
         plddt = self._confidence(model)
-        report = self._report(alignments, windows, model, wild_type)
+        report = self._report(alignments, windows, model)
         timings = {"align": t_align} | model.timings | {"total": time.perf_counter() - started}
         provenance = Provenance(
             method="template",
             model=f"template:{self.template.name or 'structure'} chain(s) {','.join(self.chains)}",
             parameters=report,
-            device=model.refinement.platform if model.refinement is not None else "cpu",
+            device="cpu",
             timings=timings,
             sources=(self.template_path,) if self.template_path else (),
         )
@@ -283,15 +293,8 @@ class TemplatePredictor:
     def _model(self, alignments: list[ChainAlignment], windows: list[RebuildWindow], name: str) -> VariantModel:
         t0 = time.perf_counter()
         plan = plan_variant(self.template, self._chain_residues, alignments, windows)
-        config = self.refine_config
-        unrelaxed = build_variant(plan, name=name, seed=config.seed, platform=config.platform, threads=config.threads)
-        t1 = time.perf_counter()
-        if not self.refine:
-            structure = _prepared_only(unrelaxed, self.refine_config)
-            return VariantModel(structure, plan, None, None, {"build": t1 - t0, "prepare": time.perf_counter() - t1})
-        result = run_refine(unrelaxed, self.refine_config)
-        return VariantModel(result.structure, plan, result, result.energy_after,
-                            {"build": t1 - t0, "relax": time.perf_counter() - t1})
+        unrelaxed = build_variant(plan, name=name, seed=self.seed)
+        return VariantModel(unrelaxed, plan, {"build": time.perf_counter() - t0})
 
     # ------------------------------------------------------------------ reporting
 
@@ -322,9 +325,9 @@ class TemplatePredictor:
             plddt[near] = CONFIDENCE["near_change"]
         return plddt
 
-    def _report(self, alignments: list[ChainAlignment], windows: list[RebuildWindow], model: VariantModel,
-                wild_type: VariantModel | None) -> dict[str, Any]:
-        """Provenance parameters: alignment, changes, energies, per-residue CA deviation, refinement."""
+    def _report(self, alignments: list[ChainAlignment], windows: list[RebuildWindow],
+                model: VariantModel) -> dict[str, Any]:
+        """Provenance parameters: alignment, changes, per-residue CA deviation of the built model."""
         blocks = self._states(model)
         residues = model.structure.residues
         ca = self._ca_by_residue(model.structure)
@@ -336,9 +339,6 @@ class TemplatePredictor:
             t = int(self._chain_residues[b.chain_id][b.template_index])
             deviation.append(round(float(np.linalg.norm(ca[i] - self._ca[t])), 4))
         unchanged = [d for d, b in zip(deviation, blocks, strict=True) if d is not None and b.state == "identical"]
-        energy = model.energy
-        wt_energy = None if wild_type is None else wild_type.energy
-        refinement = model.refinement
         return {
             "template": self.template_path or self.template.name,
             "template_chains": list(self.chains),
@@ -355,45 +355,8 @@ class TemplatePredictor:
                         "terminal": i.terminal} for a in alignments for i in a.indels],
             "rebuilt_loops": [dataclasses.asdict(w) for w in windows],
             "changed_residues": [residues.label(i) for i, b in enumerate(blocks) if b.state != "identical"],
-            "energy_kj_mol": energy,
-            "wild_type_energy_kj_mol": wt_energy,
-            "delta_energy_kj_mol": None if energy is None or wt_energy is None else energy - wt_energy,
             "ca_deviation_angstrom": deviation,
             "rmsd_ca_unchanged_angstrom": (float(np.sqrt(np.mean(np.square(unchanged)))) if unchanged else None),
             "confidence": _CONFIDENCE_TEXT,
-            "refine": self.refine,
-            "refine_config": self.refine_config.to_dict(),
-            "refinement": None if refinement is None else _refinement_summary(refinement),
+            "seed": self.seed,
         }
-
-
-def _refinement_summary(result: RefinementResult) -> dict[str, Any]:
-    """The numbers of a refinement a variant report keeps."""
-    return {
-        "energy_before_kj_mol": result.energy_before,
-        "energy_after_kj_mol": result.energy_after,
-        "rmsd_ca_angstrom": result.rmsd_ca,
-        "rmsd_heavy_angstrom": result.rmsd_heavy,
-        "violations_before": len(result.violations_before),
-        "violations_after": len(result.violations_after),
-        "violation_residues_after": list(result.violations_after.residues),
-        "iterations": result.iterations,
-        "rounds": result.rounds,
-        "released_residues": list(result.released_residues),
-        "weakened_residues": list(result.weakened_residues),
-        "added_atoms": [{"residue": r, "atoms": list(a)} for r, a in result.preparation.added_atoms],
-        "platform": result.platform,
-        "solvent": result.solvent,
-        "wall_time_s": result.wall_time,
-    }
-
-
-def _prepared_only(structure: Structure, config: RefineConfig) -> Structure:
-    """``structure`` completed by the relax's preparation (PDBFixer), not minimised."""
-    prepared = prepare(structure, ph=config.ph, seed=config.seed)
-    out = from_openmm(prepared.topology, unit.Quantity(prepared.positions, unit.angstrom), name=structure.name)
-    residue = prepared.source_residue[prepared.residue_of_atom]
-    table = prepared.input.residues
-    out = dataclasses.replace(out, chain_id=table.chain_id[residue], res_id=table.res_id[residue],
-                              ins_code=table.ins_code[residue], hetero=np.zeros(out.n_atoms, dtype=bool))
-    return out if config.hydrogens else out.select(prepared.heavy)

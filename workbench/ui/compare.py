@@ -29,7 +29,7 @@ def _parse_upload(raw: bytes) -> Structure:
 
 
 def _from_job(side: str) -> tuple[Structure | None, str]:
-    jobs = [j for j in data.get_store().list(limit=200) if j.result_path]
+    jobs = [j for j in data.get_store().list_jobs(limit=200) if j.result_path]
     if not jobs:
         st.info("No jobs with results yet; upload a structure instead.")
         return None, ""

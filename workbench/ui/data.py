@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,21 +21,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from workbench import config
+from workbench import config, results
 
-_ITEM_KEY = re.compile(r"[0-9a-f]{16}")
-
-#: Files of an item folder the Results view offers, with their MIME types.
-ITEM_FILES = {
-    "model.pdb": "chemical/x-pdb",
-    "model.cif": "chemical/x-mmcif",
-    "relaxed.pdb": "chemical/x-pdb",
-    "confidence.json": "application/json",
-    "metrics.json": "application/json",
-    "refinement.json": "application/json",
-    "provenance.json": "application/json",
-    "config.json": "application/json",
-}
+ITEM_FILES = results.ITEM_FILES
+"""Files of an item folder the Results view offers, with their media types."""
 
 
 def workbench_home() -> Path:
@@ -46,7 +34,7 @@ def workbench_home() -> Path:
 
 def store_url() -> str | None:
     """``$WORKBENCH_STORE_URL`` (a SQLAlchemy URL), or None for the default SQLite store."""
-    return os.environ.get("WORKBENCH_STORE_URL") or None
+    return config.store_url()
 
 
 def owner() -> str:
@@ -74,7 +62,7 @@ def is_item_key(value: object) -> bool:
     >>> is_item_key("0123456789abcdef"), is_item_key("../etc")
     (True, False)
     """
-    return isinstance(value, str) and _ITEM_KEY.fullmatch(value) is not None
+    return results.is_item_key(value)
 
 
 def item_dir(job_dir: Path, item: str) -> Path:
@@ -93,20 +81,15 @@ def _mtime(path: Path) -> float:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _read_summary(path: str, mtime: float) -> pd.DataFrame | None:
-    folder = Path(path)
     try:
-        if (folder / "summary.parquet").is_file():
-            return pd.read_parquet(folder / "summary.parquet")
-        if (folder / "summary.csv").is_file():
-            return pd.read_csv(folder / "summary.csv", dtype={"item": str})
+        return results.open_results(path).table
     except (OSError, ValueError):
         return None
-    return None
 
 
 def load_summary(job_dir: Path) -> pd.DataFrame | None:
     """The batch's ranking table (``summary.parquet``, else ``summary.csv``), or None when absent."""
-    stamp = max(_mtime(job_dir / "summary.parquet"), _mtime(job_dir / "summary.csv"))
+    stamp = max(_mtime(job_dir / results.SUMMARY_PARQUET), _mtime(job_dir / results.SUMMARY_CSV))
     return _read_summary(str(job_dir), stamp)
 
 
@@ -168,12 +151,12 @@ def load_item(job_dir: Path, item: str) -> ItemResult:
     folder = item_dir(job_dir, item)
     return ItemResult(
         folder=folder,
-        model_pdb=load_text(folder / "model.pdb"),
-        relaxed_pdb=load_text(folder / "relaxed.pdb"),
-        confidence=load_json(folder / "confidence.json"),
-        metrics=load_json(folder / "metrics.json"),
-        refinement=load_json(folder / "refinement.json"),
-        provenance=load_json(folder / "provenance.json"),
+        model_pdb=load_text(folder / results.MODEL_PDB),
+        relaxed_pdb=load_text(folder / results.RELAXED_PDB),
+        confidence=load_json(folder / results.CONFIDENCE),
+        metrics=load_json(folder / results.METRICS),
+        refinement=load_json(folder / results.REFINEMENT),
+        provenance=load_json(folder / results.PROVENANCE),
     )
 
 

@@ -83,7 +83,7 @@ def job_list() -> None:
     show_all = st.session_state.get("jobs_all_owners", False)
     statuses = st.session_state.get("jobs_status", [])
     try:
-        jobs = data.get_store().list(owner=None if show_all else data.owner(), limit=200)
+        jobs = data.get_store().list_jobs(owner=None if show_all else data.owner(), limit=200)
     except Exception as exc:
         st.error(f"Cannot read the job store: {exc}")
         return

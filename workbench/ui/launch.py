@@ -24,7 +24,7 @@ def dispatcher_running(store_url: str | None = None) -> bool:
         from workbench.jobs.store import JobStore
 
         with JobStore(store_url) as store:
-            running = store.list(status="running", limit=20)
+            running = store.list_jobs(status="running", limit=20)
     except Exception:  # an unreachable store is the UI's to report, not the launcher's
         return False
     now = datetime.now(UTC)

@@ -39,7 +39,7 @@ def load_structure(path: Path) -> Structure | None:
 
 def _jobs_with_results() -> list[Any]:
     store = data.get_store()
-    jobs = store.list(limit=200)
+    jobs = store.list_jobs(limit=200)
     return [j for j in jobs if j.result_path]
 
 

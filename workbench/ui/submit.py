@@ -8,12 +8,14 @@ dispatcher (``workbench serve``) picks the job up.
 
 from __future__ import annotations
 
+from dataclasses import MISSING, Field
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from workbench.predict import memory
+from workbench.predict import available_predictors, memory, predictor_info
+from workbench.request import BatchRequest
 from workbench.ui import data
 from workbench.ui.nav import link_to
 from workbench.ui.uploads import (
@@ -23,7 +25,6 @@ from workbench.ui.uploads import (
     FastaCheck,
     UploadError,
     check_fasta,
-    default_template,
     save_template,
 )
 
@@ -34,6 +35,9 @@ EXAMPLE = (
 )
 PREDICTORS = {"template": "template (variant modelling on a known structure; offline)",
               "esmfold": "esmfold (ESMFold, needs its weights on the dispatcher)"}
+"""Predictors offered in the browser, with their labels (``imported`` reads a folder on the server: CLI only)."""
+HIDDEN_OPTIONS = frozenset({"device"})
+"""Options the dispatcher's machine decides, not the submitter."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -55,7 +59,7 @@ def _fasta_source() -> tuple[str | bytes, str | None]:
     return st.session_state.get("submit_fasta", ""), None
 
 
-def records_table(records: list[Any], predictor: str, gpu: tuple[str, int] | None) -> pd.DataFrame:
+def records_table(records: list[Any], needs_gpu: bool, gpu: tuple[str, int] | None) -> pd.DataFrame:
     """One row per valid record; for ESMFold, its estimated peak GPU memory and whether it fits the GPU.
 
     Parameters
@@ -72,7 +76,7 @@ def records_table(records: list[Any], predictor: str, gpu: tuple[str, int] | Non
     rows = []
     for record in records:
         row: dict[str, Any] = {"record": record.id, "chains": len(record.chains), "residues": record.length}
-        if predictor == "esmfold":
+        if needs_gpu:
             estimate = memory.estimate(memory.tokens(record.chains))
             row["ESMFold peak (GB, est.)"] = round(estimate.total / 1e9, 1)
             row["fits GPU"] = "no GPU" if gpu is None else ("yes" if estimate.total <= gpu[1] else "no")
@@ -80,45 +84,71 @@ def records_table(records: list[Any], predictor: str, gpu: tuple[str, int] | Non
     return pd.DataFrame(rows)
 
 
-def _options() -> tuple[dict[str, Any], list[str]]:
-    """Predictor and refinement parameters from the form, and problems that block submission."""
+def _options() -> tuple[BatchRequest | None, list[str]]:
+    """The batch request from the form, and the problems that block submission.
+
+    The widgets are generated from the chosen predictor's declared options.
+    """
     problems: list[str] = []
-    predictor = st.selectbox("Predictor", list(PREDICTORS), format_func=PREDICTORS.get, key="submit_predictor")
-    options: dict[str, Any] = {}
-    if predictor == "template":
-        upload = st.file_uploader("Template structure (PDB or mmCIF; default: 1BHL)",
-                                  type=["pdb", "ent", "cif", "mmcif", "gz"], key="submit_template",
-                                  max_upload_size=STRUCTURE_LIMIT // MB,
-                                  help=f"At most {STRUCTURE_LIMIT // MB} MB. Stored by its content hash.")
-        if upload is not None:
-            try:
-                path = save_template(upload.getvalue(), data.workbench_home())
-            except UploadError as exc:
-                problems.append(f"template: {exc}")
-                st.error(f"Template not accepted: {exc}")
-            else:
-                options["template"] = str(path)
-                st.caption(f"Template accepted, stored as `{path.name}`.")
-        else:
-            options["template"] = str(default_template())
-        chain = st.text_input("Template chain (blank: all protein chains)", key="submit_chain", max_chars=4)
-        if chain.strip():
-            options["chain"] = chain.strip()
-    else:
-        options["num_recycles"] = int(st.number_input("Recycles", min_value=0, max_value=48, value=4, step=1,
-                                                      key="submit_recycles"))
-        weights = st.text_input("Weights (hub id or a folder on the dispatcher's machine)",
-                                value="facebook/esmfold_v1", key="submit_weights")
-        options["weights"] = weights.strip() or "facebook/esmfold_v1"
+    predictor = st.selectbox("Predictor", [name for name in PREDICTORS if name in available_predictors()],
+                             format_func=PREDICTORS.get, key="submit_predictor")
+    info = predictor_info(predictor)
+    values: dict[str, Any] = {}
+    for option in info.option_fields:
+        if option.metadata.get("upload") == "structure":
+            path, problem = _structure_upload(option)
+            if problem:
+                problems.append(problem)
+            elif path is not None:
+                values[option.name] = path
+        elif option.metadata.get("cli", True) and option.name not in HIDDEN_OPTIONS:
+            value = _option_widget(info.option_type(option.name), option)
+            if value is not None and value != "":
+                values[option.name] = value
     refine = st.checkbox("Refine (restrained Amber relax)", value=True, key="submit_refine")
-    refine_options: dict[str, Any] = {}
+    refine_options: dict[str, Any] | bool = False
     if refine:
-        refine_options["md_ps"] = float(st.number_input(
+        refine_options = {"md_ps": float(st.number_input(
             "Restrained MD before the relax (ps; 0 = none)", min_value=0.0, max_value=1000.0, value=0.0, step=5.0,
-            key="submit_md_ps"))
-    parameters = {"predictor": predictor, "predictor_options": options, "refine": bool(refine),
-                  "refine_options": refine_options}
-    return parameters, problems
+            key="submit_md_ps"))}
+    try:
+        return BatchRequest.create(predictor, values, refine=refine_options), problems
+    except (TypeError, ValueError) as exc:
+        return None, [*problems, str(exc)]
+
+
+def _structure_upload(option: Field[Any]) -> tuple[str | None, str | None]:
+    """An uploaded structure saved by its content hash (path, None); None for the option's default; or a problem."""
+    upload = st.file_uploader(f"{option.metadata.get('label', option.name)} (PDB or mmCIF; blank: the default)",
+                              type=["pdb", "ent", "cif", "mmcif", "gz"], key=f"submit_{option.name}",
+                              max_upload_size=STRUCTURE_LIMIT // MB,
+                              help=f"{option.metadata.get('help', '')}. At most {STRUCTURE_LIMIT // MB} MB. "
+                                   "Stored by its content hash.")
+    if upload is None:
+        return None, None
+    try:
+        path = save_template(upload.getvalue(), data.workbench_home())
+    except UploadError as exc:
+        st.error(f"{option.name.capitalize()} not accepted: {exc}")
+        return None, f"{option.name}: {exc}"
+    st.caption(f"{option.name.capitalize()} accepted, stored as `{path.name}`.")
+    return str(path), None
+
+
+def _option_widget(kind: type, option: Field[Any]) -> Any:
+    """One widget for one declared option, by its type; its value (None: left at the default)."""
+    label = option.metadata.get("label", option.name.replace("_", " ").capitalize())
+    default = option.default if option.default is not MISSING else None
+    key, help_text = f"submit_{option.name}", option.metadata.get("help")
+    if kind is bool:
+        return st.checkbox(label, value=bool(default), key=key, help=help_text)
+    if kind in (int, float):
+        value = st.number_input(label, value=default, step=1 if kind is int else 0.05, key=key, help=help_text,
+                                placeholder="default")
+        return None if value is None else kind(value)
+    text = st.text_input(label, value="" if default is None else str(default), key=key, help=help_text,
+                         max_chars=500)
+    return text.strip() or None
 
 
 def _use_example() -> None:
@@ -136,7 +166,7 @@ def page() -> None:
         st.button("Use the example (1BHL wild type and N155H)", key="submit_example", type="tertiary",
                   on_click=_use_example)
         source, upload_error = _fasta_source()
-        parameters, problems = _options()
+        request, problems = _options()
         name = st.text_input("Job name (optional)", key="submit_name", max_chars=200)
     with right:
         st.subheader("Check")
@@ -149,23 +179,26 @@ def page() -> None:
             if check.records:
                 st.success(f"{len(check.records)} valid record(s), "
                            f"{sum(r.length for r in check.records):,} residues", icon=":material/check:")
-        if check.records:
-            predictor = parameters["predictor"]
-            gpu = _gpu() if predictor == "esmfold" else None
-            if predictor == "esmfold":
+        if check.records and request is not None:
+            needs_gpu = request.predictor.info.needs_gpu
+            gpu = _gpu() if needs_gpu else None
+            if needs_gpu:
                 st.markdown("**GPU memory** (ESMFold estimate, one sequence at a time)")
                 st.caption("No GPU here: runs on CPU (slow for long sequences)." if gpu is None
                            else f"{gpu[0]}: {gpu[1] / 1e9:.0f} GB")
             else:
-                st.caption("Template modelling needs no GPU (OpenMM uses CUDA when there is one).")
-            st.dataframe(records_table(check.records, predictor, gpu), hide_index=True, key="submit_records")
-    blocked = not check.ok or bool(problems)
+                st.caption("This predictor needs no GPU (OpenMM uses CUDA when there is one).")
+            st.dataframe(records_table(check.records, needs_gpu, gpu), hide_index=True, key="submit_records")
+        for problem in problems:
+            st.error(problem)
+    blocked = not check.ok or bool(problems) or request is None
     if st.button("Submit", type="primary", key="submit_button"):
         if blocked:
             st.error("Nothing queued: fix the problems shown above first.")
         else:
             text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else source
-            job = data.get_store().submit({"fasta": text}, parameters, owner=data.owner(), name=name.strip())
+            assert request is not None  # not blocked
+            job = data.get_store().submit({"fasta": text}, request.to_json(), owner=data.owner(), name=name.strip())
             st.session_state["last_job"] = job.id
             st.success(f"Queued job `{job.id}` with {len(check.records)} sequence(s).")
     if "last_job" in st.session_state:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.errors import SequenceFormatError, StructureFormatError
+from workbench.files import atomic_write_bytes
 from workbench.io.fasta import SequenceRecord, scan_fasta
 from workbench.io.structure_reader import read_structure
-from workbench.io.structure_writer import atomic_write_bytes
 from workbench.structure import Structure
 
 MB = 1024 * 1024
@@ -163,7 +163,7 @@ def save_template(data: bytes, home: Path) -> Path:
 
 
 def default_template() -> Path:
-    """PDBFixer's copy of 1BHL (HIV-1 integrase core domain), the template when none is uploaded."""
-    import pdbfixer
+    """The template when none is uploaded: the template predictor's default (PDBFixer's copy of 1BHL)."""
+    from workbench.predict.template import TemplateOptions
 
-    return Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
+    return Path(TemplateOptions().template)

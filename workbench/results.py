@@ -1,0 +1,422 @@
+"""The results folder: its layout, its writers and its typed readers, in one place.
+
+A batch folder (``workbench run`` and ``workbench predict``, the dispatcher's
+``results/<job id>/``) holds one folder per item, named by the item's content
+key, and the batch's summary::
+
+    OUT/
+      <key>/model.pdb, model.cif     the predicted model (completed by the preparation where the
+                                     predictor leaves side chains incomplete), pLDDT in the B-factors
+      <key>/confidence.json          per-residue pLDDT, mean pLDDT, pTM, ipTM, PAE
+      <key>/provenance.json          how the prediction was made
+      <key>/relaxed.pdb              the refined model (when refined)
+      <key>/refinement.json          the refinement's report (when refined)
+      <key>/metrics.json             secondary structure, clashes, radius of gyration
+      <key>/config.json              the item's sequence, record ids and settings
+      <key>/DONE                     written last: the item is complete
+      summary.parquet, summary.csv   one row per FASTA record (:class:`SummaryRow`)
+      report.html, batch.json        the ranked report; settings, counts and timings of the run
+
+Everything is written with :func:`workbench.files.atomic_write_bytes`. Scripts,
+the CLI, the web UI and the dispatcher read a finished batch with
+:func:`open_results`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from workbench.files import atomic_write_bytes
+from workbench.io.structure_reader import read_structure
+from workbench.io.structure_writer import format_mmcif, format_pdb
+from workbench.predict.base import Prediction
+from workbench.predict.outputs import confidence_dict, with_plddt
+from workbench.structure import Structure
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.refine.result import RefinementResult
+    from workbench.request import BatchRequest
+
+__all__ = [
+    "BATCH_FILES",
+    "ITEM_FILES",
+    "BatchResults",
+    "Confidence",
+    "ItemFolder",
+    "SummaryRow",
+    "open_results",
+    "write_prediction",
+]
+
+MODEL_PDB = "model.pdb"
+MODEL_CIF = "model.cif"
+CONFIDENCE = "confidence.json"
+PROVENANCE = "provenance.json"
+RELAXED_PDB = "relaxed.pdb"
+REFINEMENT = "refinement.json"
+METRICS = "metrics.json"
+ITEM_CONFIG = "config.json"
+
+SUMMARY_PARQUET = "summary.parquet"
+SUMMARY_CSV = "summary.csv"
+REPORT_HTML = "report.html"
+BATCH_JSON = "batch.json"
+
+ITEM_FILES: dict[str, str] = {
+    MODEL_PDB: "chemical/x-pdb",
+    MODEL_CIF: "chemical/x-mmcif",
+    RELAXED_PDB: "chemical/x-pdb",
+    CONFIDENCE: "application/json",
+    METRICS: "application/json",
+    REFINEMENT: "application/json",
+    PROVENANCE: "application/json",
+    ITEM_CONFIG: "application/json",
+}
+"""An item folder's files and their media types (the UI's downloads)."""
+
+BATCH_FILES = {"parquet": SUMMARY_PARQUET, "csv": SUMMARY_CSV, "html": REPORT_HTML, "batch": BATCH_JSON}
+"""A batch folder's summary files, by kind."""
+
+
+# ---------------------------------------------------------------------- typed records
+
+
+@dataclass(frozen=True, eq=False)
+class Confidence:
+    """A model's confidence as written to ``confidence.json``.
+
+    Attributes
+    ----------
+    plddt : ndarray, shape=(n_residues,), dtype=float64
+        Per-residue pLDDT, 0-100.
+    mean_plddt : float
+    ptm, iptm : float or None
+    pae : ndarray, shape=(n_residues, n_residues), or None
+        Predicted aligned error, Å.
+    max_pae : float or None
+    """
+
+    plddt: np.ndarray
+    mean_plddt: float
+    ptm: float | None
+    iptm: float | None
+    pae: np.ndarray | None
+    max_pae: float | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Confidence:
+        """From the parsed JSON file."""
+        pae = data.get("pae")
+        return cls(plddt=np.asarray(data.get("plddt") or [], dtype=np.float64),
+                   mean_plddt=float(data.get("mean_plddt", math.nan)), ptm=data.get("ptm"), iptm=data.get("iptm"),
+                   pae=None if pae is None else np.asarray(pae, dtype=np.float64), max_pae=data.get("max_pae"))
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One row of a batch summary: one FASTA record (energies kJ/mol, lengths Å, times s).
+
+    Numbers are None where they do not apply (a failed record, a model that was not refined).
+    """
+
+    name: str | None
+    id: str | None
+    item: str | None
+    length: int
+    chains: int
+    status: str
+    error: str | None = None
+    cached: bool = False
+    rank: int | None = None
+    mean_plddt: float | None = None
+    ptm: float | None = None
+    max_pae: float | None = None
+    energy_before: float | None = None
+    energy_after: float | None = None
+    energy_change: float | None = None
+    violations_before: float | None = None
+    violations_after: float | None = None
+    rmsd_ca_refined: float | None = None
+    helix_fraction: float | None = None
+    strand_fraction: float | None = None
+    clashes: float | None = None
+    radius_of_gyration: float | None = None
+    predict_s: float | None = None
+    refine_s: float | None = None
+    analyze_s: float | None = None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> SummaryRow:
+        """From a table row or dict; NaN and missing values become None."""
+        known = {f.name for f in fields(cls)}
+        clean = {k: (None if _is_missing(v) else v) for k, v in values.items() if k in known}
+        clean["length"] = int(clean.get("length") or 0)
+        clean["chains"] = int(clean.get("chains") or 0)
+        clean["cached"] = bool(clean.get("cached") or False)
+        if clean.get("rank") is not None:
+            clean["rank"] = int(clean["rank"])
+        return cls(**clean)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Field name to value."""
+        return dataclasses.asdict(self)
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SummaryRow))
+"""Summary columns, in order."""
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN, pandas NA
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------- item folders
+
+
+@dataclass(frozen=True)
+class ItemFolder:
+    """One item's folder: writers and typed readers for its files.
+
+    Attributes
+    ----------
+    path : Path
+    """
+
+    path: Path
+
+    # -- writing ---------------------------------------------------------------------
+
+    def write_prediction(self, prediction: Prediction, structure: Structure | None = None) -> dict[str, Path]:
+        """Write a prediction: the model (PDB when it fits, mmCIF), its confidence and provenance.
+
+        Parameters
+        ----------
+        prediction : Prediction
+        structure : Structure, optional
+            The model to write instead of ``prediction.structure`` (the same
+            residues, completed by the preparation); pLDDT goes in its B-factors.
+
+        Returns
+        -------
+        dict
+            ``{"pdb": ..., "cif": ..., "confidence": ..., "provenance": ...}``
+            (no ``"pdb"`` when a chain id is longer than PDB's one character).
+        """
+        model = with_plddt(structure if structure is not None else prediction.structure, prediction.plddt)
+        paths = {"pdb": self.path / MODEL_PDB, "cif": self.path / MODEL_CIF, "confidence": self.path / CONFIDENCE,
+                 "provenance": self.path / PROVENANCE}
+        if all(len(chain) <= 1 for chain in model.chains):
+            atomic_write_bytes(paths["pdb"], format_pdb(model).encode())
+        else:
+            del paths["pdb"]
+        atomic_write_bytes(paths["cif"], format_mmcif(model).encode())
+        atomic_write_bytes(paths["confidence"], json.dumps(confidence_dict(prediction)).encode())
+        provenance = dataclasses.asdict(prediction.provenance) | {"name": prediction.name}
+        self._write_json(PROVENANCE, provenance, indent=2)
+        return paths
+
+    def write_refinement(self, result: RefinementResult) -> None:
+        """Write the refined model (``relaxed.pdb``) and the refinement's report."""
+        atomic_write_bytes(self.path / RELAXED_PDB, format_pdb(result.structure).encode())
+        self._write_json(REFINEMENT, result.to_dict())
+
+    def write_metrics(self, metrics: Mapping[str, Any]) -> None:
+        """Write the analysis numbers (``metrics.json``)."""
+        self._write_json(METRICS, dict(metrics))
+
+    def write_config(self, key: str, sequence: str, names: Sequence[str], settings: Mapping[str, Any]) -> None:
+        """Write what the item is: its key, sequence, record ids and the settings the key was made from."""
+        self._write_json(ITEM_CONFIG, {"key": key, "sequence": sequence, "names": list(names),
+                                       "settings": dict(settings)}, indent=2)
+
+    def _write_json(self, name: str, data: Any, indent: int | None = None) -> None:
+        text = json.dumps(data, indent=indent, default=str) + ("\n" if indent else "")
+        atomic_write_bytes(self.path / name, text.encode())
+
+    # -- reading ---------------------------------------------------------------------
+
+    def model(self) -> Structure:
+        """The predicted model (mmCIF, which holds any chain id)."""
+        return read_structure(self.path / MODEL_CIF)
+
+    def relaxed(self) -> Structure | None:
+        """The refined model, or None when the item was not refined."""
+        path = self.path / RELAXED_PDB
+        return read_structure(path) if path.is_file() else None
+
+    def confidence(self) -> Confidence:
+        """The model's confidence."""
+        return Confidence.from_json(self._read_json(CONFIDENCE) or {})
+
+    def metrics(self) -> dict[str, Any] | None:
+        """The analysis numbers, or None when absent."""
+        return self._read_json(METRICS)
+
+    def refinement(self) -> dict[str, Any] | None:
+        """The refinement report (``RefinementResult.to_dict()``), or None when not refined."""
+        return self._read_json(REFINEMENT)
+
+    def provenance(self) -> dict[str, Any] | None:
+        """How the prediction was made, or None when absent."""
+        return self._read_json(PROVENANCE)
+
+    def config(self) -> dict[str, Any] | None:
+        """The item's key, sequence, record ids and settings, or None when absent."""
+        return self._read_json(ITEM_CONFIG)
+
+    def text(self, name: str) -> str | None:
+        """One of :data:`ITEM_FILES` as text, or None when absent."""
+        if name not in ITEM_FILES:
+            raise ValueError(f"{name!r} is not an item file; item files: {', '.join(ITEM_FILES)}")
+        path = self.path / name
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+
+    def files(self) -> dict[str, Path]:
+        """The item files present, by name, in :data:`ITEM_FILES` order."""
+        return {name: self.path / name for name in ITEM_FILES if (self.path / name).is_file()}
+
+    def _read_json(self, name: str) -> Any:
+        path = self.path / name
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: unreadable ({exc})") from None
+
+
+def write_prediction(prediction: Prediction, folder: str | Path) -> dict[str, Path]:
+    """Write ``prediction`` into ``folder`` (see :meth:`ItemFolder.write_prediction`)."""
+    return ItemFolder(Path(folder)).write_prediction(prediction)
+
+
+# ---------------------------------------------------------------------- batch folders
+
+
+def write_summary(table: pd.DataFrame, out: Path, metadata: Mapping[str, Any], report: str) -> dict[str, Path]:
+    """Write the summary table (Parquet, CSV), the HTML report and batch.json, each atomically.
+
+    Returns
+    -------
+    dict
+        ``{"parquet": ..., "csv": ..., "html": ..., "batch": ...}``.
+    """
+    paths = {kind: out / name for kind, name in BATCH_FILES.items()}
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    atomic_write_bytes(paths["parquet"], buffer.getvalue())
+    atomic_write_bytes(paths["csv"], table.to_csv(index=False).encode())
+    atomic_write_bytes(paths["html"], report.encode())
+    atomic_write_bytes(paths["batch"], (json.dumps(dict(metadata), indent=2, default=str) + "\n").encode())
+    return paths
+
+
+@dataclass(frozen=True)
+class BatchResults:
+    """A finished (or partly finished) batch folder, read through :func:`open_results`.
+
+    Attributes
+    ----------
+    path : Path
+    table : pandas.DataFrame
+        The summary, one row per FASTA record (columns :data:`COLUMNS`).
+    metadata : dict
+        batch.json: settings, counts, timings (empty when absent).
+    """
+
+    path: Path
+    table: pd.DataFrame
+    metadata: dict[str, Any]
+
+    @property
+    def rows(self) -> list[SummaryRow]:
+        """The summary rows as typed records, in file order."""
+        return [SummaryRow.from_mapping(row) for row in self.table.to_dict("records")]
+
+    @property
+    def request(self) -> BatchRequest | None:
+        """The request the batch was run with, when batch.json records one this version can load."""
+        from workbench.request import BatchRequest
+
+        data = self.metadata.get("request")
+        if not isinstance(data, Mapping):
+            return None
+        try:
+            return BatchRequest.from_json(data)
+        except ValueError:
+            return None
+
+    def ranked(self) -> Iterator[SummaryRow]:
+        """Finished rows, best first."""
+        rows = [row for row in self.rows if row.rank is not None]
+        return iter(sorted(rows, key=lambda row: row.rank or 0))
+
+    def item(self, name: str) -> ItemFolder:
+        """The folder of an item, by its content key or by a record id in the summary.
+
+        Raises
+        ------
+        KeyError
+            For a name that is neither.
+        """
+        if is_item_key(name) and (self.path / name).is_dir():
+            return ItemFolder(self.path / name)
+        for row in self.rows:
+            if row.id == name and row.item:
+                return ItemFolder(self.path / row.item)
+        raise KeyError(f"{self.path}: no item or record {name!r}")
+
+
+def is_item_key(value: object) -> bool:
+    """Whether ``value`` is an item content key (16 lower-case hex digits), safe as a folder name."""
+    return isinstance(value, str) and len(value) == 16 and all(c in "0123456789abcdef" for c in value)
+
+
+def open_results(path: str | Path) -> BatchResults:
+    """Open a batch folder written by ``workbench run``, ``workbench predict`` or the dispatcher.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    BatchResults
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder holds no summary (the batch has not finished).
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if (path / SUMMARY_PARQUET).is_file():
+        table = pd.read_parquet(path / SUMMARY_PARQUET)
+    elif (path / SUMMARY_CSV).is_file():
+        table = pd.read_csv(path / SUMMARY_CSV, dtype={"item": str})
+    else:
+        raise FileNotFoundError(f"{path}: no {SUMMARY_PARQUET} or {SUMMARY_CSV} (not a finished batch folder)")
+    metadata: dict[str, Any] = {}
+    if (path / BATCH_JSON).is_file():
+        try:
+            metadata = json.loads((path / BATCH_JSON).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(f"{path / BATCH_JSON}: unreadable ({exc})") from None
+    return BatchResults(path, table, metadata)
