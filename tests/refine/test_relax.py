@@ -21,7 +21,7 @@ from workbench.refine import (
     create_system,
     find_violations,
     format_report,
-    prepare,
+    prepare_model,
     refine,
 )
 
@@ -88,7 +88,7 @@ def test_rmsd_and_violations_agree_with_an_independent_recomputation(relaxed):
 
 def test_energies_are_the_force_field_energy_of_the_result(relaxed):
     _name, _structure, result = relaxed
-    prepared = prepare(result.structure)  # a complete model: nothing to add, positions kept
+    prepared = prepare_model(result.structure)  # a complete model: nothing to add, positions kept
     assert prepared.report.added_atoms == () and prepared.report.replaced_residues == ()
     system = create_system(prepared.topology, solvent="vacuum", cutoff=10.0)
     context = mm.Context(system, mm.VerletIntegrator(0.001), mm.Platform.getPlatformByName("CPU"))
