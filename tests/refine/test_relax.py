@@ -232,12 +232,14 @@ def test_public_api():
 
 
 def test_release_ladder_steps_each_residue_down_once_per_round():
-    from workbench.refine.relax import RELEASE_STEPS, _step_down
+    from workbench.refine.ladder import RELEASE_STEPS, step_down
 
     assert RELEASE_STEPS == (1.0, 0.1, 0.0)
     factor = np.ones(4)
-    assert _step_down(factor, np.array([1, 2])).tolist() == [1, 2]
+    factor, changed = step_down(factor, np.array([1, 2]))
+    assert changed.tolist() == [1, 2]
     assert factor.tolist() == [1.0, 0.1, 0.1, 1.0]
-    assert _step_down(factor, np.array([1, 3])).tolist() == [1, 3]
+    factor, changed = step_down(factor, np.array([1, 3]))
+    assert changed.tolist() == [1, 3]
     assert factor.tolist() == [1.0, 0.0, 0.1, 0.1]
-    assert _step_down(factor, np.array([1])).tolist() == []  # already free: nothing changes
+    assert step_down(factor, np.array([1]))[1].tolist() == []  # already free: nothing changes

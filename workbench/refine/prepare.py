@@ -43,6 +43,7 @@ import contextlib
 import dataclasses
 import importlib
 import io
+import itertools
 import random
 import sys
 import threading
@@ -243,7 +244,7 @@ def _residue_b_factors(structure: Structure) -> np.ndarray:
     return np.array([
         structure.b_factor[start:stop][structure.atom_name[start:stop] == "CA"][0]
         if np.any(structure.atom_name[start:stop] == "CA") else structure.b_factor[start:stop].mean()
-        for start, stop in zip(starts[:-1], starts[1:], strict=True)
+        for start, stop in itertools.pairwise(starts)
     ], dtype=np.float32)
 
 
@@ -812,7 +813,10 @@ def _add_terminal_oxygens(
             extra[:] = "O"
         fields[name] = np.insert(values, rows, extra)
     coords = np.insert(kept.coords, rows, np.array([xyz for _, xyz in inserts], dtype=np.float32), axis=0)
-    new = Structure(coords=coords, name=kept.name, **fields)
+    new = Structure(coords=coords, name=kept.name, atom_name=fields["atom_name"], element=fields["element"],
+                    res_name=fields["res_name"], res_id=fields["res_id"], ins_code=fields["ins_code"],
+                    chain_id=fields["chain_id"], b_factor=fields["b_factor"], occupancy=fields["occupancy"],
+                    hetero=fields["hetero"])
     return new, np.insert(np.asarray(source, dtype=np.int64), rows, -1), residues_done
 
 
@@ -857,7 +861,7 @@ def _seeded_modeller_random(seed: int) -> Iterator[None]:
     ``random`` is swapped for a ``random.Random(seed)`` for the call, under a lock
     so that two threads never swap it at once.
     """
-    modeller = importlib.import_module("openmm.app.modeller")  # the module, not the Modeller class
+    modeller: Any = importlib.import_module("openmm.app.modeller")  # the module, not the Modeller class
     with _MODELLER_RANDOM:
         shared = modeller.random
         modeller.random = random.Random(seed)
@@ -868,7 +872,7 @@ def _seeded_modeller_random(seed: int) -> Iterator[None]:
 
 
 class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`prepare_model` for callers written before the rename.
+    """The module type of this module: callable as :func:`prepare_model`, for callers written before the rename.
 
     ``from workbench.refine import prepare`` gave the function when the
     package bound that name; it now gives this module, which the package no
