@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO))
 import workbench  # noqa: E402
 from workbench.io import format_pdb  # noqa: E402
 from workbench.io.openmm import from_openmm  # noqa: E402
-from workbench.refine import RefineConfig, find_violations, prepare, refine, select_platform  # noqa: E402
+from workbench.refine import RefineConfig, find_violations, prepare_model, refine, select_platform  # noqa: E402
 from workbench.refine.platform import usable_cores  # noqa: E402
 
 SHARED = {
@@ -94,7 +94,7 @@ def common_input(structure: workbench.Structure) -> workbench.Structure:
     """Prepared heavy atoms, one chain id per backbone segment, the input's B-factors and numbering."""
     import openmm.app as app
 
-    prepared = prepare(structure)
+    prepared = prepare_model(structure)
     heavy = prepared.heavy
     topology = app.Topology()
     for chain in prepared.topology.chains():

@@ -9,14 +9,14 @@ import pytest
 
 from tests.refine.conftest import load
 from workbench.io.openmm import to_openmm
-from workbench.refine import SOLVENTS, create_system, load_forcefield, prepare, select_platform
+from workbench.refine import SOLVENTS, create_system, load_forcefield, prepare_model, select_platform
 from workbench.refine.forcefield import with_hbond_constraints
 from workbench.refine.platform import available_platforms, usable_cores
 
 
 @pytest.fixture(scope="module")
 def crambin():
-    return prepare(load("1crn"))
+    return prepare_model(load("1crn"))
 
 
 def _energy(system: mm.System, positions) -> float:

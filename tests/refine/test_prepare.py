@@ -11,7 +11,7 @@ import workbench
 from tests.conftest import shared_data_dir
 from tests.refine.conftest import load, structure_path
 from workbench import StructureFormatError
-from workbench.refine import find_chain_breaks, prepare, refine
+from workbench.refine import find_chain_breaks, prepare_model, refine
 
 
 def _drop(structure: workbench.Structure, mask: np.ndarray) -> workbench.Structure:
@@ -27,7 +27,7 @@ def _residue_mask(structure, res_id: int, names=None) -> np.ndarray:
 
 def test_input_atoms_keep_their_exact_coordinates_and_map_back():
     structure = load("1bhl")
-    prepared = prepare(structure)
+    prepared = prepare_model(structure)
     source = prepared.source_atom
     from_input = source >= 0
     np.testing.assert_array_equal(prepared.positions[from_input], structure.coords[source[from_input]])
@@ -44,7 +44,7 @@ def test_input_atoms_keep_their_exact_coordinates_and_map_back():
 
 def test_1bhl_waters_modified_residues_and_the_chain_break():
     structure = load("1bhl")
-    prepared = prepare(structure)
+    prepared = prepare_model(structure)
     report = prepared.report
     assert report.removed_waters == structure.n_waters() == 53
     assert dict(report.replaced_residues) == {"A:CAS 65": "CYS", "A:CAS 130": "CYS"}
@@ -64,7 +64,7 @@ def test_1bhl_waters_modified_residues_and_the_chain_break():
 
 def test_selenomethionine_becomes_methionine_with_sd_at_the_selenium():
     structure = load("1a8o")
-    prepared = prepare(structure)
+    prepared = prepare_model(structure)
     mse = structure.modified_residues()
     assert len(mse) == 4
     assert {to for _, to in prepared.report.replaced_residues} == {"MET"}
@@ -84,7 +84,7 @@ def test_missing_side_chain_and_backbone_oxygen_are_rebuilt():
     arg = int(structure.res_id[(structure.res_name == "ARG")][0])
     gone = _residue_mask(structure, arg, ["NE", "CZ", "NH1", "NH2"]) | _residue_mask(structure, 20, ["O"])
     damaged = _drop(structure, gone)
-    prepared = prepare(damaged)
+    prepared = prepare_model(damaged)
     added = dict(prepared.report.added_atoms)
     assert set(added[f"A:ARG {arg}"]) == {"NE", "CZ", "NH1", "NH2"}
     (label_20,) = [k for k in added if k.endswith(" 20")]
@@ -108,7 +108,7 @@ def test_unknown_residue_is_refused_by_name():
     names = np.where(structure.res_id == 5, "UNK", structure.res_name)
     bad = replace(structure, res_name=names)
     with pytest.raises(StructureFormatError, match=r"A:UNK 5 is an unknown amino acid \(X\)") as info:
-        prepare(bad)
+        prepare_model(bad)
     assert isinstance(info.value, ValueError)
     assert "1crn" in str(info.value)
 
@@ -127,7 +127,7 @@ def test_ca_only_model_is_refused_listing_the_residues():
         pytest.skip("../shared/data is not beside this checkout")
     ca_only = workbench.read_structure(root / "pairs" / "2pel_chainA_onlyCAs.pdb")
     with pytest.raises(StructureFormatError, match=r"\(no N, C\).* and \d+ more lack backbone atoms"):
-        prepare(ca_only)
+        prepare_model(ca_only)
 
 
 def test_ensemble_uses_the_first_model_and_replaces_input_hydrogens():
@@ -136,7 +136,7 @@ def test_ensemble_uses_the_first_model_and_replaces_input_hydrogens():
         pytest.skip("../shared/data is not beside this checkout")
     nmr = workbench.read_structure(root / "structures" / "1l2y.pdb")
     assert nmr.n_models > 1 and (nmr.element == "H").any()
-    prepared = prepare(nmr)
+    prepared = prepare_model(nmr)
     assert prepared.report.n_models == nmr.n_models and prepared.report.model == 1
     heavy = prepared.source_atom >= 0
     np.testing.assert_array_equal(prepared.positions[heavy], nmr.coords[prepared.source_atom[heavy]])
@@ -149,12 +149,12 @@ def test_chain_selection_and_heterogens():
     if root is None:
         pytest.skip("../shared/data is not beside this checkout")
     hemoglobin = workbench.read_structure(root / "structures" / "4hhb.pdb")
-    prepared = prepare(hemoglobin, chains=["A"])
+    prepared = prepare_model(hemoglobin, chains=["A"])
     assert prepared.report.chains == ("A",)
     assert {c.id for c in prepared.topology.chains()} == {"A"}
     assert prepared.report.removed_heterogens.get("HEM") == 1
     with pytest.raises(StructureFormatError, match=r"chain\(s\) \['Z'\] not found"):
-        prepare(hemoglobin, chains=["Z"])
+        prepare_model(hemoglobin, chains=["Z"])
 
 
 def test_find_chain_breaks_rules():

@@ -21,7 +21,7 @@ from workbench.refine import (
     create_system,
     find_violations,
     format_report,
-    prepare,
+    prepare_model,
     refine,
 )
 
@@ -88,7 +88,7 @@ def test_rmsd_and_violations_agree_with_an_independent_recomputation(relaxed):
 
 def test_energies_are_the_force_field_energy_of_the_result(relaxed):
     _name, _structure, result = relaxed
-    prepared = prepare(result.structure)  # a complete model: nothing to add, positions kept
+    prepared = prepare_model(result.structure)  # a complete model: nothing to add, positions kept
     assert prepared.report.added_atoms == () and prepared.report.replaced_residues == ()
     system = create_system(prepared.topology, solvent="vacuum", cutoff=10.0)
     context = mm.Context(system, mm.VerletIntegrator(0.001), mm.Platform.getPlatformByName("CPU"))
@@ -232,12 +232,14 @@ def test_public_api():
 
 
 def test_release_ladder_steps_each_residue_down_once_per_round():
-    from workbench.refine.relax import RELEASE_STEPS, _step_down
+    from workbench.refine.ladder import RELEASE_STEPS, step_down
 
     assert RELEASE_STEPS == (1.0, 0.1, 0.0)
     factor = np.ones(4)
-    assert _step_down(factor, np.array([1, 2])).tolist() == [1, 2]
+    factor, changed = step_down(factor, np.array([1, 2]))
+    assert changed.tolist() == [1, 2]
     assert factor.tolist() == [1.0, 0.1, 0.1, 1.0]
-    assert _step_down(factor, np.array([1, 3])).tolist() == [1, 3]
+    factor, changed = step_down(factor, np.array([1, 3]))
+    assert changed.tolist() == [1, 3]
     assert factor.tolist() == [1.0, 0.0, 0.1, 0.1]
-    assert _step_down(factor, np.array([1])).tolist() == []  # already free: nothing changes
+    assert step_down(factor, np.array([1]))[1].tolist() == []  # already free: nothing changes

@@ -13,14 +13,14 @@ from workbench.refine import (
     ViolationCriteria,
     create_system,
     find_violations,
-    prepare,
+    prepare_model,
 )
 from workbench.refine.violations import VDW_RADII
 
 
 @pytest.fixture(scope="module")
 def crambin():
-    prepared = prepare(load("1crn"))
+    prepared = prepare_model(load("1crn"))
     system = create_system(prepared.topology, solvent="vacuum", cutoff=None)
     return prepared, GeometryModel(prepared.topology, system, prepared.residue_labels)
 

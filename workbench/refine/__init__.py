@@ -1,13 +1,16 @@
 """Refinement: PDBFixer preparation, AlphaFold2-style restrained relax, optional restrained MD.
 
 The entry point is :func:`refine` (``workbench.refine``); the steps are public
-too, for scripts that need only one of them: :func:`prepare`,
+too, for scripts that need only one of them: :func:`prepare_model`,
 :func:`find_violations`, :func:`select_platform`, :func:`create_system`.
+
+No name exported here equals a submodule's (``prepare``, ``relax``,
+``violations``, ...): ``import workbench.refine.prepare as m`` gives the module.
 """
 
 from workbench.refine.forcefield import SOLVENTS, create_system, load_forcefield
 from workbench.refine.platform import PlatformChoice, select_platform
-from workbench.refine.prepare import PreparationReport, PreparedModel, find_chain_breaks, prepare
+from workbench.refine.prepare import PreparationReport, PreparedModel, find_chain_breaks, prepare_model
 from workbench.refine.relax import RefineConfig, refine
 from workbench.refine.result import RefinementResult, format_report
 from workbench.refine.violations import GeometryModel, Violation, ViolationCriteria, Violations, find_violations
@@ -28,7 +31,7 @@ __all__ = [
     "find_violations",
     "format_report",
     "load_forcefield",
-    "prepare",
+    "prepare_model",
     "refine",
     "select_platform",
 ]

@@ -1,28 +1,35 @@
 """Make a structure ready for a force field: PDBFixer, with every change reported.
 
-:func:`prepare` turns a :class:`~workbench.Structure` into an OpenMM topology
-with positions that Amber ff14SB can parameterise:
+:func:`prepare_model` turns a :class:`~workbench.Structure` into an OpenMM topology
+with positions that Amber ff14SB can parameterise, in these steps (each one
+function of this module, named in brackets):
 
 1. the chosen chains (all by default) of the first model; waters, ligands, ions
-   and nucleic acids are dropped and counted in the report;
+   and nucleic acids are dropped and counted in the report
+   (:func:`_first_model`, :func:`_select_protein`);
 2. residues that cannot be repaired are refused with
    :class:`~workbench.StructureFormatError` naming them: unknown amino acids
    (``UNK``, or a modified residue whose parent is not known: ``X`` in the
    sequence) and residues without a complete backbone (N, CA and C): PDBFixer
    rebuilds side chains on a backbone, but without one a residue has no
-   defined position;
+   defined position (:func:`_refuse_unrepairable`);
 3. modified residues are replaced by their parents (PDBFixer's table: MSE ->
    MET, CAS -> CYS, SEP -> SER, ...; otherwise the parent that the Chemical
    Component Dictionary names through gemmi); selenomethionine's SE is kept as
-   MET's SD at its measured position, as AlphaFold2's relax does;
+   MET's SD at its measured position, as AlphaFold2's relax does
+   (:func:`_keep_selected`, :func:`_replace_modified_residues`);
 4. chains are split where the backbone is broken (see :func:`find_chain_breaks`),
    so that no peptide bond is stretched across a gap; both sides get normal
    termini. Missing residues are *not* built: a refinement keeps the input's
-   residues;
+   residues (:func:`_keep_selected`, :func:`_load_fixer`);
 5. missing heavy atoms and terminal OXT atoms are added by PDBFixer
    (``addMissingAtoms`` with a fixed seed, deterministic), unknown extra atoms in standard
    residues removed, hydrogens added for the given pH with the force field
-   that will be used (OpenMM's ``Modeller.addHydrogens``).
+   that will be used (OpenMM's ``Modeller.addHydrogens``) (:func:`_remove_unknown_atoms`,
+   :func:`_add_missing_atoms`);
+6. atoms that came from the input get their exact input coordinates back
+   (:func:`_restore_input_coordinates`), and residues the input's chain ids,
+   numbers and insertion codes (:func:`_restore_input_ids`).
 
 Atoms that came from the input keep their exact input coordinates (PDBFixer is
 fed 3-decimal PDB text; the positions are restored afterwards), and every
@@ -33,10 +40,15 @@ refined structure keeps the input's B-factors and residue numbering.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import io
+import itertools
 import random
+import sys
 import threading
+import types
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,12 +63,12 @@ from pdbfixer import PDBFixer
 from pdbfixer.pdbfixer import substitutions as _PDBFIXER_SUBSTITUTIONS
 
 from workbench.errors import StructureFormatError
-from workbench.io.openmm import normalise_names, to_openmm
+from workbench.io.openmm import from_openmm, normalise_names, to_openmm
 from workbench.refine.platform import openmm_seed, repeatable_platform
 from workbench.residues import STANDARD_AMINO_ACIDS, is_amino_acid, is_water, one_letter_code
 from workbench.structure import Structure
 
-__all__ = ["PreparationReport", "PreparedModel", "find_chain_breaks", "prepare"]
+__all__ = ["PreparationReport", "PreparedModel", "find_chain_breaks", "prepare", "prepare_model"]
 
 _ONE_TO_THREE = {one_letter_code(name): name for name in STANDARD_AMINO_ACIDS}
 _BACKBONE = ("N", "CA", "C")
@@ -69,7 +81,7 @@ STRETCHED_PEPTIDE = 4.0
 
 @dataclass(frozen=True)
 class PreparationReport:
-    """What :func:`prepare` changed, in words a user can check.
+    """What :func:`prepare_model` changed, in words a user can check.
 
     Attributes
     ----------
@@ -182,6 +194,59 @@ class PreparedModel:
         return np.fromiter((a.element is not None and a.element.symbol not in ("H", "D")
                             for a in self.topology.atoms()), dtype=bool, count=self.topology.getNumAtoms())
 
+    def to_structure(self, positions: np.ndarray | None = None, *, hydrogens: bool = True) -> Structure:
+        """The prepared model (or coordinates of it) as a Structure with the input's numbering and B-factors.
+
+        Parameters
+        ----------
+        positions : ndarray, shape=(n_atoms, 3), optional
+            Coordinates in Å of every prepared atom, in topology order (a
+            refinement's result); default: :attr:`positions`.
+        hydrogens : bool
+            Keep the hydrogens (default), or return heavy atoms only.
+
+        Returns
+        -------
+        Structure
+            Chain ids, residue numbers and insertion codes are the input's;
+            atoms from the input keep their B-factor and occupancy, atoms that
+            preparation added get their input residue's CA B-factor (else the
+            residue's mean) and occupancy 1; no atom is a heteroatom.
+        """
+        xyz = self.positions if positions is None else np.asarray(positions)
+        if xyz.shape != (self.n_atoms, 3):
+            raise ValueError(f"positions must have shape ({self.n_atoms}, 3), got {xyz.shape}")
+        source = self.source_atom
+        inp = self.input
+        out = from_openmm(self.topology, unit.Quantity(xyz, unit.angstrom), name=inp.name)
+        residue = self.source_residue[self.residue_of_atom]
+        res_table = inp.residues
+        has_source = source >= 0
+        b_factor = np.where(has_source, inp.b_factor[np.maximum(source, 0)], _residue_b_factors(inp)[residue])
+        occupancy = np.where(has_source, inp.occupancy[np.maximum(source, 0)], 1.0)
+        structure = dataclasses.replace(
+            out,
+            chain_id=res_table.chain_id[residue],
+            res_id=res_table.res_id[residue],
+            ins_code=res_table.ins_code[residue],
+            b_factor=b_factor,
+            occupancy=occupancy,
+            hetero=np.zeros(out.n_atoms, dtype=bool),
+        )
+        return structure if hydrogens else structure.select(self.heavy)
+
+
+def _residue_b_factors(structure: Structure) -> np.ndarray:
+    """B-factor of each residue: its CA's, else the mean of its atoms; shape ``(n_residues,)``, float32."""
+    starts = structure.residue_starts
+    if not len(structure.residues):
+        return np.zeros(0, np.float32)
+    return np.array([
+        structure.b_factor[start:stop][structure.atom_name[start:stop] == "CA"][0]
+        if np.any(structure.atom_name[start:stop] == "CA") else structure.b_factor[start:stop].mean()
+        for start, stop in itertools.pairwise(starts)
+    ], dtype=np.float32)
+
 
 def find_chain_breaks(structure: Structure) -> np.ndarray:
     """Residues that start a new chain segment because the backbone before them is broken.
@@ -235,7 +300,7 @@ def _parent(res_name: str) -> str | None:
     return _ONE_TO_THREE.get(one_letter_code(res_name) or "")
 
 
-def prepare(
+def prepare_model(
     structure: Structure,
     *,
     chains: tuple[str, ...] | list[str] | None = None,
@@ -272,60 +337,197 @@ def prepare(
         For unknown (``X``) residues, residues without N, CA and C, an unknown
         chain, or nothing left to refine; the message names the residues.
     """
-    from workbench.refine.forcefield import load_forcefield, name_the_residue
-
     source = structure.name or "<structure>"
-    n_models = structure.n_models
-    first = structure.model(0) if n_models > 1 else structure
-    residues = first.residues
-    starts = first.residue_starts
-    wanted = None if chains is None else [str(c) for c in chains]
-    if wanted is not None:
-        unknown = [c for c in wanted if c not in first.chains]
+    first = _first_model(structure, chains, source)
+    selection = _select_protein(first, None if chains is None else [str(c) for c in chains])
+    _refuse_unrepairable(selection, source)
+    kept = _keep_selected(first, selection)
+    fixer = _load_fixer(kept, platform)
+    replaced, removed_atoms = _replace_modified_residues(fixer, kept, first, selection.parents)
+    removed_atoms += _remove_unknown_atoms(fixer, kept.labels)
+    added = _add_missing_atoms(fixer, kept, ph=ph, forcefield=forcefield, seed=seed)
+    coords, source_atom = _restore_input_coordinates(fixer, kept, first)
+    labels = _restore_input_ids(fixer, kept, first)
+    report = PreparationReport(
+        chains=tuple(dict.fromkeys(str(c) for c in kept.structure.chain_id)),
+        model=1,
+        n_models=structure.n_models,
+        removed_waters=selection.waters,
+        removed_heterogens=dict(sorted(selection.heterogens.items())),
+        removed_other=dict(sorted(selection.other.items())),
+        replaced_residues=replaced,
+        added_atoms=tuple((kept.labels[k], tuple(v)) for k, v in sorted(added.items())),
+        removed_atoms=removed_atoms,
+        n_hydrogens=sum(1 for a in fixer.topology.atoms() if a.element is not None and a.element.symbol == "H"),
+        chain_breaks=tuple(f"{kept.labels[b - 1]} | {kept.labels[b]}" for b in kept.breaks),
+        ph=float(ph),
+    )
+    return PreparedModel(topology=fixer.topology, positions=coords, source_atom=source_atom,
+                         source_residue=kept.residue_source, residue_labels=labels, input=first, report=report)
+
+
+#: ``from workbench.refine.prepare import prepare`` keeps working; the package exports ``prepare_model``
+#: only, so that the name ``workbench.refine.prepare`` is this module.
+prepare = prepare_model
+
+
+@dataclass
+class _Selection:
+    """What step 1 chose from the first model, and what step 2 will refuse.
+
+    Attributes
+    ----------
+    keep : ndarray, shape=(n_atoms,), dtype=bool
+        Heavy atoms of the amino-acid residues to prepare (atoms of the first model).
+    parents : dict of int to str
+        Input residue index -> standard parent name, for modified residues.
+    waters : int
+    heterogens, other : Counter of str
+        Dropped ligands and ions; dropped other polymer residues (nucleotides).
+    unknown_residues : list of str
+        Labels of unknown amino acids (``X``).
+    no_backbone : list of str
+        ``"A:GLY 5 (no N, CA)"`` for residues without a complete backbone.
+    """
+
+    keep: np.ndarray
+    parents: dict[int, str] = field(default_factory=dict)
+    waters: int = 0
+    heterogens: Counter[str] = field(default_factory=Counter)
+    other: Counter[str] = field(default_factory=Counter)
+    unknown_residues: list[str] = field(default_factory=list)
+    no_backbone: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """The selected atoms as a structure, split into segments and capped, with their map to the input.
+
+    Attributes
+    ----------
+    structure : Structure
+        Selected heavy atoms (MSE's SE named SD), OXT added at segment ends.
+    source : ndarray, shape=(structure.n_atoms,), dtype=int64
+        Atom index in the first model, -1 for an added OXT.
+    residue_source : ndarray, shape=(n_residues,), dtype=int64
+        Residue index in the first model.
+    breaks : ndarray, dtype=int64
+        Residues that begin a new segment (:func:`find_chain_breaks`).
+    oxt_added : list of int
+        Residues that received an OXT.
+    labels : list of str
+        The input's label of each residue (``"A:MSE 32"``).
+    """
+
+    structure: Structure
+    source: np.ndarray
+    residue_source: np.ndarray
+    breaks: np.ndarray
+    oxt_added: list[int]
+    labels: list[str]
+
+
+def _first_model(structure: Structure, chains: tuple[str, ...] | list[str] | None, source: str) -> Structure:
+    """Step 1a: the first model, after checking that the requested chains exist.
+
+    Parameters
+    ----------
+    structure : Structure
+    chains : sequence of str, optional
+    source : str
+        Name for error messages.
+
+    Returns
+    -------
+    Structure
+        ``structure`` itself when it has a single model.
+
+    Raises
+    ------
+    StructureFormatError
+        When a requested chain is not in the structure.
+    """
+    first = structure.model(0) if structure.n_models > 1 else structure
+    if chains is not None:
+        unknown = [c for c in (str(c) for c in chains) if c not in first.chains]
         if unknown:
             raise StructureFormatError(f"chain(s) {unknown} not found; the structure has {list(first.chains)}",
                                        source=source)
+    return first
 
-    waters = 0
-    heterogens: Counter[str] = Counter()
-    other: Counter[str] = Counter()
-    unknown_residues: list[str] = []
-    no_backbone: list[str] = []
-    keep = np.zeros(first.n_atoms, dtype=bool)
-    parents: dict[int, str] = {}  # kept input residue index -> parent name
+
+def _select_protein(first: Structure, wanted: list[str] | None) -> _Selection:
+    """Step 1b: keep the heavy atoms of the amino acids of the wanted chains; count what is dropped.
+
+    Waters, ligands and ions, and other polymer residues are counted by name.
+    Unknown amino acids and residues without N, CA and C are recorded for
+    :func:`_refuse_unrepairable`, not kept.
+
+    Parameters
+    ----------
+    first : Structure
+        One model.
+    wanted : list of str or None
+        Chains to keep (None: all).
+
+    Returns
+    -------
+    _Selection
+    """
+    residues = first.residues
+    starts = first.residue_starts
+    selection = _Selection(keep=np.zeros(first.n_atoms, dtype=bool))
     for r in range(len(residues)):
         if wanted is not None and str(residues.chain_id[r]) not in wanted:
             continue
         name = str(residues.res_name[r])
         if is_water(name):
-            waters += 1
+            selection.waters += 1
             continue
         code = one_letter_code(name)
         if code is None:
-            heterogens[name] += 1
+            selection.heterogens[name] += 1
             continue
         if not is_amino_acid(name):
-            other[name] += 1
+            selection.other[name] += 1
             continue
         label = residues.label(r)
         if name not in STANDARD_AMINO_ACIDS:
             parent = _parent(name)
             if parent is None or code == "X":
-                unknown_residues.append(label)
+                selection.unknown_residues.append(label)
                 continue
-            parents[r] = parent
+            selection.parents[r] = parent
         atoms = np.arange(starts[r], starts[r + 1])
         heavy = atoms[~np.isin(first.element[atoms], ("H", "D"))]
         names = {normalise_names(name, str(first.atom_name[i]))[1] for i in heavy}
         missing = [a for a in _BACKBONE if a not in names]
         if missing:
-            no_backbone.append(f"{label} (no {', '.join(missing)})")
+            selection.no_backbone.append(f"{label} (no {', '.join(missing)})")
             continue
-        keep[heavy] = True
+        selection.keep[heavy] = True
+    return selection
+
+
+def _refuse_unrepairable(selection: _Selection, source: str) -> None:
+    """Step 2: refuse unknown amino acids, residues without a backbone, and an empty selection.
+
+    Parameters
+    ----------
+    selection : _Selection
+    source : str
+        Name for error messages.
+
+    Raises
+    ------
+    StructureFormatError
+        Naming every offending residue (up to five, then a count).
+    """
     problems = []
-    if unknown_residues:
-        what = "is an unknown amino acid" if len(unknown_residues) == 1 else "are unknown amino acids"
-        problems.append(f"{_some(unknown_residues)} {what} (X): no force-field template exists; "
+    unknown, no_backbone = selection.unknown_residues, selection.no_backbone
+    if unknown:
+        what = "is an unknown amino acid" if len(unknown) == 1 else "are unknown amino acids"
+        problems.append(f"{_some(unknown)} {what} (X): no force-field template exists; "
                         "remove or identify them before refining")
     if no_backbone:
         problems.append(
@@ -334,10 +536,24 @@ def prepare(
         )
     if problems:
         raise StructureFormatError("; ".join(problems), source=source)
-    if not keep.any():
+    if not selection.keep.any():
         raise StructureFormatError("no amino-acid residues to refine", source=source)
 
-    kept_atoms = np.flatnonzero(keep)
+
+def _keep_selected(first: Structure, selection: _Selection) -> _Kept:
+    """Steps 3a and 4: the selected atoms, SE of MSE as SD, split at chain breaks, OXT at segment ends.
+
+    Parameters
+    ----------
+    first : Structure
+        The model the selection was made from.
+    selection : _Selection
+
+    Returns
+    -------
+    _Kept
+    """
+    kept_atoms = np.flatnonzero(selection.keep)
     kept = first.select(kept_atoms)
     # Selenomethionine: keep SE's measured position as MET's SD.
     atom_name = kept.atom_name.copy()
@@ -349,27 +565,72 @@ def prepare(
         kept = Structure(coords=kept.coords, atom_name=atom_name, element=element, res_name=kept.res_name,
                          res_id=kept.res_id, ins_code=kept.ins_code, chain_id=kept.chain_id,
                          b_factor=kept.b_factor, occupancy=kept.occupancy, hetero=kept.hetero, name=kept.name)
-    kept_residue_source = first.residue_index[kept_atoms[kept.residue_starts[:-1]]].astype(np.int64)
+    residue_source = first.residue_index[kept_atoms[kept.residue_starts[:-1]]].astype(np.int64)
     breaks = find_chain_breaks(kept)
     kept, kept_atoms, oxt_added = _add_terminal_oxygens(kept, kept_atoms, breaks)
-    kept_labels = [kept.residues.label(r) for r in range(len(kept.residues))]
+    labels = [kept.residues.label(r) for r in range(len(kept.residues))]
+    return _Kept(kept, kept_atoms, residue_source, breaks, oxt_added, labels)
 
-    topology, positions = to_openmm(kept, chain_starts=breaks)
+
+def _load_fixer(kept: _Kept, platform: mm.Platform | None) -> PDBFixer:
+    """Step 4b: hand the kept atoms to PDBFixer, one OpenMM chain per segment, missing residues ignored.
+
+    Parameters
+    ----------
+    kept : _Kept
+    platform : openmm.Platform or None
+        Made repeatable (:func:`~workbench.refine.platform.repeatable_platform`):
+        the same input always gets the same added atoms.
+
+    Returns
+    -------
+    pdbfixer.PDBFixer
+        Read from 3-decimal PDB text with generated chain ids and residue
+        numbers (:func:`_restore_input_ids` gives the input's back).
+    """
+    topology, positions = to_openmm(kept.structure, chain_starts=kept.breaks)
     text = io.StringIO()
     app.PDBFile.writeFile(topology, positions, text, keepIds=False)
     text.seek(0)
     fixer = PDBFixer(pdbfile=text)
-    fixer.platform = repeatable_platform(platform)  # the same input always gets the same added atoms
-    fixer_residues = list(fixer.topology.residues())
-    if len(fixer_residues) != len(kept.residues):  # pragma: no cover - guards the PDB round trip
-        raise RuntimeError(f"PDBFixer read {len(fixer_residues)} residues, {len(kept.residues)} were written")
-
+    fixer.platform = repeatable_platform(platform)
+    n_read = len(list(fixer.topology.residues()))
+    if n_read != len(kept.structure.residues):  # pragma: no cover - guards the PDB round trip
+        raise RuntimeError(f"PDBFixer read {n_read} residues, {len(kept.structure.residues)} were written")
+    # A refinement keeps the input's residues: gaps are chain breaks, not residues to build.
     fixer.findMissingResidues()
     fixer.missingResidues = {}
+    return fixer
+
+
+def _replace_modified_residues(
+    fixer: PDBFixer, kept: _Kept, first: Structure, parents: dict[int, str]
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Step 3b: replace modified residues by their parents; report the replacements and the atoms lost.
+
+    Parameters
+    ----------
+    fixer : pdbfixer.PDBFixer
+        Modified in place.
+    kept : _Kept
+    first : Structure
+        The model whose residue labels the report uses.
+    parents : dict of int to str
+        Input residue index -> parent name (:attr:`_Selection.parents`).
+
+    Returns
+    -------
+    replaced : tuple of (str, str)
+        ``(input residue label, parent name)``.
+    removed_atoms : tuple of (str, tuple of str)
+        Atoms of the modified residues that their parent lacks.
+    """
+    residues = list(fixer.topology.residues())
     fixer.nonstandardResidues = [
-        (fixer_residues[k], parents[int(r)]) for k, r in enumerate(kept_residue_source) if int(r) in parents
+        (residues[k], parents[int(r)]) for k, r in enumerate(kept.residue_source) if int(r) in parents
     ]
-    replaced = tuple((residues.label(int(kept_residue_source[res.index])), to) for res, to in fixer.nonstandardResidues)
+    table = first.residues
+    replaced = tuple((table.label(int(kept.residue_source[res.index])), to) for res, to in fixer.nonstandardResidues)
     names_before = {res.index: [a.name for a in res.atoms()] for res, _ in fixer.nonstandardResidues}
     fixer.replaceNonstandardResidues()
     dropped = {}
@@ -379,10 +640,39 @@ def prepare(
             gone = [n for n in names_before[res.index] if n not in kept_names]
             if gone:
                 dropped[res.index] = gone
-    removed_atoms = tuple((kept_labels[k], tuple(v)) for k, v in sorted(dropped.items()))
-    removed_atoms += _remove_unknown_atoms(fixer, kept_labels)
+    return replaced, tuple((kept.labels[k], tuple(v)) for k, v in sorted(dropped.items()))
+
+
+def _add_missing_atoms(
+    fixer: PDBFixer, kept: _Kept, *, ph: float, forcefield: app.ForceField | None, seed: int
+) -> dict[int, list[str]]:
+    """Step 5: add missing heavy atoms and terminal OXT (seeded), then hydrogens for ``ph``.
+
+    Parameters
+    ----------
+    fixer : pdbfixer.PDBFixer
+        Modified in place.
+    kept : _Kept
+    ph : float
+    forcefield : openmm.app.ForceField or None
+        For the hydrogens (default: Amber ff14SB in vacuum).
+    seed : int
+        Seeds PDBFixer's placement of added heavy atoms and the hydrogens' start positions.
+
+    Returns
+    -------
+    dict of int to list of str
+        Residue index -> names of the heavy atoms added (the OXT of step 4 included).
+
+    Raises
+    ------
+    ValueError
+        When a residue has no force-field template; the message names it with its input label.
+    """
+    from workbench.refine.forcefield import load_forcefield, name_the_residue
+
     fixer.findMissingAtoms()
-    added: dict[int, list[str]] = {k: ["OXT"] for k in oxt_added}
+    added: dict[int, list[str]] = {k: ["OXT"] for k in kept.oxt_added}
     for res, atoms in fixer.missingAtoms.items():
         added.setdefault(res.index, []).extend(a.name for a in atoms)
     for res, names in fixer.missingTerminals.items():
@@ -392,19 +682,40 @@ def prepare(
         try:
             fixer.addMissingHydrogens(ph, forcefield=forcefield or load_forcefield("vacuum"))
         except ValueError as exc:  # OpenMM's "No template found for residue 0 (ARG)"
-            raise ValueError(name_the_residue(str(exc), kept_labels)) from None
-
-    prepared_residues = list(fixer.topology.residues())
-    if len(prepared_residues) != len(kept.residues):  # pragma: no cover
+            raise ValueError(name_the_residue(str(exc), kept.labels)) from None
+    if fixer.topology.getNumResidues() != len(kept.structure.residues):  # pragma: no cover
         raise RuntimeError("PDBFixer changed the number of residues")
-    # Map every prepared atom back to its input atom by (residue, name).
+    return added
+
+
+def _restore_input_coordinates(fixer: PDBFixer, kept: _Kept, first: Structure) -> tuple[np.ndarray, np.ndarray]:
+    """Step 6a: map every prepared heavy atom to its input atom by (residue, name) and restore its coordinates.
+
+    PDBFixer read 3-decimal PDB text and may have moved nothing, but the
+    input's full-precision coordinates are what a refinement must start from.
+
+    Parameters
+    ----------
+    fixer : pdbfixer.PDBFixer
+    kept : _Kept
+    first : Structure
+        The model the atoms came from.
+
+    Returns
+    -------
+    coords : ndarray, shape=(n_atoms, 3), dtype=float64
+        Prepared positions in Å, input atoms at their input coordinates.
+    source_atom : ndarray, shape=(n_atoms,), dtype=int64
+        Input atom of each prepared atom, -1 for added atoms and hydrogens.
+    """
     lookup: dict[tuple[int, str], int] = {}
-    kept_starts = kept.residue_starts
-    for k in range(len(kept.residues)):
-        res_name = str(kept.res_name[kept_starts[k]])
-        for i in range(kept_starts[k], kept_starts[k + 1]):
-            if kept_atoms[i] >= 0:
-                lookup[(k, normalise_names(res_name, str(kept.atom_name[i]))[1])] = int(kept_atoms[i])
+    structure = kept.structure
+    starts = structure.residue_starts
+    for k in range(len(structure.residues)):
+        res_name = str(structure.res_name[starts[k]])
+        for i in range(starts[k], starts[k + 1]):
+            if kept.source[i] >= 0:
+                lookup[(k, normalise_names(res_name, str(structure.atom_name[i]))[1])] = int(kept.source[i])
     coords = np.asarray(fixer.positions.value_in_unit(unit.angstrom), dtype=np.float64)
     source_atom = np.full(len(coords), -1, dtype=np.int64)
     for atom in fixer.topology.atoms():
@@ -412,41 +723,36 @@ def prepare(
         if index >= 0 and atom.element is not None and atom.element.symbol != "H":
             source_atom[atom.index] = index
             coords[atom.index] = first.coords[index]
-    # The PDB text PDBFixer read had generated ids: give back the input's chain
-    # ids, residue numbers and insertion codes.
+    return coords, source_atom
+
+
+def _restore_input_ids(fixer: PDBFixer, kept: _Kept, first: Structure) -> tuple[str, ...]:
+    """Step 6b: give the prepared topology the input's chain ids, residue numbers and insertion codes.
+
+    The PDB text PDBFixer read had generated ids.
+
+    Parameters
+    ----------
+    fixer : pdbfixer.PDBFixer
+        Its topology is modified in place.
+    kept : _Kept
+    first : Structure
+
+    Returns
+    -------
+    tuple of str
+        ``"A:MET 32"`` per prepared residue: input chain, number and
+        insertion code with the prepared residue name.
+    """
     table = first.residues
-    for res, r in zip(prepared_residues, kept_residue_source, strict=True):
+    prepared_residues = list(fixer.topology.residues())
+    for res, r in zip(prepared_residues, kept.residue_source, strict=True):
         res.chain.id = str(table.chain_id[r])
         res.id = str(int(table.res_id[r]))
         res.insertionCode = str(table.ins_code[r])
-    labels = tuple(
+    return tuple(
         f"{table.chain_id[r]}:{res.name} {table.res_id[r]}{table.ins_code[r]}"
-        for res, r in zip(prepared_residues, kept_residue_source, strict=True)
-    )
-    n_hydrogens = sum(1 for a in fixer.topology.atoms() if a.element is not None and a.element.symbol == "H")
-    kept_chains = tuple(dict.fromkeys(str(c) for c in kept.chain_id))
-    report = PreparationReport(
-        chains=kept_chains,
-        model=1,
-        n_models=n_models,
-        removed_waters=waters,
-        removed_heterogens=dict(sorted(heterogens.items())),
-        removed_other=dict(sorted(other.items())),
-        replaced_residues=replaced,
-        added_atoms=tuple((kept_labels[k], tuple(v)) for k, v in sorted(added.items())),
-        removed_atoms=removed_atoms,
-        n_hydrogens=n_hydrogens,
-        chain_breaks=tuple(f"{kept_labels[b - 1]} | {kept_labels[b]}" for b in breaks),
-        ph=float(ph),
-    )
-    return PreparedModel(
-        topology=fixer.topology,
-        positions=coords,
-        source_atom=source_atom,
-        source_residue=kept_residue_source,
-        residue_labels=labels,
-        input=first,
-        report=report,
+        for res, r in zip(prepared_residues, kept.residue_source, strict=True)
     )
 
 
@@ -507,7 +813,10 @@ def _add_terminal_oxygens(
             extra[:] = "O"
         fields[name] = np.insert(values, rows, extra)
     coords = np.insert(kept.coords, rows, np.array([xyz for _, xyz in inserts], dtype=np.float32), axis=0)
-    new = Structure(coords=coords, name=kept.name, **fields)
+    new = Structure(coords=coords, name=kept.name, atom_name=fields["atom_name"], element=fields["element"],
+                    res_name=fields["res_name"], res_id=fields["res_id"], ins_code=fields["ins_code"],
+                    chain_id=fields["chain_id"], b_factor=fields["b_factor"], occupancy=fields["occupancy"],
+                    hetero=fields["hetero"])
     return new, np.insert(np.asarray(source, dtype=np.int64), rows, -1), residues_done
 
 
@@ -552,7 +861,7 @@ def _seeded_modeller_random(seed: int) -> Iterator[None]:
     ``random`` is swapped for a ``random.Random(seed)`` for the call, under a lock
     so that two threads never swap it at once.
     """
-    modeller = importlib.import_module("openmm.app.modeller")  # the module, not the Modeller class
+    modeller: Any = importlib.import_module("openmm.app.modeller")  # the module, not the Modeller class
     with _MODELLER_RANDOM:
         shared = modeller.random
         modeller.random = random.Random(seed)
@@ -560,3 +869,22 @@ def _seeded_modeller_random(seed: int) -> Iterator[None]:
             yield
         finally:
             modeller.random = shared
+
+
+class _CallableModule(types.ModuleType):
+    """The module type of this module: callable as :func:`prepare_model`, for callers written before the rename.
+
+    ``from workbench.refine import prepare`` gave the function when the
+    package bound that name; it now gives this module, which the package no
+    longer shadows. Until those callers (``workbench/predict/template.py``)
+    switch to ``prepare_model``, calling the module forwards to it with a
+    DeprecationWarning. Remove once nothing calls it.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> PreparedModel:
+        warnings.warn("calling the module workbench.refine.prepare is deprecated: call "
+                      "workbench.refine.prepare_model", DeprecationWarning, stacklevel=2)
+        return prepare_model(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

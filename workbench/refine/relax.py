@@ -2,7 +2,7 @@
 
 :func:`refine` does what AlphaFold2's ``AmberRelaxation`` does, and keeps the numbers:
 
-1. prepare the structure with PDBFixer (:func:`workbench.refine.prepare`);
+1. prepare the structure with PDBFixer (:func:`workbench.refine.prepare_model`);
 2. build an Amber ff14SB system (:mod:`workbench.refine.forcefield`: vacuum by
    default, OBC2 or GBn2 implicit solvent on request, 1 nm cutoff) and add
    harmonic position restraints on every heavy atom that came from the input,
@@ -45,6 +45,7 @@ back to where the MD moved them from).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -53,7 +54,6 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
-from workbench.io.openmm import from_openmm
 from workbench.refine.forcefield import (
     FORCEFIELD_GROUP,
     RESTRAINT_GROUP,
@@ -62,13 +62,14 @@ from workbench.refine.forcefield import (
     load_forcefield,
     with_hbond_constraints,
 )
+from workbench.refine.ladder import RELEASE_STEPS, release_ladder
 from workbench.refine.platform import PlatformChoice, openmm_seed, select_platform
-from workbench.refine.prepare import PreparedModel, prepare
+from workbench.refine.prepare import PreparedModel, prepare_model
 from workbench.refine.result import RefinementResult
-from workbench.refine.violations import GeometryModel, ViolationCriteria
+from workbench.refine.violations import GeometryModel, ViolationCriteria, Violations
 from workbench.structure import Structure
 
-__all__ = ["RefineConfig", "refine"]
+__all__ = ["RELEASE_STEPS", "RefineConfig", "Relaxation", "refine"]
 
 _KCAL = 4.184
 #: Residues within this distance (Å) of a violation go down the release ladder when the
@@ -214,7 +215,8 @@ class _IterationCounter(mm.MinimizationReporter):
         return bool(np.sqrt((gradient * gradient).sum(axis=1).max()) < self._threshold)
 
 
-def refine(structure: Structure, config: RefineConfig | None = None) -> RefinementResult:
+def refine(structure: Structure, config: RefineConfig | None = None, *,
+           prepared: PreparedModel | None = None) -> RefinementResult:
     """Refine a structure: prepare, restrain, minimise, check, release, repeat.
 
     Parameters
@@ -224,6 +226,12 @@ def refine(structure: Structure, config: RefineConfig | None = None) -> Refineme
         and waters are removed, modified residues replaced, missing atoms added.
     config : RefineConfig, optional
         Parameters (defaults: AlphaFold2's relax settings, vacuum, 1 nm cutoff).
+    prepared : PreparedModel, optional
+        ``structure`` already prepared: preparation is skipped. It must be
+        :func:`~workbench.refine.prepare_model` of this ``structure`` with the
+        config's ``chains``, ``ph`` and ``seed`` (and, for results identical
+        to preparing here, the config's platform and the default force
+        field); the input coordinates and the pH are checked.
 
     Returns
     -------
@@ -235,7 +243,8 @@ def refine(structure: Structure, config: RefineConfig | None = None) -> Refineme
         For residues that cannot be repaired (unknown ``X`` residues, residues
         without N, CA and C); the message names them.
     ValueError
-        For bad parameters or an unusable platform.
+        For bad parameters, an unusable platform, or a ``prepared`` model
+        that was not prepared from ``structure`` at the config's pH.
     RuntimeError
         If the minimisation diverges (non-finite energy).
 
@@ -253,157 +262,260 @@ def refine(structure: Structure, config: RefineConfig | None = None) -> Refineme
     (53, 1)
     """
     config = config or RefineConfig()
-    timings: dict[str, float] = {}
     start = time.perf_counter()
     choice = select_platform(config.platform, config.threads)
-    solvent = config.resolved_solvent
-
     mark = time.perf_counter()
-    prepared = prepare(structure, chains=config.chains, ph=config.ph, forcefield=load_forcefield("vacuum"),
-                       platform=choice.platform, seed=config.seed)
-    timings["prepare"] = time.perf_counter() - mark
+    if prepared is None:
+        prepared = prepare_model(structure, chains=config.chains, ph=config.ph,
+                                 forcefield=load_forcefield("vacuum"), platform=choice.platform, seed=config.seed)
+    else:
+        _check_prepared(structure, prepared, config)
+    prepare_time = time.perf_counter() - mark
+    relaxation = Relaxation(prepared, config, choice, name=structure.name)
+    relaxation.timings = {"prepare": prepare_time, **relaxation.timings}
+    relaxation.check_start()
+    if config.md_ps > 0:
+        relaxation.minimise()
+        relaxation.run_md()
+    positions, violations = relaxation.relax()
+    return relaxation.result(positions, violations, start)
 
-    mark = time.perf_counter()
-    system = create_system(prepared.topology, solvent=solvent, cutoff=config.cutoff)
-    geometry = GeometryModel(prepared.topology, system, prepared.residue_labels, config.criteria)
-    restrained = np.flatnonzero(prepared.heavy & (prepared.source_atom >= 0))
-    reference_nm = prepared.positions / 10.0
-    k_nm = config.stiffness * 100.0 * _restraint_weights(prepared, restrained, config)  # kJ/mol/Å² -> /nm²
-    restraint = _restraint_force(restrained, reference_nm, k_nm)
-    system.addForce(restraint)
-    planarity = _planarity_force(geometry.omega)
-    system.addForce(planarity)
-    context = choice.context(system, mm.VerletIntegrator(0.001))
-    context.setPositions(prepared.positions_nm)
-    energy_before = _energy(context, FORCEFIELD_GROUP)
-    timings["system"] = time.perf_counter() - mark
 
-    mark = time.perf_counter()
-    violations_before = geometry.check(prepared.positions)
-    check_time = time.perf_counter() - mark
+def _check_prepared(structure: Structure, prepared: PreparedModel, config: RefineConfig) -> None:
+    """Refuse a prepared model that did not come from ``structure`` at the config's pH."""
+    first = structure.model(0) if structure.n_models > 1 else structure
+    if prepared.input.n_atoms != first.n_atoms or not np.array_equal(prepared.input.coords, first.coords):
+        raise ValueError("prepared was not prepared from this structure (its input atoms differ)")
+    if prepared.report.ph != float(config.ph):
+        raise ValueError(f"prepared was prepared at pH {prepared.report.ph}, the config asks for {config.ph}")
 
-    counter = _IterationCounter()
-    minimise_time = 0.0
-    md_time = 0.0
 
-    # Atoms nearly on top of each other (a forced clash, a bad model) stall or
-    # break L-BFGS on the real potential: separate them on a capped one first.
-    severe = any(v.kind == "clash" and v.value < SEVERE_CLASH for v in violations_before.items)
-    soft_started = False
+class Relaxation:
+    """One restrained relax in progress, in the manner of OpenMM's ``Simulation``.
 
-    def soft_start() -> None:
-        nonlocal soft_started
-        soft_started = True
-        positions = context.getState(getPositions=True).getPositions(asNumpy=True)
-        context.setPositions(_soft_minimise(system, positions, choice, counter))
+    Owns the OpenMM system and context, the restraint and planarity forces,
+    the per-residue restraint factors of the release ladder
+    (:mod:`workbench.refine.ladder`), the iteration and round counters and the
+    timings. :func:`refine` drives it through its phases: :meth:`check_start`,
+    optionally :meth:`minimise` and :meth:`run_md`, :meth:`relax`, :meth:`result`.
 
-    def minimise(tolerance: float, active: np.ndarray | None = None) -> np.ndarray:
-        nonlocal minimise_time
-        t = time.perf_counter()
-        if severe and not soft_started:
-            soft_start()
-        start_positions = context.getState(getPositions=True).getPositions(asNumpy=True)
-        counter.watch(active, tolerance * LOCAL_FACTOR)
-        # Globally: the tolerance (kJ/mol/Å -> kJ/mol/nm); with an active
-        # region, a 100x tighter global criterion and a stop as soon as the
-        # region's RMS force is below the tolerance.
-        tolerance_nm = tolerance * 10.0 if active is None else tolerance / 10.0
-        positions = _lbfgs(context, tolerance_nm, config.max_iterations, counter)
-        if positions is None and not soft_started:
-            context.setPositions(start_positions)
-            soft_start()
-            positions = _lbfgs(context, tolerance_nm, config.max_iterations, counter)
-        counter.watch(None, 0.0)
-        minimise_time += time.perf_counter() - t
+    Parameters
+    ----------
+    prepared : PreparedModel
+    config : RefineConfig
+    choice : PlatformChoice
+        Platform for the contexts.
+    name : str, optional
+        Structure name, for error messages.
+
+    Attributes
+    ----------
+    factor : ndarray, shape=(n_residues,), dtype=float64
+        Restraint stiffness factor of each residue (1, 0.1 or 0).
+    rounds : int
+        Minimise-check rounds run by :meth:`relax`.
+    timings : dict of str to float
+        Seconds per phase.
+    """
+
+    def __init__(self, prepared: PreparedModel, config: RefineConfig, choice: PlatformChoice, name: str | None = None):
+        mark = time.perf_counter()
+        self.prepared, self.config, self.choice, self.name = prepared, config, choice, name
+        self.system = create_system(prepared.topology, solvent=config.resolved_solvent, cutoff=config.cutoff)
+        self.geometry = GeometryModel(prepared.topology, self.system, prepared.residue_labels, config.criteria)
+        self.restrained = np.flatnonzero(prepared.heavy & (prepared.source_atom >= 0))
+        self.reference_nm = prepared.positions / 10.0
+        # kJ/mol/Å² -> kJ/mol/nm²
+        self.k_nm = config.stiffness * 100.0 * _restraint_weights(prepared, self.restrained, config)
+        self.restraint = _restraint_force(self.restrained, self.reference_nm, self.k_nm)
+        self.system.addForce(self.restraint)
+        self.planarity = _planarity_force(self.geometry.omega)
+        self.system.addForce(self.planarity)
+        self.context = choice.context(self.system, mm.VerletIntegrator(0.001))
+        self.context.setPositions(prepared.positions_nm)
+        self.energy_before = _energy(self.context, FORCEFIELD_GROUP)
+        self.counter = _IterationCounter()
+        self.factor = np.ones(prepared.topology.getNumResidues())
+        self.flattened: set[int] = set()  # omega torsions the planarity term has been applied to
+        self.rounds = 0
+        self.active: np.ndarray | None = None  # atoms of weakened or released residues
+        self.severe = False
+        self.soft_started = False
+        self.violations_before: Violations | None = None
+        self.timings = {"system": time.perf_counter() - mark}
+        self._minimise_time = self._md_time = self._check_time = 0.0
+
+    def check(self, positions: np.ndarray) -> Violations:
+        """Violations of ``positions`` (Å, shape ``(n_atoms, 3)``), timed."""
+        mark = time.perf_counter()
+        violations = self.geometry.check(positions)
+        self._check_time += time.perf_counter() - mark
+        return violations
+
+    def check_start(self) -> Violations:
+        """Check the prepared model; note whether it needs the capped-repulsion start."""
+        self.violations_before = self.check(self.prepared.positions)
+        # Atoms nearly on top of each other (a forced clash, a bad model) stall or
+        # break L-BFGS on the real potential: they are separated on a capped one first.
+        self.severe = any(v.kind == "clash" and v.value < SEVERE_CLASH for v in self.violations_before.items)
+        return self.violations_before
+
+    def minimise(self) -> np.ndarray:
+        """Minimise from the context's positions; returns the positions in Å, shape ``(n_atoms, 3)``.
+
+        With an active region (weakened or released residues), OpenMM's global
+        criterion is made 100x tighter and the minimisation stops as soon as the
+        region's largest force is below the tolerance.
+
+        Raises
+        ------
+        RuntimeError
+            If the minimisation diverges even after a capped-repulsion start.
+        """
+        mark = time.perf_counter()
+        tolerance = self.config.tolerance
+        if self.severe and not self.soft_started:
+            self._soft_start()
+        start_positions = self.context.getState(getPositions=True).getPositions(asNumpy=True)
+        self.counter.watch(self.active, tolerance * LOCAL_FACTOR)
+        tolerance_nm = tolerance * 10.0 if self.active is None else tolerance / 10.0  # kJ/mol/Å -> /nm
+        positions = _lbfgs(self.context, tolerance_nm, self.config.max_iterations, self.counter)
+        if positions is None and not self.soft_started:
+            self.context.setPositions(start_positions)
+            self._soft_start()
+            positions = _lbfgs(self.context, tolerance_nm, self.config.max_iterations, self.counter)
+        self.counter.watch(None, 0.0)
+        self._minimise_time += time.perf_counter() - mark
         if positions is None:
-            raise RuntimeError(f"{structure.name or 'structure'}: the minimisation diverged (non-finite energy)")
+            raise RuntimeError(f"{self.name or 'structure'}: the minimisation diverged (non-finite energy)")
         return positions
 
-    if config.md_ps > 0:
-        minimise(config.tolerance)
-        t = time.perf_counter()
-        positions = _run_md(system, prepared, choice, context, config)
-        context.setPositions(unit.Quantity(positions / 10.0, unit.nanometer))
-        md_time = time.perf_counter() - t
+    def _soft_start(self) -> None:
+        """Separate overlapping atoms on a capped repulsion (:func:`_soft_minimise`)."""
+        self.soft_started = True
+        positions = self.context.getState(getPositions=True).getPositions(asNumpy=True)
+        self.context.setPositions(_soft_minimise(self.system, positions, self.choice, self.counter))
 
-    residue_of_atom = prepared.residue_of_atom
-    factor = np.ones(prepared.topology.getNumResidues())  # restraint stiffness factor per residue
-    flattened: set[int] = set()  # omega torsions the planarity term has been applied to
-    rounds = 0
-    active = None
-    while True:
-        rounds += 1
-        positions = minimise(config.tolerance, active)
-        t = time.perf_counter()
-        violations = geometry.check(positions)
-        check_time += time.perf_counter() - t
-        if not violations or rounds >= config.max_rounds:
-            break
-        violating = np.asarray(violations.residue_indices, dtype=np.int64)
-        changed = _step_down(factor, violating)
-        if not changed.size:
-            near = np.asarray(sorted(_neighbours(positions, prepared.heavy, residue_of_atom, violating)), np.int64)
-            changed = _step_down(factor, near)
-        if not changed.size:
-            # Everything around is free and a peptide stays twisted: a local
-            # minimum of the force field. Pull it planar with a temporary
-            # term, then minimise again without it (the result is a minimum
-            # of the unmodified force field).
-            twisted = [k for k, quad in enumerate(geometry.omega.tolist())
-                       if any(v.kind == "omega" and v.atoms == tuple(geometry.atom_labels[i] for i in quad)
-                              for v in violations.items) and k not in flattened]
-            if not twisted:
+    def run_md(self) -> None:
+        """Restrained Langevin MD from the context's positions; the context continues from its end."""
+        mark = time.perf_counter()
+        positions = _run_md(self.system, self.prepared, self.choice, self.context, self.config)
+        self.context.setPositions(unit.Quantity(positions / 10.0, unit.nanometer))
+        self._md_time = time.perf_counter() - mark
+
+    def relax(self) -> tuple[np.ndarray, Violations]:
+        """Minimise-check-release rounds until nothing violates, nothing is left to release, or ``max_rounds``.
+
+        Returns
+        -------
+        positions : ndarray, shape=(n_atoms, 3), dtype=float64
+            Final positions, Å.
+        violations : Violations
+            Their violations.
+        """
+        prepared = self.prepared
+        while True:
+            self.rounds += 1
+            positions = self.minimise()
+            violations = self.check(positions)
+            step = release_ladder(
+                self.factor, np.asarray(violations.residue_indices, dtype=np.int64),
+                functools.partial(_neighbours, positions, prepared.heavy, prepared.residue_of_atom),
+                round_=self.rounds, max_rounds=self.config.max_rounds)
+            if step.done:
                 break
-            flattened.update(twisted)
-            for k in twisted:
-                planarity.setTorsionParameters(k, *geometry.omega[k].tolist(), [1.0])
-            planarity.updateParametersInContext(context)
-            context.setParameter("planarity", PLANARITY_K)
-            minimise(config.tolerance, active)
-            context.setParameter("planarity", 0.0)
-            continue
-        for slot in np.flatnonzero(np.isin(residue_of_atom[restrained], changed)):
-            atom = int(restrained[slot])
-            restraint.setParticleParameters(int(slot), atom,
-                                            [k_nm[slot] * factor[residue_of_atom[atom]], *reference_nm[atom]])
-        restraint.updateParametersInContext(context)
-        active = np.flatnonzero(factor[residue_of_atom] < 1.0)
+            if step.exhausted:
+                if not self.flatten_twisted(violations):
+                    break
+                continue
+            self.factor = step.factor
+            self.release(step.changed)
+        return positions, violations
 
-    energy_after = _energy(context, FORCEFIELD_GROUP)
-    restraint_after = _energy(context, RESTRAINT_GROUP)
-    refined = _refined_structure(prepared, positions, config.hydrogens)
+    def release(self, changed: np.ndarray) -> None:
+        """Apply :attr:`factor` of the ``changed`` residues to their atoms' restraints in the context."""
+        residue_of_atom = self.prepared.residue_of_atom
+        for slot in np.flatnonzero(np.isin(residue_of_atom[self.restrained], changed)):
+            atom = int(self.restrained[slot])
+            self.restraint.setParticleParameters(
+                int(slot), atom, [self.k_nm[slot] * self.factor[residue_of_atom[atom]], *self.reference_nm[atom]])
+        self.restraint.updateParametersInContext(self.context)
+        self.active = np.flatnonzero(self.factor[residue_of_atom] < 1.0)
+
+    def flatten_twisted(self, violations: Violations) -> bool:
+        """Pull twisted peptides planar with a temporary term, then minimise without it.
+
+        Everything around is free and a peptide stays twisted: a local minimum
+        of the force field. The result of the second minimisation is a minimum
+        of the unmodified force field. Each peptide is flattened once.
+
+        Returns
+        -------
+        bool
+            False when no twisted peptide is left to flatten.
+        """
+        geometry = self.geometry
+        twisted = [k for k, quad in enumerate(geometry.omega.tolist())
+                   if any(v.kind == "omega" and v.atoms == tuple(geometry.atom_labels[i] for i in quad)
+                          for v in violations.items) and k not in self.flattened]
+        if not twisted:
+            return False
+        self.flattened.update(twisted)
+        for k in twisted:
+            self.planarity.setTorsionParameters(k, *geometry.omega[k].tolist(), [1.0])
+        self.planarity.updateParametersInContext(self.context)
+        self.context.setParameter("planarity", PLANARITY_K)
+        self.minimise()
+        self.context.setParameter("planarity", 0.0)
+        return True
+
+    def result(self, positions: np.ndarray, violations: Violations, start: float) -> RefinementResult:
+        """The refinement's result for final ``positions`` (Å) and their ``violations``.
+
+        ``start`` is the :func:`time.perf_counter` value at which the refinement began.
+        """
+        prepared, config = self.prepared, self.config
+        energy_after = _energy(self.context, FORCEFIELD_GROUP)
+        restraint_after = _energy(self.context, RESTRAINT_GROUP)
+        refined = prepared.to_structure(positions, hydrogens=config.hydrogens)
+        rmsd_ca, rmsd_heavy = _rmsds(prepared, positions)
+        self.timings.update(minimise=self._minimise_time, md=self._md_time, check=self._check_time,
+                            total=time.perf_counter() - start)
+        assert self.violations_before is not None, "check_start() was not called"
+        return RefinementResult(
+            structure=refined,
+            energy_before=self.energy_before,
+            energy_after=energy_after,
+            restraint_energy_after=restraint_after,
+            rmsd_ca=rmsd_ca,
+            rmsd_heavy=rmsd_heavy,
+            violations_before=self.violations_before,
+            violations_after=violations,
+            iterations=self.counter.iterations,
+            rounds=self.rounds,
+            released_residues=tuple(prepared.residue_labels[r] for r in np.flatnonzero(self.factor == 0.0)),
+            weakened_residues=tuple(prepared.residue_labels[r]
+                                    for r in np.flatnonzero((self.factor > 0) & (self.factor < 1))),
+            md_ps=float(config.md_ps),
+            solvent=config.resolved_solvent,
+            cutoff=config.cutoff,
+            platform=self.choice.name,
+            platform_properties=dict(self.choice.properties),
+            timings=self.timings,
+            preparation=prepared.report,
+            parameters=config.to_dict(),
+        )
+
+
+def _rmsds(prepared: PreparedModel, positions: np.ndarray) -> tuple[float, float]:
+    """CA and heavy-atom RMSD (Å) of ``positions`` from the input, over atoms that came from the input."""
     source = prepared.source_atom
     from_input = (source >= 0) & prepared.heavy
     delta = positions[from_input] - prepared.input.coords[source[from_input]]
     is_ca = np.array([a.name == "CA" for a in prepared.topology.atoms()], dtype=bool)[from_input]
     rmsd_heavy = float(np.sqrt((delta**2).sum(axis=1).mean()))
     rmsd_ca = float(np.sqrt((delta[is_ca] ** 2).sum(axis=1).mean())) if is_ca.any() else float("nan")
-    timings["minimise"] = minimise_time
-    timings["md"] = md_time
-    timings["check"] = check_time
-    timings["total"] = time.perf_counter() - start
-    return RefinementResult(
-        structure=refined,
-        energy_before=energy_before,
-        energy_after=energy_after,
-        restraint_energy_after=restraint_after,
-        rmsd_ca=rmsd_ca,
-        rmsd_heavy=rmsd_heavy,
-        violations_before=violations_before,
-        violations_after=violations,
-        iterations=counter.iterations,
-        rounds=rounds,
-        released_residues=tuple(prepared.residue_labels[r] for r in np.flatnonzero(factor == 0.0)),
-        weakened_residues=tuple(prepared.residue_labels[r] for r in np.flatnonzero((factor > 0) & (factor < 1))),
-        md_ps=float(config.md_ps),
-        solvent=solvent,
-        cutoff=config.cutoff,
-        platform=choice.name,
-        platform_properties=dict(choice.properties),
-        timings=timings,
-        preparation=prepared.report,
-        parameters=config.to_dict(),
-    )
+    return rmsd_ca, rmsd_heavy
 
 
 def _lbfgs(context: mm.Context, tolerance_nm: float, max_iterations: int,
@@ -455,20 +567,6 @@ def _soft_minimise(system: mm.System, positions: unit.Quantity, choice: Platform
     return context.getState(getPositions=True).getPositions(asNumpy=True)
 
 
-#: Restraint stiffness factors a violating residue steps through, one per round.
-RELEASE_STEPS = (1.0, 0.1, 0.0)
-
-
-def _step_down(factor: np.ndarray, residues: np.ndarray) -> np.ndarray:
-    """Move each residue's restraint factor one step down RELEASE_STEPS; return the residues that changed."""
-    changed = []
-    for r in residues.tolist():
-        if factor[r] > 0.0:
-            factor[r] = RELEASE_STEPS[RELEASE_STEPS.index(factor[r]) + 1]
-            changed.append(r)
-    return np.asarray(changed, dtype=np.int64)
-
-
 def _restraint_weights(prepared: PreparedModel, restrained: np.ndarray, config: RefineConfig) -> np.ndarray:
     """Per-restrained-atom stiffness factors: pLDDT/100 with MD and ``md_weights="plddt"``, else 1."""
     weights = np.ones(len(restrained))
@@ -507,8 +605,8 @@ def _energy(context: mm.Context, group: int) -> float:
 
 
 def _neighbours(positions: np.ndarray, heavy: np.ndarray, residue_of_atom: np.ndarray,
-                residues: tuple[int, ...]) -> set[int]:
-    """Residues with a heavy atom within NEIGHBOUR_RELEASE Å of the given residues' heavy atoms."""
+                residues: np.ndarray) -> np.ndarray:
+    """Residues with a heavy atom within NEIGHBOUR_RELEASE Å of the given residues' heavy atoms, sorted."""
     from scipy.spatial import cKDTree
 
     heavy_index = np.flatnonzero(heavy)
@@ -516,7 +614,7 @@ def _neighbours(positions: np.ndarray, heavy: np.ndarray, residue_of_atom: np.nd
     tree = cKDTree(positions[heavy_index])
     hits = tree.query_ball_point(positions[centre], NEIGHBOUR_RELEASE)
     near = {int(residue_of_atom[heavy_index[j]]) for row in hits for j in row}
-    return near
+    return np.asarray(sorted(near), np.int64)
 
 
 def _run_md(system: mm.System, prepared: PreparedModel, choice: PlatformChoice, context: mm.Context,
@@ -538,33 +636,3 @@ def _run_md(system: mm.System, prepared: PreparedModel, choice: PlatformChoice, 
     if not np.isfinite(positions).all():
         raise RuntimeError("restrained MD diverged (non-finite positions)")
     return positions
-
-
-def _refined_structure(prepared: PreparedModel, positions: np.ndarray, hydrogens: bool) -> Structure:
-    """The refined model as a Structure with the input's numbering and B-factors."""
-    source = prepared.source_atom
-    inp = prepared.input
-    out = from_openmm(prepared.topology, unit.Quantity(positions, unit.angstrom), name=inp.name)
-    residue = prepared.source_residue[prepared.residue_of_atom]
-    res_table = inp.residues
-    # B-factor of each input residue: its CA's, else the mean of its atoms.
-    residue_b = np.array([
-        inp.b_factor[start:stop][inp.atom_name[start:stop] == "CA"][0]
-        if np.any(inp.atom_name[start:stop] == "CA") else inp.b_factor[start:stop].mean()
-        for start, stop in zip(inp.residue_starts[:-1], inp.residue_starts[1:], strict=True)
-    ], dtype=np.float32) if len(res_table) else np.zeros(0, np.float32)
-    has_source = source >= 0
-    b_factor = np.where(has_source, inp.b_factor[np.maximum(source, 0)], residue_b[residue])
-    occupancy = np.where(has_source, inp.occupancy[np.maximum(source, 0)], 1.0)
-    refined = dataclasses.replace(
-        out,
-        chain_id=res_table.chain_id[residue],
-        res_id=res_table.res_id[residue],
-        ins_code=res_table.ins_code[residue],
-        b_factor=b_factor,
-        occupancy=occupancy,
-        hetero=np.zeros(out.n_atoms, dtype=bool),
-    )
-    if not hydrogens:
-        refined = refined.select(prepared.heavy)
-    return refined

@@ -1,0 +1,89 @@
+"""The release ladder as pure functions on arrays: no OpenMM, no structure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from workbench.refine.ladder import RELEASE_STEPS, LadderStep, release_ladder, step_down
+
+
+def _no_neighbours(residues: np.ndarray) -> np.ndarray:
+    raise AssertionError("neighbours asked for although a violating residue could still step down")
+
+
+def _chain_neighbours(n: int):
+    """Residues i-1, i, i+1 of a chain of n: a stand-in for the 6 Å search."""
+
+    def near(residues: np.ndarray) -> np.ndarray:
+        hits = {j for r in residues.tolist() for j in (r - 1, r, r + 1) if 0 <= j < n}
+        return np.asarray(sorted(hits), np.int64)
+
+    return near
+
+
+def _run(factor, violating, neighbours=_no_neighbours, round_=1, max_rounds=8) -> LadderStep:
+    return release_ladder(np.asarray(factor, float), np.asarray(violating, np.int64), neighbours,
+                          round_=round_, max_rounds=max_rounds)
+
+
+def test_violating_residues_step_down_one_rung_per_round():
+    step = _run([1.0, 1.0, 1.0, 1.0], [1, 2])
+    assert step.factor.tolist() == [1.0, 0.1, 0.1, 1.0]
+    assert step.changed.tolist() == [1, 2] and not step.done and not step.exhausted
+    step = _run(step.factor, [1], round_=2)
+    assert step.factor.tolist() == [1.0, 0.0, 0.1, 1.0]
+    assert step.changed.tolist() == [1]
+
+
+def test_the_input_factors_are_not_modified():
+    factor = np.ones(3)
+    _run(factor, [0, 2])
+    assert factor.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_released_residues_stay_released():
+    factor, changed = step_down(np.array([0.0, 0.1, 1.0]), np.array([0, 1, 2]))
+    assert factor.tolist() == [0.0, 0.0, 0.1]
+    assert changed.tolist() == [1, 2]
+    factor, changed = step_down(factor, np.array([0, 1]))
+    assert factor.tolist() == [0.0, 0.0, 0.1] and changed.size == 0
+
+
+def test_factors_only_take_the_ladder_values():
+    factor = np.ones(5)
+    for round_ in range(1, 6):
+        factor = _run(factor, [0, 1, 2, 3, 4], _chain_neighbours(5), round_=round_, max_rounds=10).factor
+        assert set(factor.tolist()) <= set(RELEASE_STEPS)
+    assert factor.tolist() == [0.0] * 5
+
+
+def test_neighbours_step_down_when_the_violating_residues_are_free():
+    step = _run([1.0, 0.0, 1.0, 1.0, 0.1], [1], _chain_neighbours(5))
+    assert step.changed.tolist() == [0, 2]  # residue 1 itself is free already
+    assert step.factor.tolist() == [0.1, 0.0, 0.1, 1.0, 0.1]
+
+
+def test_neighbours_are_not_touched_while_a_violating_residue_can_step_down():
+    step = _run([1.0, 0.0, 0.1, 1.0], [1, 2], _no_neighbours)
+    assert step.changed.tolist() == [2]
+    assert step.factor.tolist() == [1.0, 0.0, 0.0, 1.0]
+
+
+def test_exhausted_when_nothing_is_left_to_release():
+    step = _run([0.0, 0.0, 0.0], [1], _chain_neighbours(3))
+    assert step.exhausted and not step.done
+    assert step.changed.size == 0 and step.factor.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_done_when_nothing_violates():
+    step = _run([1.0, 0.1], [], _no_neighbours)
+    assert step.done and not step.exhausted
+    assert step.factor.tolist() == [1.0, 0.1] and step.changed.size == 0
+
+
+@pytest.mark.parametrize(("round_", "done"), [(3, False), (4, True), (5, True)])
+def test_done_at_max_rounds(round_: int, done: bool):
+    step = _run([1.0, 1.0], [0], _no_neighbours, round_=round_, max_rounds=4)
+    assert step.done is done
+    assert step.factor.tolist() == ([1.0, 1.0] if done else [0.1, 1.0])
