@@ -19,7 +19,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import pdbfixer
 from distributed import Client, LocalCluster
 
 import workbench
@@ -42,13 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {error}")
     if args.limit is not None:
         records = records[:args.limit]
-    template = Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
+    request = workbench.BatchRequest.create("template")  # the default template: PDBFixer's 1BHL
+    template = Path(request.predictor.options.template)
     print(f"{len(records)} record(s) from {args.fasta.name}, template {template.name}, {args.workers} worker(s)")
 
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
-        result = workbench.run_batch(records, args.out, predictor="template",
-                                     predictor_options={"template": str(template)}, client=client)
+        result = workbench.run_batch(request, records, args.out, client=client)
 
     table = result.summary.sort_values("rank", na_position="last")
     print(f"\n{'rank':>4}  {'id':<10} {'status':<7} {'dE kJ/mol':>10} {'violations':>10} {'clashes':>7} "

@@ -26,7 +26,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import pdbfixer
 from distributed import Client
 
 import workbench
@@ -40,9 +39,8 @@ EXAMPLES = Path(__file__).resolve().parent
 def screen(client: Client, fasta: Path, out: Path, limit: int | None) -> BatchResult:
     """The batch: variants threaded onto 1BHL, relaxed and ranked (offline, the same on any cluster)."""
     records, _ = scan_fasta(fasta)
-    template = Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
-    return workbench.run_batch(records[:limit], out, predictor="template",
-                               predictor_options={"template": str(template)}, client=client)
+    request = workbench.BatchRequest.create("template")  # the default template: PDBFixer's 1BHL
+    return workbench.run_batch(request, records[:limit], out, client=client)
 
 
 def report(result: BatchResult) -> None:

@@ -131,8 +131,9 @@ def run_batch(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    invalid: list[SequenceFormatError] = []
     if isinstance(sequences, Sequence) and not isinstance(sequences, str | bytes):
-        records, invalid = list(sequences), []
+        records = list(sequences)
     else:
         records, invalid = scan_fasta(sequences, max_length=request.max_length)
     settings = request.key_settings() | {"versions": software_versions()}

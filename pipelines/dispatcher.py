@@ -134,14 +134,14 @@ class Dispatcher:
         self._reap()
         self._renew()
         while not self.stopping.is_set() and len(self._running) < self.max_jobs:
-            job = self.store.claim_next(self.worker, self.lease_seconds)
-            if job is None:
+            claimed = self.store.claim_next(self.worker, self.lease_seconds)
+            if claimed is None:
                 break
-            self._start(job, client)
+            self._start(claimed, client)
 
     def _nothing_left(self) -> bool:
         """No job queued, and none running anywhere (a running job's lease may still expire into the queue)."""
-        return not self.store.list_jobs(status="queued", limit=1) and not self.store.list_jobs(status="running", limit=1)
+        return not any(self.store.list_jobs(status=status, limit=1) for status in ("queued", "running"))
 
     def stop(self) -> None:
         """Ask the loop to stop (what SIGTERM does)."""
@@ -256,7 +256,7 @@ class Dispatcher:
         """SIGTERM and SIGINT stop the loop; returns the handlers they replaced."""
         if threading.current_thread() is not threading.main_thread():
             return {}
-        previous = {}
+        previous: dict[int, Any] = {}
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, lambda *_: self.stop())
         return previous

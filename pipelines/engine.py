@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dask.typing import Key
 from distributed import Client, Future, as_completed
 
 from workbench.files import atomic_write_bytes
@@ -291,7 +292,7 @@ class ItemRunner:
 
     def _watch(self, futures: dict[Future, str], abandoned: dict[str, str], stop: threading.Event) -> None:
         """Fail items that run past the time limit; cancel everything on the cancel event."""
-        started: dict[str, float] = {}
+        started: dict[Key, float] = {}  # by Dask key: when a worker began the item
         by_dask_key = {future.key: future for future in futures}
         while not stop.wait(self.poll):
             if self.cancel is not None and self.cancel.is_set():

@@ -160,7 +160,7 @@ class SummaryRow:
     def from_mapping(cls, values: Mapping[str, Any]) -> SummaryRow:
         """From a table row or dict; NaN and missing values become None."""
         known = {f.name for f in fields(cls)}
-        clean = {k: (None if _is_missing(v) else v) for k, v in values.items() if k in known}
+        clean: dict[str, Any] = {k: (None if _is_missing(v) else v) for k, v in values.items() if k in known}
         clean["length"] = int(clean.get("length") or 0)
         clean["chains"] = int(clean.get("chains") or 0)
         clean["cached"] = bool(clean.get("cached") or False)

@@ -41,8 +41,9 @@ def predict(
         One per FASTA record, in file order; records that failed validation
         come back with ``error`` set.
     """
+    errors: list[SequenceFormatError] = []
     if isinstance(sequences, Sequence) and not isinstance(sequences, str | bytes):
-        records, errors = list(sequences), []
+        records = list(sequences)
     else:
         records, errors = scan_fasta(sequences, max_length=max_length)
     outcomes = get_predictor(predictor, **options).predict(records) if records else []

@@ -144,6 +144,7 @@ class Predictor(Protocol):
         ...
 
 
+@runtime_checkable
 class ReferencePredictor(Predictor, Protocol):
     """A predictor with a reference item that batch energies are compared with (the template's wild type)."""
 

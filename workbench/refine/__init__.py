@@ -1,6 +1,6 @@
 """Refinement: PDBFixer preparation, AlphaFold2-style restrained relax, optional restrained MD.
 
-The entry point is :func:`refine` (``workbench.refine``); the steps are public
+The entry point is :func:`refine` (``workbench.refine.refine``); the steps are public
 too, for scripts that need only one of them: :func:`prepare_model`,
 :func:`find_violations`, :func:`select_platform`, :func:`create_system`.
 
@@ -11,7 +11,7 @@ No name exported here equals a submodule's (``prepare``, ``relax``,
 from workbench.refine.forcefield import SOLVENTS, create_system, load_forcefield
 from workbench.refine.platform import PlatformChoice, select_platform
 from workbench.refine.prepare import PreparationReport, PreparedModel, find_chain_breaks, prepare_model
-from workbench.refine.relax import RefineConfig, refine
+from workbench.refine.relax import RefineConfig, prepare_for_refinement, refine
 from workbench.refine.result import RefinementResult, format_report
 from workbench.refine.violations import GeometryModel, Violation, ViolationCriteria, Violations, find_violations
 
@@ -31,6 +31,7 @@ __all__ = [
     "find_violations",
     "format_report",
     "load_forcefield",
+    "prepare_for_refinement",
     "prepare_model",
     "refine",
     "select_platform",

@@ -254,8 +254,9 @@ def refine(structure: Structure, config: RefineConfig | None = None, *,
     cysteines and a gap):
 
     >>> import pathlib, pdbfixer, workbench
+    >>> from workbench.refine import refine
     >>> path = pathlib.Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
-    >>> result = workbench.refine(workbench.read_structure(path))
+    >>> result = refine(workbench.read_structure(path))
     >>> len(result.violations_after), result.rmsd_ca < 0.5, result.energy_after < result.energy_before
     (0, True, True)
     >>> result.preparation.removed_waters, len(result.preparation.chain_breaks)
@@ -266,8 +267,7 @@ def refine(structure: Structure, config: RefineConfig | None = None, *,
     choice = select_platform(config.platform, config.threads)
     mark = time.perf_counter()
     if prepared is None:
-        prepared = prepare_model(structure, chains=config.chains, ph=config.ph,
-                                 forcefield=load_forcefield("vacuum"), platform=choice.platform, seed=config.seed)
+        prepared = prepare_for_refinement(structure, config, choice)
     else:
         _check_prepared(structure, prepared, config)
     prepare_time = time.perf_counter() - mark
@@ -279,6 +279,31 @@ def refine(structure: Structure, config: RefineConfig | None = None, *,
         relaxation.run_md()
     positions, violations = relaxation.relax()
     return relaxation.result(positions, violations, start)
+
+
+def prepare_for_refinement(structure: Structure, config: RefineConfig | None = None,
+                           choice: PlatformChoice | None = None) -> PreparedModel:
+    """The preparation :func:`refine` makes of ``structure`` under ``config``, for ``refine(..., prepared=)``.
+
+    A caller that needs the completed model before refining (the batch
+    pipeline writes it) prepares once with this and passes the result on, and
+    gets exactly the refinement that preparing inside :func:`refine` gives.
+
+    Parameters
+    ----------
+    structure : Structure
+    config : RefineConfig, optional
+    choice : PlatformChoice, optional
+        The platform :func:`select_platform` picked for ``config`` (picked here when absent).
+
+    Returns
+    -------
+    PreparedModel
+    """
+    config = config or RefineConfig()
+    choice = choice or select_platform(config.platform, config.threads)
+    return prepare_model(structure, chains=config.chains, ph=config.ph, forcefield=load_forcefield("vacuum"),
+                         platform=choice.platform, seed=config.seed)
 
 
 def _check_prepared(structure: Structure, prepared: PreparedModel, config: RefineConfig) -> None:

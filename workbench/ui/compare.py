@@ -47,7 +47,10 @@ def _from_job(side: str) -> tuple[Structure | None, str]:
         return None, ""
     # by default the model side shows the second model (or the relaxed first one), so the two differ
     second = side == "b" and len(names) > 1
-    item = st.selectbox("Model", list(names), format_func=names.get, key=f"cmp_item_{side}", index=int(second))
+    item = st.selectbox("Model", list(names), format_func=lambda key: names[key], key=f"cmp_item_{side}",
+                        index=int(second))
+    if item is None:  # pragma: no cover - a selectbox over a non-empty list always has a value
+        return None, ""
     kinds = ["model.pdb", "relaxed.pdb"]
     relaxed_default = side == "b" and not second and (data.item_dir(job_dir, item) / "relaxed.pdb").is_file()
     kind = st.radio("Which", kinds, horizontal=True, key=f"cmp_kind_{side}", index=int(relaxed_default))

@@ -8,7 +8,7 @@ cancelled at once, a running one when the dispatcher next looks.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -20,7 +20,9 @@ from workbench.ui.nav import link_to
 REFRESH_S = 3.0
 STATUS_ICONS = {"queued": ":material/schedule:", "running": ":material/progress_activity:",
                 "done": ":material/check_circle:", "failed": ":material/error:", "cancelled": ":material/block:"}
-STATUS_COLORS = {"queued": "gray", "running": "blue", "done": "green", "failed": "red", "cancelled": "orange"}
+BadgeColor = Literal["gray", "blue", "green", "red", "orange"]
+STATUS_COLORS: dict[str, BadgeColor] = {"queued": "gray", "running": "blue", "done": "green", "failed": "red",
+                                        "cancelled": "orange"}
 
 
 def _cancel(job_id: str) -> None:

@@ -150,11 +150,11 @@ def _viewer(result: data.ItemResult, secondary: str | None, plddt: list[float] |
         return viewer.ss_colors(structure, secondary)
 
     layers = []
-    if show in ("unrelaxed", "overlay"):
+    if show in ("unrelaxed", "overlay") and result.model_pdb is not None:
         layers.append(viewer.Layer(result.model_pdb, colors(model), style, opacity=0.85 if show == "overlay" else 1.0))
-    if show == "relaxed" and relaxed is not None:
+    if show == "relaxed" and relaxed is not None and result.relaxed_pdb is not None:
         layers.append(viewer.Layer(result.relaxed_pdb, colors(relaxed), style))
-    if show == "overlay" and relaxed is not None:
+    if show == "overlay" and relaxed is not None and result.relaxed_pdb is not None:
         layers.append(viewer.Layer(result.relaxed_pdb, viewer.uniform_colors("#9E9E9E"), style, opacity=0.6))
     viewer.render(layers, height=520)
     st.markdown(viewer.legend_markdown(color), unsafe_allow_html=True)

@@ -90,8 +90,10 @@ def _options() -> tuple[BatchRequest | None, list[str]]:
     The widgets are generated from the chosen predictor's declared options.
     """
     problems: list[str] = []
-    predictor = st.selectbox("Predictor", [name for name in PREDICTORS if name in available_predictors()],
-                             format_func=PREDICTORS.get, key="submit_predictor")
+    offered: list[str] = [name for name in PREDICTORS if name in available_predictors()]
+    predictor = st.selectbox("Predictor", offered, format_func=lambda name: PREDICTORS[name], key="submit_predictor")
+    if predictor is None:  # pragma: no cover - a selectbox over a non-empty list always has a value
+        return None, ["no predictor is available"]
     info = predictor_info(predictor)
     values: dict[str, Any] = {}
     for option in info.option_fields:
