@@ -1,10 +1,10 @@
 """Stereochemical checks: heavy-atom clashes and backbone bond-length / angle outliers.
 
-These are the numbers the refinement and the quality report use. Clashes follow
-AlphaFold2's between-residue clash check: two heavy atoms of different residues
-clash when closer than the sum of their van der Waals radii minus a tolerance
-(1.5 Å), except across a peptide bond (C-N of consecutive residues) and a
-disulfide (SG-SG). Bond lengths and angles are compared with Engh & Huber's
+Clashes follow AlphaFold2's between-residue clash check, with the radius table
+and rule of :mod:`workbench.clash_rule` that the refinement's violation check
+uses too: two heavy atoms of different residues clash when closer than the sum
+of their van der Waals radii minus a tolerance (1.5 Å), except across a peptide
+bond (C-N of consecutive residues) and a disulfide (SG-SG). Bond lengths and angles are compared with Engh & Huber's
 (1991) ideal values, residue-specific for glycine and proline; an outlier
 deviates by more than ``n_sigma`` standard deviations (4 by default, as in
 MolProbity).
@@ -18,13 +18,12 @@ import numpy as np
 
 from workbench.analysis._residues import atom_table, peptide_bonded, sequence_neighbours
 from workbench.analysis._select import amino_acid_mask, check_finite, select_atoms
-from workbench.kernels import clashes as clash_kernel
+from workbench.clash_rule import CLASH_DEFAULT_RADIUS, CLASH_RADII, clash_radii, overlapping_pairs
 from workbench.kernels import geometry as geometry_kernel
 from workbench.structure import Structure
 
-#: Van der Waals radii for clash detection, Å (AlphaFold2's ``van_der_waals_radius``).
-CLASH_RADII: dict[str, float] = {"C": 1.7, "N": 1.55, "O": 1.52, "S": 1.8, "Se": 1.9}
-CLASH_DEFAULT_RADIUS = 1.8
+__all__ = ["ANGLE_TABLE", "BOND_TABLE", "CLASH_DEFAULT_RADIUS", "CLASH_RADII", "Clashes", "GeometryDeviations",
+           "clashes", "geometry_deviations"]
 
 #: Engh & Huber (1991) backbone bond lengths: name -> {residue class: (mean Å, sigma Å)}.
 #: Residue class: "GLY", "PRO" or "*" (all others); for C-N the class is the N's residue's.
@@ -137,9 +136,9 @@ def clashes(structure: Structure, tolerance: float = 1.5) -> Clashes:
     index = select_atoms(structure, "heavy")
     coords = np.ascontiguousarray(structure.coords[index])
     check_finite(coords, "structure")
-    radii = np.array([CLASH_RADII.get(str(e), CLASH_DEFAULT_RADIUS) for e in structure.element[index]], np.float32)
+    radii = clash_radii(structure.element[index], np.float32)
     residue = structure.residue_index[index].astype(np.int64)
-    first, second, amount = clash_kernel.overlaps(coords, radii, residue, float(tolerance))
+    first, second, amount = overlapping_pairs(coords, radii, residue, float(tolerance))
     a, b = index[first], index[second]
     names_a, names_b = structure.atom_name[a], structure.atom_name[b]
     res_a, res_b = structure.residue_index[a], structure.residue_index[b]

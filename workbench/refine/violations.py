@@ -7,6 +7,8 @@ The same kinds of violation AlphaFold2's relax looks for
   of their van der Waals radii minus ``clash_overlap`` (1.5 Å, AlphaFold2's
   ``clash_overlap_tolerance``; radii C 1.7, N 1.55, O 1.52, S 1.8, Se 1.9 Å as in
   AlphaFold2's table). Pairs within three bonds are left to the bonded checks.
+  Table and rule are :mod:`workbench.clash_rule`'s, shared with
+  :func:`workbench.analysis.clashes`, which checks pairs between residues only.
 - **bond**: a bond whose length is off its ideal by more than
   ``bond_tolerance`` (0.24 Å = 12 x 0.02 Å: AlphaFold2's 12-sigma tolerance with
   a typical Engh-Huber sigma).
@@ -28,7 +30,8 @@ system the refinement minimises (within 0.01-0.02 Å and 1-2 degrees of
 Engh-Huber for the protein backbone), so the check needs no table of its own
 and covers every residue the force field covers. The geometry kernels of
 ``workbench.analysis`` (issue 3, Engh-Huber) were not available when this was
-written, so the checks are numpy with SciPy's ``cKDTree`` for the pair search.
+written, so the checks are numpy; the clash pair search is the cell-list
+kernel of :mod:`workbench.kernels.clashes`.
 
 A residue violates when any of its atoms takes part in a violation; these are
 the residues whose restraints the relax releases.
@@ -45,13 +48,13 @@ import openmm as mm
 import openmm.app as app
 import openmm.unit as unit
 
+from workbench.clash_rule import CLASH_RADII, clash_radii, overlapping_pairs
 from workbench.structure import Structure
 
 __all__ = ["GeometryModel", "Violation", "ViolationCriteria", "Violations", "find_violations"]
 
-#: Van der Waals radii (Å) used for clashes, AlphaFold2's values (Se added).
-VDW_RADII = {"C": 1.7, "N": 1.55, "O": 1.52, "S": 1.8, "Se": 1.9}
-_DEFAULT_RADIUS = 1.8
+#: Van der Waals radii (Å) used for clashes: the one table, :data:`workbench.clash_rule.CLASH_RADII`.
+VDW_RADII = CLASH_RADII
 KINDS = ("clash", "bond", "angle", "peptide_bond", "omega")
 
 
@@ -204,7 +207,7 @@ class GeometryModel:
         self.heavy = np.array([s not in ("H", "D", "") for s in symbol], dtype=bool)
         self.residue = np.array([a.residue.index for a in atoms], dtype=np.int64)
         self.atom_labels = tuple(f"{self.residue_labels[a.residue.index]} {a.name}" for a in atoms)
-        self.radius = np.array([VDW_RADII.get(s, _DEFAULT_RADIUS) for s in symbol])
+        self.radius = clash_radii(symbol, np.float64)
 
         bonds, lengths, angles, thetas = [], [], [], []
         for force in system.getForces():
@@ -274,8 +277,6 @@ class GeometryModel:
         -------
         Violations
         """
-        from scipy.spatial import cKDTree
-
         x = np.asarray(coords, dtype=np.float64).reshape(-1, 3)
         if x.shape[0] != self.n_atoms:
             raise ValueError(f"{x.shape[0]} coordinates for {self.n_atoms} atoms")
@@ -290,21 +291,20 @@ class GeometryModel:
             items.append(Violation(kind, tuple(self.atom_labels[i] for i in index), float(value), float(ideal),
                                    tuple(sorted({int(res[i]) for i in index}))))
 
-        # Clashes.
+        # Clashes: every heavy-atom pair (each atom its own group), minus pairs within three bonds.
         heavy = np.flatnonzero(self.heavy)
         if heavy.size > 1:
-            tree = cKDTree(x[heavy])
-            reach = 2 * float(self.radius[heavy].max()) - c.clash_overlap
-            pairs = tree.query_pairs(reach, output_type="ndarray") if reach > 0 else np.empty((0, 2), int)
-            if len(pairs):
-                i, j = heavy[pairs[:, 0]], heavy[pairs[:, 1]]
-                lo, hi = np.minimum(i, j), np.maximum(i, j)
-                keep = ~np.isin(lo * self.n_atoms + hi, self._excluded)
-                lo, hi = lo[keep], hi[keep]
-                distance = np.linalg.norm(x[lo] - x[hi], axis=1)
-                limit = self.radius[lo] + self.radius[hi] - c.clash_overlap
-                for k in np.flatnonzero(distance < limit):
-                    add("clash", (lo[k], hi[k]), distance[k], limit[k])
+            first, second, _ = overlapping_pairs(x[heavy], self.radius[heavy], np.arange(heavy.size, dtype=np.int64),
+                                                 c.clash_overlap)
+            lo, hi = heavy[first], heavy[second]
+            keep = ~np.isin(lo * self.n_atoms + hi, self._excluded)
+            lo, hi = lo[keep], hi[keep]
+            # Judged again on numpy's distances, which the report shows: the kernel's
+            # fast-math sums may differ from them in the last bit.
+            distance = np.linalg.norm(x[lo] - x[hi], axis=1)
+            limit = self.radius[lo] + self.radius[hi] - c.clash_overlap
+            for k in np.flatnonzero(distance < limit):
+                add("clash", (lo[k], hi[k]), distance[k], limit[k])
 
         # Bond lengths (peptide bonds are judged by their own, tighter, tolerance).
         if len(self.bonds):
