@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast
 
 import numba
 
@@ -43,6 +43,20 @@ FASTMATH: frozenset[str] = frozenset({"nsz", "arcp", "contract", "reassoc"})
 CACHE: bool = True
 #: Below this much work (outer iterations x inner size) the serial variant is used.
 PARALLEL_MIN_WORK: int = 200_000
+
+
+class _NumbaSettings(Protocol):
+    """The ``numba.config`` settings read or set here."""
+
+    CACHE_DIR: str
+    NUMBA_NUM_THREADS: int
+
+
+# numba.config creates its settings at run time from the NUMBA_* environment variables
+# (``globals()[name] = value`` in ``_EnvReloader.process_environ``), so type checkers see
+# none of them. This is the same module object, typed with the two settings used here.
+_numba_config = cast(_NumbaSettings, numba.config)
+
 
 def _writable(folder: str) -> bool:
     """Whether numba could cache into ``folder`` (its own test: make it, write a temporary file)."""
@@ -74,7 +88,7 @@ def _ensure_cache_folder(in_tree: str | None = None, user_wide: str | None = Non
     str or None
         The folder set as ``numba.config.CACHE_DIR``, or None when nothing changed.
     """
-    if numba.config.CACHE_DIR:
+    if _numba_config.CACHE_DIR:
         return None
     if in_tree is None:
         in_tree = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
@@ -87,8 +101,8 @@ def _ensure_cache_folder(in_tree: str | None = None, user_wide: str | None = Non
     if _writable(user_wide):
         return None
     uid = os.getuid() if hasattr(os, "getuid") else "user"
-    numba.config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"workbench-numba-{uid}")
-    return numba.config.CACHE_DIR
+    _numba_config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"workbench-numba-{uid}")
+    return _numba_config.CACHE_DIR
 
 
 _ensure_cache_folder()
@@ -150,4 +164,4 @@ def use_parallel(work: int) -> bool:
     """
     if os.environ.get("WORKBENCH_NUMBA_PARALLEL", "1") == "0" or work < PARALLEL_MIN_WORK:
         return False
-    return numba.config.NUMBA_NUM_THREADS > 1 and numba.get_num_threads() > 1
+    return _numba_config.NUMBA_NUM_THREADS > 1 and numba.get_num_threads() > 1

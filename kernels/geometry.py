@@ -3,6 +3,16 @@
 Angles are in radians here; :mod:`workbench.analysis` converts to degrees.
 Dihedrals follow the IUPAC convention: for atoms A-B-C-D the angle is in
 ``(-pi, pi]``, positive when, looking along B->C, A must turn clockwise to eclipse D.
+
+Examples
+--------
+A trans and a cis arrangement of four atoms in a plane (180 and 0 degrees by definition; the sign
+of zero is not defined):
+
+>>> import numpy as np
+>>> coords = np.array([[1, 0, 0], [0, 0, 0], [0, 1, 0], [-1, 1, 0], [1, 1, 0]], dtype=np.float32)
+>>> np.abs(np.degrees(dihedrals(coords, np.array([[0, 1, 2, 3], [0, 1, 2, 4]])))).round(6).tolist()
+[180.0, 0.0]
 """
 
 from __future__ import annotations

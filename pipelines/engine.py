@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dask.typing import Key
-from distributed import Client, Future, as_completed
+from distributed import Client, Future, Worker, as_completed
 
 from workbench.files import atomic_write_bytes
 
@@ -322,7 +322,7 @@ class ItemRunner:
             self.progress(counts)
 
 
-def _executing(dask_worker: Any) -> list[str]:
+def _executing(dask_worker: Worker) -> list[str]:
     """Keys a worker is executing now.
 
     Not the scheduler's ``processing``: that also holds tasks already sent to a

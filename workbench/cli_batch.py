@@ -84,11 +84,11 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
     from the registry, so a new predictor brings its own flags), and the
     refinement settings.
     """
-    from workbench.predict.base import available_predictors, predictor_info
+    from workbench.predict.base import DEFAULT_PREDICTOR, available_predictors, predictor_info
 
     names = available_predictors()
-    parser.add_argument("--predictor", default="template", metavar="NAME",
-                        help=f"structure predictor: {', '.join(names)} (default: template, offline variant modelling)")
+    parser.add_argument("--predictor", default=DEFAULT_PREDICTOR, metavar="NAME",
+                        help=f"structure predictor: {', '.join(names)} (default: {DEFAULT_PREDICTOR})")
     owners: dict[str, list[str]] = {}
     declared: dict[str, Field[Any]] = {}
     for name in names:

@@ -29,7 +29,7 @@ from typing import Any
 
 from workbench.files import file_sha256
 from workbench.io.fasta import DEFAULT_MAX_LENGTH
-from workbench.predict.base import Predictor, PredictorInfo, PredictorOptions, predictor_info
+from workbench.predict.base import DEFAULT_PREDICTOR, Predictor, PredictorInfo, PredictorOptions, predictor_info
 from workbench.refine.relax import RefineConfig
 from workbench.refine.violations import ViolationCriteria
 
@@ -80,7 +80,7 @@ class PredictorSpec:
 
 
 def _default_predictor() -> PredictorSpec:
-    return PredictorSpec.create("template")
+    return PredictorSpec.create(DEFAULT_PREDICTOR)
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class BatchRequest:
             raise ValueError(f"max_length must be >= 1, got {self.max_length}")
 
     @classmethod
-    def create(cls, predictor: str = "template", predictor_options: Mapping[str, Any] | None = None, *,
+    def create(cls, predictor: str = DEFAULT_PREDICTOR, predictor_options: Mapping[str, Any] | None = None, *,
                refine: bool | Mapping[str, Any] | RefineConfig = True,
                max_length: int = DEFAULT_MAX_LENGTH) -> BatchRequest:
         """A request from plain values.
@@ -151,12 +151,13 @@ class BatchRequest:
         self._validate_predictor()
 
     def _validate_predictor(self) -> None:
-        """Checks a predictor can make from its options alone (the template's structure, read once)."""
-        template = getattr(self.predictor.options, "template", None)
-        if template:
-            from workbench.io.structure_reader import read_structure
+        """Structure options (the template) must parse: read each once, errors naming the file and the line."""
+        from workbench.io.structure_reader import read_structure
 
-            read_structure(template)
+        for option in self.predictor.info.option_fields:
+            value = getattr(self.predictor.options, option.name)
+            if option.metadata.get("upload") == "structure" and value:
+                read_structure(value)
 
     # ------------------------------------------------------------------ JSON
 
@@ -197,7 +198,7 @@ class BatchRequest:
                              f"({REQUEST_VERSION}); upgrade protein-workbench")
         try:
             refine_options = dict(data.get("refine_options") or {})
-            return cls.create(str(data.get("predictor", "template")), data.get("predictor_options") or {},
+            return cls.create(str(data.get("predictor", DEFAULT_PREDICTOR)), data.get("predictor_options") or {},
                               refine=refine_options if data.get("refine", True) else False,
                               max_length=int(data.get("max_length", DEFAULT_MAX_LENGTH)))
         except (TypeError, ValueError) as exc:

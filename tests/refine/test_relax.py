@@ -226,7 +226,7 @@ def test_config_is_validated():
 
 
 def test_public_api():
-    assert workbench.refine is refine
+    assert workbench.refine.refine is refine  # workbench.refine is the package (its submodules stay importable)
     assert workbench.RefinementResult is RefinementResult
     assert workbench.RefineConfig is RefineConfig
 

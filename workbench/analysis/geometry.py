@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from workbench.analysis._residues import atom_table, peptide_bonded
 from workbench.analysis._select import AtomSelection, as_coordinates, select_atoms
@@ -190,11 +191,11 @@ def contacts(coords: np.ndarray, cutoff: float) -> tuple[np.ndarray, np.ndarray,
 
 
 def place_atoms(
-    seed: np.ndarray,
-    references: np.ndarray,
-    bonds: np.ndarray,
-    angles: np.ndarray,
-    torsions: np.ndarray,
+    seed: ArrayLike,
+    references: ArrayLike,
+    bonds: ArrayLike,
+    angles: ArrayLike,
+    torsions: ArrayLike,
 ) -> np.ndarray:
     """Build atoms from internal coordinates (NeRF; Parsons et al. 2005).
 
@@ -229,9 +230,9 @@ def place_atoms(
 
 
 def build_backbone(
-    phi: Sequence[float],
-    psi: Sequence[float],
-    omega: Sequence[float] | float = 180.0,
+    phi: ArrayLike,
+    psi: ArrayLike,
+    omega: ArrayLike = 180.0,
     sequence: str | None = None,
     chain_id: str = "A",
 ) -> Structure:
@@ -239,10 +240,10 @@ def build_backbone(
 
     Parameters
     ----------
-    phi, psi : sequence of float, length n_residues
+    phi, psi : array_like of float, length n_residues
         Degrees; ``phi[0]`` and ``psi[-1]`` are not used except that ``psi[-1]``
         places the last carbonyl O.
-    omega : float or sequence of float
+    omega : float or array_like of float
         Degrees, per peptide bond (``omega[i]`` between residues i and i+1).
     sequence : str, optional
         One-letter sequence (glycine by default).

@@ -196,5 +196,5 @@ def _renumber(
     )
 
 
-def _relabel(structure: Structure, **columns: np.ndarray) -> Structure:
-    return dataclasses.replace(structure, missing_residues=(), **columns)
+def _relabel(structure: Structure, chain_id: np.ndarray, res_id: np.ndarray, ins_code: np.ndarray) -> Structure:
+    return dataclasses.replace(structure, missing_residues=(), chain_id=chain_id, res_id=res_id, ins_code=ins_code)

@@ -215,8 +215,10 @@ def from_openmm(topology: app.Topology, positions, *, name: str = "") -> Structu
     n = len(atom_name)
     return Structure(
         coords=coords.astype(np.float32),
-        atom_name=atom_name, element=element, res_name=res_name, res_id=np.asarray(res_id, dtype=np.int32),
-        ins_code=ins_code, chain_id=chain_id, b_factor=np.zeros(n, dtype=np.float32),
+        atom_name=np.asarray(atom_name, dtype=str), element=np.asarray(element, dtype=str),
+        res_name=np.asarray(res_name, dtype=str), res_id=np.asarray(res_id, dtype=np.int32),
+        ins_code=np.asarray(ins_code, dtype=str), chain_id=np.asarray(chain_id, dtype=str),
+        b_factor=np.zeros(n, dtype=np.float32),
         occupancy=np.ones(n, dtype=np.float32), hetero=np.asarray(hetero, dtype=bool), name=name,
     )
 

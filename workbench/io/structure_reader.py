@@ -166,7 +166,7 @@ def _check_atom_site(block: gemmi.cif.Block, source: str) -> None:
             continue
         texts = np.array(["0" if (blank_ok and v in unknown) else v for v in values], dtype=str)
         try:
-            ok = np.isfinite(texts.astype(np.float64)).all()
+            ok = bool(np.isfinite(texts.astype(np.float64)).all())
         except ValueError:
             ok = False
         if not ok:

@@ -160,9 +160,10 @@ def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed)
-    in_memory = parsed.database in (None, "", ":memory:")
+    database = parsed.database or ""
+    in_memory = database in ("", ":memory:")
     if not in_memory:
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         parsed,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

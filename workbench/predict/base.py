@@ -190,6 +190,10 @@ class PredictorInfo:
     has_reference : bool
         The predictor has a reference item (:class:`ReferencePredictor`) that
         energy changes in a batch are measured against.
+    label : str
+        One line for people choosing a predictor (the web UI's list).
+    in_browser : bool
+        Offered in the web UI (False for predictors that read folders on the server).
     """
 
     name: str
@@ -199,6 +203,8 @@ class PredictorInfo:
     batch_tokens: int = 0
     incomplete_models: bool = False
     has_reference: bool = False
+    label: str = ""
+    in_browser: bool = True
 
     @property
     def option_fields(self) -> tuple[Field[Any], ...]:
@@ -246,9 +252,13 @@ class PredictorInfo:
 
 _REGISTRY: dict[str, PredictorInfo] = {}
 
+DEFAULT_PREDICTOR = "template"
+"""The predictor of the embedded defaults: variant modelling on a template that a dependency ships (offline)."""
+
 
 def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = False, batch_tokens: int = 0,
-             incomplete_models: bool = False, has_reference: bool = False) -> Callable[[type], type]:
+             incomplete_models: bool = False, has_reference: bool = False, label: str = "",
+             in_browser: bool = True) -> Callable[[type], type]:
     """Class decorator: make a predictor available by ``name``, with what callers need to know about it.
 
     Parameters
@@ -257,7 +267,7 @@ def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = Fa
     options : type
         The predictor's frozen :class:`PredictorOptions` dataclass; its fields
         are the class's constructor keyword arguments.
-    needs_gpu, batch_tokens, incomplete_models, has_reference
+    needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser
         See :class:`PredictorInfo`.
     """
 
@@ -266,7 +276,7 @@ def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = Fa
             raise ValueError(f"predictor {name!r} is already registered")
         cls.name = name  # type: ignore[attr-defined]
         _REGISTRY[name] = PredictorInfo(name, cls, options, needs_gpu, batch_tokens, incomplete_models,
-                                        has_reference)
+                                        has_reference, label or name, in_browser)
         return cls
 
     return decorator
@@ -287,7 +297,8 @@ class _LazyFactory:
 
 
 def register_lazily(name: str, target: str, *, options: type[PredictorOptions], needs_gpu: bool = False,
-                    batch_tokens: int = 0, incomplete_models: bool = False, has_reference: bool = False) -> None:
+                    batch_tokens: int = 0, incomplete_models: bool = False, has_reference: bool = False,
+                    label: str = "", in_browser: bool = True) -> None:
     """Register a predictor whose class lives in a module too heavy to import for the registry alone.
 
     Parameters
@@ -295,13 +306,13 @@ def register_lazily(name: str, target: str, *, options: type[PredictorOptions], 
     name : str
     target : str
         ``"package.module:ClassName"``, imported when the first predictor is built.
-    options, needs_gpu, batch_tokens, incomplete_models, has_reference
+    options, needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser
         As for :func:`register`.
     """
     if name in _REGISTRY:
         raise ValueError(f"predictor {name!r} is already registered")
     _REGISTRY[name] = PredictorInfo(name, _LazyFactory(target), options, needs_gpu, batch_tokens,
-                                    incomplete_models, has_reference)
+                                    incomplete_models, has_reference, label or name, in_browser)
 
 
 def unregister(name: str) -> None:

@@ -277,7 +277,10 @@ class EsmFoldPredictor:
             position_ids[b, :n] = torch.from_numpy(item.fold.residue_index)
         recycles = self.num_recycles
         if recycles is None:  # forward(num_recycles=None) runs max_recycles passes, the first one included
-            recycles = max(model.config.esmfold_config.trunk.max_recycles - 1, 0)
+            # The trunk's own config is the TrunkConfig object that config.esmfold_config.trunk holds, and the
+            # one its forward reads; typed here, as transformers types the esmfold_config chain "dict | ... | None".
+            max_recycles: int = model.trunk.config.max_recycles
+            recycles = max(max_recycles - 1, 0)
         start = time.perf_counter()
         with loaded.lock, torch.inference_mode(), matmul_precision(loaded.trunk_dtype, device):
             model.trunk.set_chunk_size(chunk)

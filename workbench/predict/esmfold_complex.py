@@ -135,12 +135,12 @@ def build_structure(fold: FoldInput, positions: np.ndarray, name: str = "") -> S
     n = len(atom_name)
     return Structure(
         coords=np.asarray(coords, dtype=np.float32).reshape(n, 3),
-        atom_name=atom_name,
-        element=[a[0] for a in atom_name],
-        res_name=res_name,
-        res_id=res_id,
-        ins_code=[""] * n,
-        chain_id=chain_id,
+        atom_name=np.asarray(atom_name, dtype=str),
+        element=np.asarray([a[0] for a in atom_name], dtype=str),
+        res_name=np.asarray(res_name, dtype=str),
+        res_id=np.asarray(res_id, dtype=np.int32),
+        ins_code=np.full(n, ""),
+        chain_id=np.asarray(chain_id, dtype=str),
         b_factor=np.zeros(n, dtype=np.float32),
         occupancy=np.ones(n, dtype=np.float32),
         hetero=np.zeros(n, dtype=bool),

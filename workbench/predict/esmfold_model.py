@@ -44,10 +44,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, overload
 
 import torch
 
 from workbench.predict.esmfold_options import DEFAULT_WEIGHTS
+
+if TYPE_CHECKING:  # transformers is imported when a model is first loaded, not with this module
+    from transformers import EsmForProteinFolding
 
 TRUNK_DTYPES = ("fp32", "tf32", "bf16")
 LM_DTYPES = ("fp32", "fp16", "bf16")
@@ -80,7 +84,7 @@ class LoadedModel:
         Held while the model runs: chunk size is model state.
     """
 
-    model: torch.nn.Module
+    model: EsmForProteinFolding
     weights: str
     folder: Path
     weights_hash: str
@@ -137,7 +141,12 @@ def load_model(
 
 
 def cache_model(
-    model: torch.nn.Module, weights: str, device: torch.device, lm_dtype: str, trunk_dtype: str, weights_hash: str = ""
+    model: EsmForProteinFolding,
+    weights: str,
+    device: torch.device,
+    lm_dtype: str,
+    trunk_dtype: str,
+    weights_hash: str = "",
 ) -> LoadedModel:
     """Put an already built ``EsmForProteinFolding`` in the process cache under the name ``weights``.
 
@@ -152,7 +161,7 @@ def cache_model(
 
 
 def _prepare(
-    model: torch.nn.Module,
+    model: EsmForProteinFolding,
     weights: str,
     folder: Path,
     weights_hash: str,
@@ -160,10 +169,14 @@ def _prepare(
     lm_dtype: str,
     trunk_dtype: str,
 ) -> LoadedModel:
-    model.esm.to(_TORCH_DTYPES[lm_dtype])
+    # PreTrainedModel.to is decorated with functools.wraps, which type checkers see without ``self`` bound
+    # (huggingface/transformers#38052); typed as the torch Modules they are, the same calls check.
+    language_model: torch.nn.Module = model.esm
+    whole: torch.nn.Module = model
+    language_model.to(_TORCH_DTYPES[lm_dtype])
     if trunk_dtype == "bf16":
         wrap_trunk_blocks(model, torch.bfloat16)
-    model.to(device).eval()
+    whole.to(device).eval()
     return LoadedModel(
         model=model,
         weights=weights,
@@ -176,6 +189,10 @@ def _prepare(
     )
 
 
+@overload
+def resolve_weights(weights: str, allow_download: Literal[False] = False) -> tuple[Path, bool]: ...
+@overload
+def resolve_weights(weights: str, allow_download: bool = False) -> tuple[Path | None, bool]: ...
 def resolve_weights(weights: str, allow_download: bool = False) -> tuple[Path | None, bool]:
     """Where ``weights`` live on this machine, and whether loading must stay offline.
 
@@ -256,7 +273,7 @@ class AutocastBlock(torch.nn.Module):
         return s.to(sequence_state.dtype), z.to(pairwise_state.dtype)
 
 
-def wrap_trunk_blocks(model: torch.nn.Module, dtype: torch.dtype) -> None:
+def wrap_trunk_blocks(model: EsmForProteinFolding, dtype: torch.dtype) -> None:
     """Run every folding-trunk block of ``model`` under ``dtype`` autocast (in place)."""
     blocks = model.trunk.blocks
     for i, block in enumerate(blocks):
@@ -279,7 +296,7 @@ def matmul_precision(trunk_dtype: str, device: torch.device) -> Iterator[None]:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
 
 
-def _from_pretrained(weights: str, folder: Path | None, local_only: bool) -> torch.nn.Module:
+def _from_pretrained(weights: str, folder: Path | None, local_only: bool) -> EsmForProteinFolding:
     from transformers import EsmForProteinFolding
 
     source = str(folder) if folder is not None else weights

@@ -42,4 +42,4 @@ class EsmFoldOptions(PredictorOptions):
 
 
 register_lazily("esmfold", "workbench.predict.esmfold:EsmFoldPredictor", options=EsmFoldOptions, needs_gpu=True,
-                batch_tokens=4096)
+                batch_tokens=4096, label="esmfold (ESMFold, needs its weights on the dispatcher)")

@@ -313,7 +313,8 @@ class ImportedOptions(PredictorOptions):
         "help": "force one format (colabfold, af2, af3, afdb, esmfold, boltz, chai1, protenix)"})
 
 
-@register("imported", options=ImportedOptions)
+@register("imported", options=ImportedOptions, label="imported (results made elsewhere, in a folder on the server)",
+          in_browser=False)
 class ImportedPredictor:
     """Predictions already made elsewhere, matched to records by id or name.
 

@@ -123,7 +123,8 @@ class TemplateOptions(PredictorOptions):
         "help": "loop residues rebuilt on each side of an insertion or deletion (default 2)"})
 
 
-@register("template", options=TemplateOptions, incomplete_models=True, has_reference=True)
+@register("template", options=TemplateOptions, incomplete_models=True, has_reference=True,
+          label="template (variant modelling on a known structure; offline)")
 class TemplatePredictor:
     """Model variants of a known structure: align, substitute, rebuild loops, relax.
 

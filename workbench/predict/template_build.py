@@ -31,7 +31,9 @@ from workbench.structure import Structure
 
 __all__ = ["HEAVY_ATOMS", "ONE_TO_THREE", "ResidueBlock", "VariantPlan", "build_variant", "kept_atoms", "standardise"]
 
-ONE_TO_THREE: dict[str, str] = {one_letter_code(name): name for name in STANDARD_AMINO_ACIDS}
+ONE_TO_THREE: dict[str, str] = {
+    code: name for name in STANDARD_AMINO_ACIDS if (code := one_letter_code(name)) is not None
+}
 
 #: Heavy atoms of the standard amino acids (PDB names, no OXT).
 HEAVY_ATOMS: dict[str, tuple[str, ...]] = {
@@ -225,9 +227,12 @@ def blocks_to_structure(blocks: list[ResidueBlock] | tuple[ResidueBlock, ...], n
     n = len(atoms)
     return Structure(
         coords=np.concatenate([b.coords for b in blocks if len(b.atom_name)]) if n else np.zeros((0, 3)),
-        atom_name=[b.atom_name[i] for b, i in atoms], element=[b.element[i] for b, i in atoms],
-        res_name=[b.res_name for b, _ in atoms], res_id=[b.res_id for b, _ in atoms],
-        ins_code=[b.ins_code for b, _ in atoms], chain_id=[b.chain_id for b, _ in atoms],
+        atom_name=np.asarray([b.atom_name[i] for b, i in atoms], dtype=str),
+        element=np.asarray([b.element[i] for b, i in atoms], dtype=str),
+        res_name=np.asarray([b.res_name for b, _ in atoms], dtype=str),
+        res_id=np.asarray([b.res_id for b, _ in atoms], dtype=np.int32),
+        ins_code=np.asarray([b.ins_code for b, _ in atoms], dtype=str),
+        chain_id=np.asarray([b.chain_id for b, _ in atoms], dtype=str),
         b_factor=np.zeros(n), occupancy=np.ones(n), hetero=np.zeros(n, dtype=bool), name=name,
     )
 

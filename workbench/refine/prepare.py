@@ -45,10 +45,7 @@ import importlib
 import io
 import itertools
 import random
-import sys
 import threading
-import types
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -869,22 +866,3 @@ def _seeded_modeller_random(seed: int) -> Iterator[None]:
             yield
         finally:
             modeller.random = shared
-
-
-class _CallableModule(types.ModuleType):
-    """The module type of this module: callable as :func:`prepare_model`, for callers written before the rename.
-
-    ``from workbench.refine import prepare`` gave the function when the
-    package bound that name; it now gives this module, which the package no
-    longer shadows. Until those callers (``workbench/predict/template.py``)
-    switch to ``prepare_model``, calling the module forwards to it with a
-    DeprecationWarning. Remove once nothing calls it.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> PreparedModel:
-        warnings.warn("calling the module workbench.refine.prepare is deprecated: call "
-                      "workbench.refine.prepare_model", DeprecationWarning, stacklevel=2)
-        return prepare_model(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

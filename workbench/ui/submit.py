@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.predict import available_predictors, memory, predictor_info
+from workbench.predict.base import DEFAULT_PREDICTOR
 from workbench.request import BatchRequest
 from workbench.ui import data
 from workbench.ui.nav import link_to
@@ -33,9 +34,6 @@ EXAMPLE = (
     "SPGIWQLDCTHLEGKVILVAVHVASGYIEAEVIPAETGQETAYFLLKLAGRWPVKTVHTDNGSNFTSTTVKAACWWAGIKQMNKELKKIIGQVRDQAEHLKTAVQMAVF"
     "IHNHKRKGGIGGYSAGERIVDIIATD\n"
 )
-PREDICTORS = {"template": "template (variant modelling on a known structure; offline)",
-              "esmfold": "esmfold (ESMFold, needs its weights on the dispatcher)"}
-"""Predictors offered in the browser, with their labels (``imported`` reads a folder on the server: CLI only)."""
 HIDDEN_OPTIONS = frozenset({"device"})
 """Options the dispatcher's machine decides, not the submitter."""
 
@@ -90,8 +88,10 @@ def _options() -> tuple[BatchRequest | None, list[str]]:
     The widgets are generated from the chosen predictor's declared options.
     """
     problems: list[str] = []
-    offered: list[str] = [name for name in PREDICTORS if name in available_predictors()]
-    predictor = st.selectbox("Predictor", offered, format_func=lambda name: PREDICTORS[name], key="submit_predictor")
+    offered = [predictor_info(name) for name in available_predictors() if predictor_info(name).in_browser]
+    offered.sort(key=lambda info: info.name != DEFAULT_PREDICTOR)  # the default first
+    labels = {info.name: info.label for info in offered}
+    predictor = st.selectbox("Predictor", list(labels), format_func=lambda name: labels[name], key="submit_predictor")
     if predictor is None:  # pragma: no cover - a selectbox over a non-empty list always has a value
         return None, ["no predictor is available"]
     info = predictor_info(predictor)
