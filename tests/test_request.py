@@ -59,7 +59,7 @@ def test_rows_that_cannot_load_say_what_to_do(row, words):
 
 
 def test_unknown_options_name_the_known_ones():
-    with pytest.raises(TypeError, match="predictor 'template' has no option.*weights.*its options: chain, flank"):
+    with pytest.raises(TypeError, match=r"predictor 'template' has no option.*weights.*its options: chain, flank"):
         PredictorSpec.create("template", weights="facebook/esmfold_v1")
 
 
@@ -82,6 +82,6 @@ def test_validate_refuses_missing_and_unreadable_files(tmp_path):
         BatchRequest.create("template", {"template": str(tmp_path / "missing.pdb")}).validate()
     junk = tmp_path / "junk.pdb"
     junk.write_text("ATOM      1  N   ASN A   1      22.0x6  40.557   0.420  1.00  0.00           N\n")
-    with pytest.raises(StructureFormatError, match="junk.pdb, line 1"):
+    with pytest.raises(StructureFormatError, match=r"junk\.pdb, line 1"):
         BatchRequest.create("template", {"template": str(junk)}).validate()
     BatchRequest.create("esmfold").validate()  # a hub id is not a local file: nothing to check here
