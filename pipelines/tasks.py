@@ -261,7 +261,7 @@ def item_numbers(prediction: Prediction, refinement: RefinementResult | None,
                  metrics: Mapping[str, Any]) -> dict[str, Any]:
     """The summary-table numbers of one finished item."""
     numbers: dict[str, Any] = {
-        "mean_plddt": round(prediction.mean_plddt, 3),
+        "mean_plddt": None if prediction.mean_plddt is None else round(prediction.mean_plddt, 3),
         "ptm": prediction.ptm,
         "max_pae": prediction.max_pae,
         "energy_before": None,

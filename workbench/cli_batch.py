@@ -173,11 +173,12 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
     table = result.summary
     for row in table.sort_values("rank", na_position="last").itertuples():
         if row.status == "done":
-            energy = "" if row.energy_change != row.energy_change else f", dE {row.energy_change:+.1f} kJ/mol"
-            violations = "" if row.violations_after != row.violations_after else (  # NaN: not refined
-                f", violations {row.violations_after:.0f}")
-            print(f"  #{row.rank} {row.id}: mean pLDDT {row.mean_plddt:.1f}{energy}{violations}, "
-                  f"clashes {row.clashes:.0f}")
+            numbers = [f"mean pLDDT {row.mean_plddt:.1f}" if row.mean_plddt == row.mean_plddt else "",  # NaN: none
+                       f"dE {row.energy_change:+.1f} kJ/mol" if row.energy_change == row.energy_change else "",
+                       f"violations {row.violations_after:.0f}" if row.violations_after == row.violations_after
+                       else "",
+                       f"clashes {row.clashes:.0f}"]
+            print(f"  #{row.rank} {row.id}: {', '.join(n for n in numbers if n)}")
         else:
             print(f"  {row.id}: {row.status}: {row.error}", file=sys.stderr)
     counts = result.counts

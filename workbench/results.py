@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -98,17 +97,23 @@ class Confidence:
 
     Attributes
     ----------
-    plddt : ndarray, shape=(n_residues,), dtype=float64
-        Per-residue pLDDT, 0-100.
-    mean_plddt : float
+    kind : {"plddt", "error_angstrom", "none"}
+        What the per-residue confidence is (see :class:`~workbench.predict.Prediction`).
+    plddt : ndarray, shape=(n_residues,), dtype=float64, or None
+        Per-residue pLDDT, 0-100, when the method gives one.
+    mean_plddt : float or None
+    residue_error : ndarray, shape=(n_residues,), or None
+        A learned per-residue error, Å.
     ptm, iptm : float or None
     pae : ndarray, shape=(n_residues, n_residues), or None
         Predicted aligned error, Å.
     max_pae : float or None
     """
 
-    plddt: np.ndarray
-    mean_plddt: float
+    kind: str
+    plddt: np.ndarray | None
+    mean_plddt: float | None
+    residue_error: np.ndarray | None
     ptm: float | None
     iptm: float | None
     pae: np.ndarray | None
@@ -116,11 +121,15 @@ class Confidence:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Confidence:
-        """From the parsed JSON file."""
-        pae = data.get("pae")
-        return cls(plddt=np.asarray(data.get("plddt") or [], dtype=np.float64),
-                   mean_plddt=float(data.get("mean_plddt", math.nan)), ptm=data.get("ptm"), iptm=data.get("iptm"),
-                   pae=None if pae is None else np.asarray(pae, dtype=np.float64), max_pae=data.get("max_pae"))
+        """From the parsed JSON file (files written before confidence had a kind hold a pLDDT)."""
+        def array(name: str) -> np.ndarray | None:
+            value = data.get(name)
+            return None if value is None else np.asarray(value, dtype=np.float64)
+
+        plddt = array("plddt")
+        kind = data.get("kind") or ("plddt" if plddt is not None else "none")
+        return cls(kind=str(kind), plddt=plddt, mean_plddt=data.get("mean_plddt"), residue_error=array("residue_error"),
+                   ptm=data.get("ptm"), iptm=data.get("iptm"), pae=array("pae"), max_pae=data.get("max_pae"))
 
 
 @dataclass(frozen=True)

@@ -49,4 +49,5 @@ def test_predict_command_template_variant_and_bad_record(tmp_path, capsys):
     model = read_structure(results.item("variant").path / "model.pdb")
     assert model.sequences["A"] == variant
     confidence = json.loads((results.item("variant").path / "confidence.json").read_text())
-    assert len(confidence["plddt"]) == len(variant)
+    assert confidence["kind"] == "none" and confidence["plddt"] is None  # template modelling has no pLDDT
+    assert results.rows[0].mean_plddt is None

@@ -22,7 +22,7 @@ from workbench.io.fasta import SequenceRecord
 from workbench.io.structure_reader import read_structure
 from workbench.pipelines.tasks import compose_item
 from workbench.predict.base import get_predictor
-from workbench.predict.template import CONFIDENCE, TemplatePredictor
+from workbench.predict.template import NEAR_CHANGE, RESIDUE_STATES, TemplatePredictor
 from workbench.predict.template_build import HEAVY_ATOMS
 from workbench.request import BatchRequest
 from workbench.results import write_prediction
@@ -123,13 +123,21 @@ def test_point_mutant(predictor, batch, composed, name, residue):
     deviation = np.array([d for d in p["ca_deviation_angstrom"] if d is not None])
     assert len(deviation) == 135
     assert p["rmsd_ca_unchanged_angstrom"] < 1e-3
-    # heuristic confidence: the mutated residue lowest, its neighbours next
-    plddt = dict(zip(s.residues.res_id.tolist(), prediction.plddt.tolist(), strict=True))
-    assert plddt[residue[1]] == CONFIDENCE["substituted"]
-    assert set(prediction.plddt.tolist()) <= set(CONFIDENCE.values())
-    assert max(plddt.values()) == CONFIDENCE["identical"]
+    # no learned confidence: no pLDDT, and the residue states say how each residue was built
+    assert prediction.plddt is None and prediction.confidence_kind == "none"
     assert prediction.ptm is None and prediction.pae is None
-    assert "heuristic" in p["confidence"]
+    states = dict(zip(s.residues.res_id.tolist(), p["residue_states"], strict=True))
+    nearest = dict(zip(s.residues.res_id.tolist(), p["nearest_change_angstrom"], strict=True))
+    assert states[residue[1]] == "substituted" and nearest[residue[1]] == 0.0
+    assert set(states.values()) == {"identical", "near_change", "substituted"}
+    ca = {int(r): s.coords[(s.atom_name == "CA") & (s.res_id == r)][0] for r in states}
+    for number, state in states.items():  # near_change: identical residues with a CA within NEAR_CHANGE Å
+        distance = float(np.linalg.norm(ca[number] - ca[residue[1]]))
+        assert nearest[number] == pytest.approx(distance, abs=0.01)
+        if state != "substituted":
+            assert (state == "near_change") == (distance <= NEAR_CHANGE)
+    assert (s.b_factor == 0).all()  # the B-factor column, which viewers read as pLDDT, holds none
+    assert "no learned confidence" in p["confidence"]
 
 
 def test_loop_deletion(batch):
@@ -146,7 +154,7 @@ def test_loop_deletion(batch):
 
     breaks = find_chain_breaks(s)
     assert [int(s.residues.res_id[b]) for b in breaks] == [154]
-    assert min(prediction.plddt) == CONFIDENCE["rebuilt"]
+    assert "rebuilt" in p["residue_states"] and set(p["residue_states"]) <= set(RESIDUE_STATES)
     assert p["rmsd_ca_unchanged_angstrom"] < 0.3
 
 
@@ -171,7 +179,7 @@ def test_provenance_is_json_and_written(batch, tmp_path):
     model = read_structure(paths["pdb"])
     assert model.sequences == prediction.structure.sequences
     confidence = json.loads(paths["confidence"].read_text())
-    assert confidence["ptm"] is None and len(confidence["plddt"]) == 135
+    assert confidence["ptm"] is None and confidence["plddt"] is None and confidence["kind"] == "none"
     provenance = json.loads(paths["provenance"].read_text())
     assert provenance["method"] == "template"
     assert provenance["parameters"]["aligner"]["substitution_matrix"] == "BLOSUM62"

@@ -7,6 +7,7 @@ import pytest
 from tests.ui.conftest import BAD_FASTA, GOOD_FASTA, run_view
 from workbench.jobs.store import JobStore
 from workbench.request import BatchRequest
+from workbench.ui import viewer
 
 
 def _scene(at) -> str:
@@ -121,9 +122,14 @@ def test_results_view_shows_a_finished_batch(finished_home):
     # the viewer: one component iframe holding 3Dmol.js and the model
     scene = _scene(at)
     assert scene.count("addModel(") == 1 and "ATOM" in scene
-    assert "#65CBF3" in scene  # pLDDT 70-90 band: the template predictor gives 90 to aligned residues
+    # template modelling has no learned confidence: no pLDDT column, filter, colouring, number or plot
+    assert "mean_plddt" not in table.columns
+    assert "pLDDT" not in at.radio(key="results_color").options
+    assert not any(color in scene for _, color, _ in viewer.PLDDT_BANDS)
+    assert "results_min_plddt" not in [s.key for s in at.get("slider")]
+    assert all("pLDDT" not in str(m.proto.label) for m in at.get("metric"))
     plotly = at.get("plotly_chart")
-    assert len(plotly) >= 4  # pLDDT, secondary structure, energies, violations
+    assert len(plotly) >= 3  # secondary structure, energies, violations
     downloads = [d.proto.label for d in at.get("download_button")]
     for label in ("Summary CSV", "Zip of the job", "model.pdb", "model.cif", "relaxed.pdb", "confidence.json"):
         assert label in downloads, downloads
@@ -139,6 +145,18 @@ def test_results_view_colour_modes_and_overlay(finished_home, color):
     scene = _scene(at)
     assert scene.count("addModel(") == 2
     assert '"stick"' in scene
+
+
+def test_results_view_labels_the_changed_residues_of_a_variant(finished_home):
+    import pandas as pd
+
+    at = run_view("results", query={"job": finished_home.job_id})
+    table = pd.read_parquet(finished_home.job_dir / "summary.parquet")
+    at.selectbox(key="results_item").set_value(table.loc[table["name"] == "N155H", "item"].item()).run()
+    assert not at.exception
+    scene = _scene(at)
+    assert "addLabel" in scene and "A:HIS 155" in scene and "magentaCarbon" in scene
+    assert "A:HIS 155" in _texts(at)
 
 
 def test_results_view_filter_and_pick_model(finished_home):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import Field, dataclass, field, fields
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -52,17 +52,26 @@ class Provenance:
     sources: tuple[str, ...] = ()
 
 
+ConfidenceKind = Literal["plddt", "error_angstrom", "none"]
+"""What a prediction's per-residue confidence is: a learned pLDDT (0-100), a learned error in Å, or none."""
+
+
 @dataclass(frozen=True, eq=False)
 class Prediction:
-    """A predicted structure with its confidence.
+    """A predicted structure with its confidence, named for what it is.
+
+    Only a learned per-residue lDDT estimate is a pLDDT. A method with none (a
+    template variant, an experimental structure) leaves ``plddt`` None, and
+    nothing downstream calls, colours, filters or ranks anything pLDDT for it.
 
     Parameters
     ----------
     structure : Structure
-        The model; its B-factors hold pLDDT (0-100) per atom.
-    plddt : ndarray, shape=(n_residues,), dtype=float32
-        Per-residue pLDDT on a 0-100 scale, in the order of ``structure.residues``
-        restricted to polymer residues.
+        The model.
+    plddt : ndarray, shape=(n_residues,), dtype=float32, or None
+        Learned per-residue pLDDT on a 0-100 scale, in the order of
+        ``structure.residues`` restricted to polymer residues; None when the
+        method gives none.
     ptm : float or None
         Predicted TM-score, 0-1.
     pae : ndarray, shape=(n_residues, n_residues), dtype=float32, optional
@@ -73,30 +82,37 @@ class Prediction:
         Interface pTM of a complex, when the method gives it.
     name : str
         Record id the prediction is for.
+    residue_error : ndarray, shape=(n_residues,), dtype=float32, optional
+        A learned per-residue error in Å (such as IgFold's pRMSD), for methods
+        whose confidence is an error rather than a pLDDT.
 
     Raises
     ------
     ValueError
-        If the arrays do not fit the structure or pLDDT leaves 0-100.
+        If the arrays do not fit the structure, pLDDT leaves 0-100 or an error is negative.
     """
 
     structure: Structure
-    plddt: np.ndarray
+    plddt: np.ndarray | None
     ptm: float | None
     pae: np.ndarray | None
     provenance: Provenance
     iptm: float | None = None
     name: str = ""
+    residue_error: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        plddt = np.ascontiguousarray(self.plddt, dtype=np.float32).reshape(-1)
         n_polymer = int(np.count_nonzero(self.structure.polymer[self.structure.residue_starts[:-1]]))
-        if plddt.shape[0] != n_polymer:
-            raise ValueError(f"{plddt.shape[0]} pLDDT values for {n_polymer} polymer residues")
-        if plddt.size and (not np.isfinite(plddt).all() or plddt.min() < 0 or plddt.max() > 100):
-            raise ValueError(f"pLDDT must lie in 0-100, got {plddt.min():.3g}..{plddt.max():.3g}")
-        plddt.setflags(write=False)
-        object.__setattr__(self, "plddt", plddt)
+        if self.plddt is not None:
+            plddt = self._per_residue(self.plddt, n_polymer, "pLDDT")
+            if plddt.size and (plddt.min() < 0 or plddt.max() > 100):
+                raise ValueError(f"pLDDT must lie in 0-100, got {plddt.min():.3g}..{plddt.max():.3g}")
+            object.__setattr__(self, "plddt", plddt)
+        if self.residue_error is not None:
+            error = self._per_residue(self.residue_error, n_polymer, "per-residue error")
+            if error.size and error.min() < 0:
+                raise ValueError(f"a per-residue error in Å cannot be negative, got {error.min():.3g}")
+            object.__setattr__(self, "residue_error", error)
         if self.pae is not None:
             pae = np.ascontiguousarray(self.pae, dtype=np.float32)
             if pae.shape != (n_polymer, n_polymer):
@@ -108,10 +124,29 @@ class Prediction:
             if value is not None and not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must lie in 0-1, got {value}")
 
+    @staticmethod
+    def _per_residue(values: np.ndarray, n_polymer: int, what: str) -> np.ndarray:
+        array = np.ascontiguousarray(values, dtype=np.float32).reshape(-1)
+        if array.shape[0] != n_polymer:
+            raise ValueError(f"{array.shape[0]} {what} values for {n_polymer} polymer residues")
+        if not np.isfinite(array).all():
+            raise ValueError(f"{what} values must be finite")
+        array.setflags(write=False)
+        return array
+
     @property
-    def mean_plddt(self) -> float:
-        """Mean pLDDT over residues (0-100)."""
-        return float(self.plddt.mean()) if self.plddt.size else float("nan")
+    def confidence_kind(self) -> ConfidenceKind:
+        """``"plddt"``, ``"error_angstrom"`` or ``"none"``."""
+        if self.plddt is not None:
+            return "plddt"
+        return "error_angstrom" if self.residue_error is not None else "none"
+
+    @property
+    def mean_plddt(self) -> float | None:
+        """Mean pLDDT over residues (0-100), or None when the method gives no pLDDT."""
+        if self.plddt is None or not self.plddt.size:
+            return None
+        return float(self.plddt.mean())
 
     @property
     def max_pae(self) -> float | None:

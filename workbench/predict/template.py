@@ -24,12 +24,13 @@ known. Each requested sequence is
    compares each variant with the reference item, the template's own sequence
    (:meth:`TemplatePredictor.reference_record`) built and relaxed the same way.
 
-Confidence. There is no learned confidence here. The per-residue pLDDT-like
-score is a fixed, documented heuristic (:data:`CONFIDENCE`): 90 for a residue
-identical to the template, 80 for an identical residue whose CA lies within
-:data:`NEAR_CHANGE` Å of a changed one, 70 for a substituted residue (template
-backbone, rebuilt side chain), 50 for a residue of a rebuilt loop. pTM and PAE
-are None. Provenance says so (``parameters["confidence"]``).
+Confidence. There is no learned confidence here, so a template model has no
+pLDDT, pTM or PAE. What the predictor knows per residue is in its provenance:
+how each residue was built (``residue_states``: identical, near_change (an
+identical residue whose CA lies within :data:`NEAR_CHANGE` Å of a changed
+one), substituted (template backbone, rebuilt side chain), rebuilt (a loop
+residue)), the distance to the nearest changed residue
+(``nearest_change_angstrom``), and the changed residues by label.
 """
 
 from __future__ import annotations
@@ -63,19 +64,25 @@ from workbench.refine import RefineConfig, find_chain_breaks
 from workbench.residues import is_amino_acid, one_letter_code
 from workbench.structure import Structure
 
-__all__ = ["CONFIDENCE", "NEAR_CHANGE", "REFERENCE_NAME", "TemplateOptions", "TemplatePredictor", "VariantModel",
-           "default_template"]
+__all__ = [
+    "NEAR_CHANGE",
+    "REFERENCE_NAME",
+    "RESIDUE_STATES",
+    "TemplateOptions",
+    "TemplatePredictor",
+    "VariantModel",
+    "default_template",
+]
 
 #: Record id of the reference item (the template's own sequence).
 REFERENCE_NAME = "wild_type"
 
-#: Heuristic per-residue confidence (0-100) by how a residue was built; not a learned pLDDT.
-CONFIDENCE: dict[str, float] = {"identical": 90.0, "near_change": 80.0, "substituted": 70.0, "rebuilt": 50.0}
+#: How a residue of a variant model was built, from most to least like the template.
+RESIDUE_STATES = ("identical", "near_change", "substituted", "rebuilt")
 #: CA-CA distance (Å) within which an identical residue counts as near a change.
 NEAR_CHANGE = 8.0
-_CONFIDENCE_TEXT = (
-    "heuristic, not learned: 90 identical to the template, 80 identical within 8 Å (CA-CA) of a changed "
-    "residue, 70 substituted (template backbone, rebuilt side chain), 50 in a rebuilt loop")
+_CONFIDENCE_TEXT = ("none: template modelling has no learned confidence; residue_states and "
+                    "nearest_change_angstrom say how each residue was built")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -268,7 +275,6 @@ class TemplatePredictor:
         observed = tuple(model.structure.sequences.get(c, "") for c in self.chains)
         if observed != tuple(record.chains):
             raise RuntimeError(f"the built model's sequence {':'.join(observed)} is not the requested one")
-        plddt = self._confidence(model)
         report = self._report(alignments, windows, model)
         timings = {"align": t_align} | model.timings | {"total": time.perf_counter() - started}
         provenance = Provenance(
@@ -279,7 +285,7 @@ class TemplatePredictor:
             timings=timings,
             sources=(self.template_path,) if self.template_path else (),
         )
-        return Prediction(structure=with_plddt(model.structure, plddt), plddt=plddt, ptm=None, pae=None,
+        return Prediction(structure=with_plddt(model.structure, None), plddt=None, ptm=None, pae=None,
                           provenance=provenance, name=record.id)
 
     # ------------------------------------------------------------------ building
@@ -313,22 +319,23 @@ class TemplatePredictor:
         r = model.structure.residues
         return [by_key[(str(r.chain_id[i]), int(r.res_id[i]), str(r.ins_code[i]))] for i in range(len(r))]
 
-    def _confidence(self, model: VariantModel) -> np.ndarray:
-        """Heuristic per-residue confidence (see :data:`CONFIDENCE`), shape ``(n_residues,)``, float32."""
-        blocks = self._states(model)
-        states = np.array([b.state for b in blocks])
-        plddt = np.array([CONFIDENCE[s] for s in states], dtype=np.float32)
+    def _residue_states(self, model: VariantModel) -> tuple[list[str], list[float | None]]:
+        """How each residue was built (:data:`RESIDUE_STATES`) and its CA distance (Å) to the nearest change."""
+        states = np.array([b.state for b in self._states(model)], dtype=object)
         changed = states != "identical"
+        nearest: list[float | None] = [None] * len(states)
         if changed.any():
             ca = self._ca_by_residue(model.structure)
             d = np.linalg.norm(ca[:, None, :] - ca[None, changed, :], axis=-1)
-            near = (np.nan_to_num(d, nan=np.inf) <= NEAR_CHANGE).any(axis=1) & ~changed
-            plddt[near] = CONFIDENCE["near_change"]
-        return plddt
+            closest = np.nan_to_num(d, nan=np.inf).min(axis=1)
+            nearest = [None if not np.isfinite(x) else round(float(x), 2) for x in closest]
+            states[(closest <= NEAR_CHANGE) & ~changed] = "near_change"
+        return [str(s) for s in states], nearest
 
     def _report(self, alignments: list[ChainAlignment], windows: list[RebuildWindow],
                 model: VariantModel) -> dict[str, Any]:
-        """Provenance parameters: alignment, changes, per-residue CA deviation of the built model."""
+        """Provenance parameters: alignment, changes, per-residue states and CA deviation of the built model."""
+        states, nearest = self._residue_states(model)
         blocks = self._states(model)
         residues = model.structure.residues
         ca = self._ca_by_residue(model.structure)
@@ -359,5 +366,7 @@ class TemplatePredictor:
             "ca_deviation_angstrom": deviation,
             "rmsd_ca_unchanged_angstrom": (float(np.sqrt(np.mean(np.square(unchanged)))) if unchanged else None),
             "confidence": _CONFIDENCE_TEXT,
+            "residue_states": states,
+            "nearest_change_angstrom": nearest,
             "seed": self.seed,
         }

@@ -22,6 +22,9 @@ from workbench.ui import data, plots, viewer
 TABLE_COLUMNS = ["rank", "name", "status", "length", "chains", "mean_plddt", "ptm", "max_pae", "energy_change",
                  "violations_after", "rmsd_ca_refined", "helix_fraction", "strand_fraction", "clashes",
                  "radius_of_gyration", "cached", "error", "item"]
+#: Columns shown only when some row has a value (a template screen has no pLDDT, pTM or PAE).
+OPTIONAL_COLUMNS = frozenset({"mean_plddt", "ptm", "max_pae", "energy_change", "violations_after",
+                              "rmsd_ca_refined"})
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -69,8 +72,11 @@ def _filtered(table: pd.DataFrame) -> pd.DataFrame:
     with c2:
         statuses = sorted(str(s) for s in table["status"].dropna().unique()) if "status" in table else []
         chosen = st.multiselect("Status", statuses, key="results_status", placeholder="all")
-    with c3:
-        min_plddt = st.slider("Minimum mean pLDDT", 0, 100, 0, key="results_min_plddt")
+    min_plddt = 0
+    has_plddt = "mean_plddt" in table and bool(table["mean_plddt"].notna().any())
+    with c3:  # only where some model has a learned pLDDT
+        if has_plddt:
+            min_plddt = st.slider("Minimum mean pLDDT", 0, 100, 0, key="results_min_plddt")
     shown = table
     if text:
         shown = shown[shown["name"].astype(str).str.contains(text, case=False, regex=False)]
@@ -86,7 +92,7 @@ def _filtered(table: pd.DataFrame) -> pd.DataFrame:
 def _ranking(table: pd.DataFrame) -> list[str]:
     """Show the ranking table; return the items in the order shown, the clicked one first."""
     shown = _filtered(table)
-    columns = [c for c in TABLE_COLUMNS if c in shown]
+    columns = [c for c in TABLE_COLUMNS if c in shown and (c not in OPTIONAL_COLUMNS or shown[c].notna().any())]
     event = st.dataframe(
         shown[columns], hide_index=True, on_select="rerun", selection_mode="single-row", key="results_table",
         column_config={
@@ -136,14 +142,17 @@ def _viewer(result: data.ItemResult, secondary: str | None, plddt: list[float] |
         st.warning("This item has no readable model.pdb.")
         return
     c1, c2, c3 = st.columns([2, 1, 2])
-    color = c1.radio("Colour by", viewer.COLOR_MODES, horizontal=True, key="results_color")
+    modes = [m for m in viewer.COLOR_MODES if m != "pLDDT" or plddt]  # pLDDT only where there is one
+    color = c1.radio("Colour by", modes, horizontal=True, key="results_color")
     style = c2.radio("Style", viewer.STYLES, horizontal=True, key="results_style")
     shows = ["unrelaxed", "relaxed", "overlay"] if relaxed is not None else ["unrelaxed"]
     show = c3.radio("Model", shows, horizontal=True, key="results_show",
                     help="overlay: unrelaxed model coloured, relaxed model in grey")
 
+    changed = viewer.residue_selections((result.provenance or {}).get("parameters", {}).get("changed_residues") or [])
+
     def colors(structure: Structure) -> list[tuple[dict, str]]:
-        if color == "pLDDT":
+        if color == "pLDDT" and plddt:
             return viewer.plddt_colors(structure, plddt)
         if color == "chain":
             return viewer.chain_colors(structure)
@@ -151,13 +160,16 @@ def _viewer(result: data.ItemResult, secondary: str | None, plddt: list[float] |
 
     layers = []
     if show in ("unrelaxed", "overlay") and result.model_pdb is not None:
-        layers.append(viewer.Layer(result.model_pdb, colors(model), style, opacity=0.85 if show == "overlay" else 1.0))
+        layers.append(viewer.Layer(result.model_pdb, colors(model), style, opacity=0.85 if show == "overlay" else 1.0,
+                                   labelled=changed))
     if show == "relaxed" and relaxed is not None and result.relaxed_pdb is not None:
-        layers.append(viewer.Layer(result.relaxed_pdb, colors(relaxed), style))
+        layers.append(viewer.Layer(result.relaxed_pdb, colors(relaxed), style, labelled=changed))
     if show == "overlay" and relaxed is not None and result.relaxed_pdb is not None:
         layers.append(viewer.Layer(result.relaxed_pdb, viewer.uniform_colors("#9E9E9E"), style, opacity=0.6))
     viewer.render(layers, height=520)
     st.markdown(viewer.legend_markdown(color), unsafe_allow_html=True)
+    if changed:
+        st.caption("Changed residues (sticks): " + ", ".join(label for _, label in changed))
 
 
 def _numbers(result: data.ItemResult, row: pd.Series | None) -> None:
@@ -165,7 +177,10 @@ def _numbers(result: data.ItemResult, row: pd.Series | None) -> None:
     metrics = result.metrics or {}
     refinement = result.refinement or {}
     cols = st.columns(5)
-    cols[0].metric("mean pLDDT", _fmt(confidence.get("mean_plddt"), ".1f"))
+    if confidence.get("mean_plddt") is not None:
+        cols[0].metric("mean pLDDT", _fmt(confidence.get("mean_plddt"), ".1f"))
+    else:
+        cols[0].metric("confidence", "none", help="this method gives no learned confidence (no pLDDT)")
     cols[1].metric("pTM", _fmt(confidence.get("ptm"), ".3f"))
     cols[2].metric("rank", _fmt(None if row is None else row.get("rank"), "d"))
     cols[3].metric("helix / strand", f"{_fmt(metrics.get('helix_fraction'), '.0%')} / "
@@ -196,7 +211,7 @@ def _confidence_tab(result: data.ItemResult, model: Structure | None) -> None:
             labels = [model.residues.label(i) for i in range(len(plddt))]
         st.plotly_chart(plots.plddt_figure(plddt, labels), key="results_plddt_plot")
     else:
-        st.info("No per-residue pLDDT for this model.")
+        st.info("This model has no learned confidence (no pLDDT): its method gives none.")
     pae = confidence.get("pae")
     if pae:
         st.plotly_chart(plots.pae_figure(pae), key="results_pae_plot")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,9 @@ class Layer:
         Cartoon opacity (1 = opaque).
     hide_hydrogens : bool
         Do not draw hydrogen atoms (a relaxed model has them).
+    labelled : sequence of (dict, str)
+        Residue selections drawn as sticks on top of the style, each with a text label
+        (the changed residues of a variant model).
     """
 
     pdb: str
@@ -87,6 +91,26 @@ class Layer:
     style: str = "cartoon"
     opacity: float = 1.0
     hide_hydrogens: bool = True
+    labelled: Sequence[tuple[dict, str]] = field(default_factory=tuple)
+
+
+_RESIDUE_LABEL = re.compile(r"^(?P<chain>[^:]+):(?P<name>\S+) (?P<number>-?\d+)(?P<icode>[A-Za-z]?)$")
+
+
+def residue_selections(labels: Sequence[str]) -> list[tuple[dict, str]]:
+    """3Dmol.js selections for residue labels written as ``"A:HIS 155"`` (unparseable labels are skipped).
+
+    Examples
+    --------
+    >>> residue_selections(["A:HIS 155", "B:GLY 12A", "junk"])
+    [({'chain': 'A', 'resi': 155}, 'A:HIS 155'), ({'chain': 'B', 'resi': 12}, 'B:GLY 12A')]
+    """
+    selections = []
+    for label in labels:
+        match = _RESIDUE_LABEL.match(label)
+        if match:
+            selections.append(({"chain": match["chain"], "resi": int(match["number"])}, label))
+    return selections
 
 
 def _residue_groups(structure: Structure, labels: Sequence[str]) -> dict[tuple[str, str], list[int]]:
@@ -195,6 +219,11 @@ def viewer_html(layers: Sequence[Layer], *, height: int = 480, element_id: str =
         view.setStyle({"model": index}, {})
         for selection, color in layer.colors or uniform_colors(CHAIN_COLORS[0]):
             view.setStyle({"model": index, **selection}, _style(layer.style, color, layer.opacity))
+        for selection, text in layer.labelled:
+            where = {"model": index, **selection}
+            view.addStyle(where, {"stick": {"colorscheme": "magentaCarbon", "radius": 0.25}})
+            # the label goes into a <script> element: no "<" can close it
+            view.addLabel(text.replace("<", " "), {"fontSize": 11, "backgroundOpacity": 0.7}, where)
         if layer.hide_hydrogens:
             view.setStyle({"model": index, "elem": "H"}, {})
     view.zoomTo()
