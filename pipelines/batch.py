@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -32,6 +34,7 @@ import pandas as pd
 from distributed import Client
 
 from workbench.errors import SequenceFormatError
+from workbench.files import check_writable_folder
 from workbench.io._source import Source
 from workbench.io.fasta import SequenceRecord, scan_fasta
 from workbench.pipelines.cluster import gpu_resources, make_cluster
@@ -41,7 +44,7 @@ from workbench.pipelines.summary import build_summary, report_html
 from workbench.pipelines.tasks import ItemSpec, finish_item, predict_batch, predictor_for
 from workbench.predict.base import ReferencePredictor
 from workbench.request import BatchRequest, PredictorSpec
-from workbench.results import SummaryRow, write_summary
+from workbench.results import CACHE, LOG, SummaryRow, publish_record, record_folder_names, write_summary
 
 REFERENCE_NAME = "wild_type"
 """Name of the reference item in the item's config (the records that share its sequence, if any, keep theirs)."""
@@ -98,8 +101,9 @@ def run_batch(
         What to compute: predictor and its options, refinement settings, length limit.
     sequences : path, FASTA text or bytes, or sequence of SequenceRecord
     out : str or Path
-        The batch folder (see :mod:`workbench.results`). Items go to
-        ``out/<key>/``; running the same batch again computes only what is not complete.
+        The batch folder (see :mod:`workbench.results`): a folder per record,
+        named by its id, and the content-addressed items in ``out/cache/<key>/``;
+        running the same batch again computes only what is not complete.
     client : distributed.Client, optional
         An existing client; without one, a cluster from ``cluster`` is started and closed.
     cluster : str
@@ -128,8 +132,7 @@ def run_batch(
         For settings that would fail every item (a missing or unreadable template), before any item runs.
     """
     request.validate()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_writable_folder(out)
     started = time.perf_counter()
     invalid: list[SequenceFormatError] = []
     if isinstance(sequences, Sequence) and not isinstance(sequences, str | bytes):
@@ -137,46 +140,80 @@ def run_batch(
     else:
         records, invalid = scan_fasta(sequences, max_length=request.max_length)
     settings = request.key_settings() | {"versions": software_versions()}
-    info = request.predictor.info
-    with _client(client, cluster) as active:
+    with _client(client, cluster) as active, batch_log(out / LOG) as log:
+        log.info("batch of %d record(s) (%d invalid) into %s", len(records) + len(invalid), len(invalid), out)
+        log.info("request: %s", json.dumps(request.to_json(), sort_keys=True))
+        for error in invalid:
+            log.warning("invalid record: %s", error)
         reference = _reference_record(active, request) if request.refine is not None else None
         groups = _group(records, settings, reference)
         specs = {key: ItemSpec(key, sequence, tuple(r.id for r in group) or (REFERENCE_NAME,), request, settings)
                  for key, (sequence, group) in groups.items()}
-        cached = [key for key in specs if is_complete(out / key)]
-        todo = [key for key in specs if key not in set(cached)]
-        batches = _pack(todo, specs, batch_tokens if batch_tokens is not None else info.batch_tokens)
-        resources = gpu_resources(active) if info.needs_gpu else None
-        tasks = []
-        for batch in batches:
-            predicted = active.submit(predict_batch, request.predictor,
-                                      [(key, _record(groups[key], reference)) for key in batch],
-                                      resources=resources, retries=retries, pure=False)
-            tasks += [Task(key, finish_item, (specs[key], predicted)) for key in batch]
-        with _progress_bar(len(specs), show_progress) as bar:
-            def report(counts: Progress) -> None:
-                bar(counts)
-                if progress is not None and counts.last is not None:
-                    progress(counts, specs[counts.last.key].names)
+        outcomes = _run_items(active, out / CACHE, request, specs, groups, reference, log,
+                              batch_tokens=batch_tokens, item_timeout=item_timeout, retries=retries,
+                              progress=progress, show_progress=show_progress, cancel=cancel)
+        reference_key = item_key(reference.sequence, settings) if reference is not None else None
+        rows = _rows(records, invalid, groups, outcomes, outcomes.get(reference_key) if reference_key else None)
+        for row in rows:
+            if row.status == "done" and row.folder and row.item:
+                publish_record(out, row.folder, row.item)
+        table = build_summary(rows)
+        counts = {status: sum(o.status == status for o in outcomes.values())
+                  for status in ("done", "cached", "failed", "cancelled")} | {"invalid": len(invalid)}
+        metadata = {"request": request.to_json(), "settings": settings, "counts": counts, "items": len(specs),
+                    "records": len(records) + len(invalid),
+                    "reference": None if reference is None else {"key": reference_key, "sequence": reference.sequence},
+                    "wall_time_s": round(time.perf_counter() - started, 3)}
+        paths = write_summary(table, out, metadata, report_html(table, metadata))
+        log.info("finished in %.1f s: %s", time.perf_counter() - started,
+                 ", ".join(f"{count} {status}" for status, count in counts.items()))
+    return BatchResult(out, table, counts, paths)
 
-            runner = ItemRunner(active, out, retries=retries, timeout=item_timeout, progress=report, cancel=cancel)
-            outcomes = runner.run(tasks, cached=cached)
 
+def _run_items(client: Client, cache: Path, request: BatchRequest, specs: Mapping[str, ItemSpec],
+               groups: Mapping[str, tuple[str, list[SequenceRecord]]], reference: SequenceRecord | None,
+               log: logging.Logger, *, batch_tokens: int | None, item_timeout: float | None, retries: int,
+               progress: ProgressCallback | None, show_progress: bool,
+               cancel: threading.Event | None) -> dict[str, ItemOutcome]:
+    """Submit the prediction batches and the items; the outcome of every item, cached ones included."""
+    info = request.predictor.info
+    cached = [key for key in specs if is_complete(cache / key)]
+    todo = [key for key in specs if key not in set(cached)]
+    log.info("%d item(s): %d complete from an earlier run, %d to compute", len(specs), len(cached), len(todo))
+    batches = _pack(todo, specs, batch_tokens if batch_tokens is not None else info.batch_tokens)
+    resources = gpu_resources(client) if info.needs_gpu else None
+    tasks = []
+    for batch in batches:
+        predicted = client.submit(predict_batch, request.predictor,
+                                  [(key, _record(groups[key], reference)) for key in batch],
+                                  resources=resources, retries=retries, pure=False)
+        tasks += [Task(key, finish_item, (specs[key], predicted)) for key in batch]
+    with _progress_bar(len(specs), show_progress) as bar:
+        def report(counts: Progress) -> None:
+            bar(counts)
+            last = counts.last
+            if last is not None:
+                names = ", ".join(specs[last.key].names)
+                log.log(logging.WARNING if last.status == "failed" else logging.INFO, "%s %s (%s)%s", last.status,
+                        names, last.key, f": {last.error}" if last.error else f" in {last.seconds:.1f} s")
+                if progress is not None:
+                    progress(counts, specs[last.key].names)
+
+        runner = ItemRunner(client, cache, retries=retries, timeout=item_timeout, progress=report, cancel=cancel)
+        return runner.run(tasks, cached=cached)
+
+
+def _rows(records: Sequence[SequenceRecord], invalid: Sequence[SequenceFormatError],
+          groups: Mapping[str, tuple[str, list[SequenceRecord]]], outcomes: Mapping[str, ItemOutcome],
+          reference: ItemOutcome | None) -> list[SummaryRow]:
+    """One summary row per record (invalid ones included), in file order, with folders and energy changes."""
     key_of = {id(record): key for key, (_, group) in groups.items() for record in group}
-    rows = [(record.line, _row(record, key_of[id(record)], outcomes[key_of[id(record)]])) for record in records]
+    folders = dict(zip((id(r) for r in records), record_folder_names([r.name for r in records]), strict=True))
+    rows = [(record.line, _row(record, key_of[id(record)], outcomes[key_of[id(record)]], folders[id(record)]))
+            for record in records]
     rows += [(error.line or 0, _invalid_row(error)) for error in invalid]
     rows.sort(key=lambda pair: pair[0])
-    reference_key = item_key(reference.sequence, settings) if reference is not None else None
-    summary_rows = _energy_change([row for _, row in rows], outcomes.get(reference_key) if reference_key else None)
-    table = build_summary(summary_rows)
-    counts = {status: sum(o.status == status for o in outcomes.values())
-              for status in ("done", "cached", "failed", "cancelled")} | {"invalid": len(invalid)}
-    metadata = {"request": request.to_json(), "settings": settings, "counts": counts, "items": len(specs),
-                "records": len(records) + len(invalid),
-                "reference": None if reference is None else {"key": reference_key, "sequence": reference.sequence},
-                "wall_time_s": round(time.perf_counter() - started, 3)}
-    paths = write_summary(table, out, metadata, report_html(table, metadata))
-    return BatchResult(out, table, counts, paths)
+    return _energy_change([row for _, row in rows], reference)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -248,12 +285,13 @@ def _pack(keys: Sequence[str], specs: Mapping[str, ItemSpec], tokens: int) -> li
     return batches
 
 
-def _row(record: SequenceRecord, key: str, outcome: ItemOutcome) -> SummaryRow:
+def _row(record: SequenceRecord, key: str, outcome: ItemOutcome, folder: str) -> SummaryRow:
     status = "done" if outcome.ok else outcome.status
     numbers = outcome.result if outcome.ok else {}
     return SummaryRow.from_mapping({"name": record.name, "id": record.id, "item": key, "length": record.length,
                                     "chains": len(record.chains), "status": status, "error": outcome.error,
-                                    "cached": outcome.status == "cached"} | numbers)
+                                    "cached": outcome.status == "cached",
+                                    "folder": folder if outcome.ok else None} | numbers)
 
 
 def _invalid_row(error: SequenceFormatError) -> SummaryRow:
@@ -265,6 +303,22 @@ def _energy_change(rows: list[SummaryRow], reference: ItemOutcome | None) -> lis
     base = reference.result.get("energy_after") if reference is not None and reference.ok else None
     return [dataclasses.replace(row, energy_change=None if base is None or row.energy_after is None
                                 else row.energy_after - base) for row in rows]
+
+
+@contextlib.contextmanager
+def batch_log(path: Path) -> Iterator[logging.Logger]:
+    """A logger that appends to the batch's ``log.txt`` for the duration (one per batch, also when nested)."""
+    log = logging.getLogger(f"workbench.batch.{path.parent.resolve()}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    try:
+        yield log
+    finally:
+        log.removeHandler(handler)
+        handler.close()
 
 
 @contextlib.contextmanager

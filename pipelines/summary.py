@@ -30,7 +30,8 @@ def build_summary(rows: Sequence[SummaryRow]) -> pd.DataFrame:
     table["length"] = table["length"].astype("int64")
     table["cached"] = table["cached"].fillna(False).astype(bool)
     table["rank"] = rank(table)
-    return table
+    # best first; rows without a rank (failed, cancelled) after them, in file order
+    return table.sort_values("rank", na_position="last", kind="stable").reset_index(drop=True)
 
 
 def rank(table: pd.DataFrame) -> pd.Series:

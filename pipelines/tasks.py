@@ -259,8 +259,15 @@ def analyse(structure: Structure) -> dict[str, Any]:
 
 def item_numbers(prediction: Prediction, refinement: RefinementResult | None,
                  metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """The summary-table numbers of one finished item."""
+    """The summary-table numbers of one finished item.
+
+    ``mutations`` joins the changes a predictor reports against its template
+    (``provenance.parameters["mutations"]`` and the labels of ``["indels"]``) with ``+``.
+    """
+    parameters = prediction.provenance.parameters
+    changes = [*parameters.get("mutations", []), *(i["label"] for i in parameters.get("indels", []))]
     numbers: dict[str, Any] = {
+        "mutations": "+".join(changes) if changes else None,
         "mean_plddt": None if prediction.mean_plddt is None else round(prediction.mean_plddt, 3),
         "ptm": prediction.ptm,
         "max_pae": prediction.max_pae,

@@ -84,4 +84,5 @@ def test_validate_refuses_missing_and_unreadable_files(tmp_path):
     junk.write_text("ATOM      1  N   ASN A   1      22.0x6  40.557   0.420  1.00  0.00           N\n")
     with pytest.raises(StructureFormatError, match=r"junk\.pdb, line 1"):
         BatchRequest.create("template", {"template": str(junk)}).validate()
-    BatchRequest.create("esmfold").validate()  # a hub id is not a local file: nothing to check here
+    # a hub id is checked against the local cache (tests/predict/test_weights.py), unless a download is allowed
+    assert "to download" in BatchRequest.create("esmfold", {"allow_download": True}).validate()

@@ -70,6 +70,14 @@ def add_batch_commands(commands: Any) -> None:
     serve.add_argument("--once", action="store_true", help="exit when no job is queued or running")
     serve.set_defaults(handler=_serve)
 
+    weights = commands.add_parser(
+        "weights", help="fetch model weights into the local cache (on a machine with internet)",
+        description="`workbench weights fetch [esmfold_v1|OWNER/NAME]` downloads into the Hugging Face cache and "
+                    "prints the folder; `workbench weights where [NAME]` says whether they are on this machine.")
+    weights.add_argument("action", choices=["fetch", "where"])
+    weights.add_argument("name", nargs="?", default="esmfold_v1", help="esmfold_v1 (default) or a hub id")
+    weights.set_defaults(handler=_weights)
+
     ui = commands.add_parser("ui", help="start the web UI (Streamlit)")
     ui.add_argument("--port", type=int, default=8501)
     ui.add_argument("--address", default="127.0.0.1")
@@ -144,7 +152,9 @@ def request_from_args(args: argparse.Namespace) -> BatchRequest:
         request = BatchRequest.create(args.predictor, given, refine=refine)
     except TypeError as exc:
         raise ValueError(str(exc)) from None
-    request.validate()
+    found = request.validate()
+    if found:
+        print(found, file=sys.stderr)
     return request
 
 
@@ -252,6 +262,18 @@ def _serve(args: argparse.Namespace) -> int:
                             cluster_config=args.cluster_config, max_jobs=args.max_jobs, lease_seconds=args.lease,
                             poll=args.poll, grace=args.grace, item_timeout=args.item_timeout)
     return dispatcher.serve(once=args.once)
+
+
+def _weights(args: argparse.Namespace) -> int:
+    from workbench.predict.esmfold_weights import SHORT_NAMES, fetch_weights, resolve_weights
+
+    if args.action == "fetch":
+        folder = fetch_weights(args.name)
+        print(f"{args.name}: {folder}")
+        return 0
+    folder, _ = resolve_weights(SHORT_NAMES.get(args.name, args.name))  # raises, saying how to fetch them
+    print(f"{args.name}: {folder}")
+    return 0
 
 
 def _ui(args: argparse.Namespace) -> int:

@@ -130,16 +130,23 @@ class BatchRequest:
 
     # ------------------------------------------------------------------ checks
 
-    def validate(self) -> None:
+    def validate(self) -> str | None:
         """Refuse settings that would fail every item, before any item runs.
 
-        File options must exist (a template must also parse: errors name the
-        file and the line). The OpenMM platform is not checked here: CUDA may
+        File options must exist, and the predictor's declared check must pass
+        (a template must parse, ESMFold's weights must be on this machine or a
+        download allowed). The OpenMM platform is not checked here: CUDA may
         exist on the workers and not on this machine.
+
+        Returns
+        -------
+        str or None
+            What the predictor's check found (for the form and the log).
 
         Raises
         ------
-        FileNotFoundError, NotADirectoryError, StructureFormatError
+        FileNotFoundError, StructureFormatError
+            Naming the file, or saying how to get the weights.
         """
         for option in self.predictor.info.option_fields:
             value = getattr(self.predictor.options, option.name)
@@ -148,16 +155,8 @@ class BatchRequest:
             if not str(value) or not Path(value).exists():
                 what = str(option.metadata.get("label", f"{self.predictor.name} option {option.name}")).lower()
                 raise FileNotFoundError(errno.ENOENT, f"{what} not found", str(value))
-        self._validate_predictor()
-
-    def _validate_predictor(self) -> None:
-        """Structure options (the template) must parse: read each once, errors naming the file and the line."""
-        from workbench.io.structure_reader import read_structure
-
-        for option in self.predictor.info.option_fields:
-            value = getattr(self.predictor.options, option.name)
-            if option.metadata.get("upload") == "structure" and value:
-                read_structure(value)
+        check = self.predictor.info.check
+        return None if check is None else check(self.predictor.options)
 
     # ------------------------------------------------------------------ JSON
 

@@ -1,21 +1,30 @@
 """The results folder: its layout, its writers and its typed readers, in one place.
 
 A batch folder (``workbench run`` and ``workbench predict``, the dispatcher's
-``results/<job id>/``) holds one folder per item, named by the item's content
-key, and the batch's summary::
+``results/<job id>/``) holds one folder per record, named for people, the
+content-addressed cache behind them, and the batch's summary::
 
     OUT/
-      <key>/model.pdb, model.cif     the predicted model (completed by the preparation where the
+      T66I/T66I_model.pdb, ...       one folder per finished record, named by its (file-safe) id:
+                                     the item's files, each prefixed with the folder name
+      cache/<key>/model.pdb, .cif    the predicted model (completed by the preparation where the
                                      predictor leaves side chains incomplete), pLDDT in the B-factors
-      <key>/confidence.json          per-residue pLDDT, mean pLDDT, pTM, ipTM, PAE
-      <key>/provenance.json          how the prediction was made
-      <key>/relaxed.pdb              the refined model (when refined)
-      <key>/refinement.json          the refinement's report (when refined)
-      <key>/metrics.json             secondary structure, clashes, radius of gyration
-      <key>/config.json              the item's sequence, record ids and settings
-      <key>/DONE                     written last: the item is complete
-      summary.parquet, summary.csv   one row per FASTA record (:class:`SummaryRow`)
-      report.html, batch.json        the ranked report; settings, counts and timings of the run
+      cache/<key>/confidence.json    its kind, per-residue pLDDT (or none), pTM, ipTM, PAE
+      cache/<key>/provenance.json    how the prediction was made
+      cache/<key>/relaxed.pdb        the refined model (when refined)
+      cache/<key>/refinement.json    the refinement's report (when refined)
+      cache/<key>/metrics.json       secondary structure, clashes, radius of gyration
+      cache/<key>/config.json        the item's sequence, record ids and settings
+      cache/<key>/DONE               written last: the item is complete
+      summary.parquet, summary.csv   one row per FASTA record, best first (:class:`SummaryRow`)
+      report.html, batch.json        the ranked report; request, settings, counts and timings
+      log.txt                        what happened, item by item
+
+The content key (SHA-256 of the sequence and every setting that changes the
+result) is the cache's identity: records with the same sequence share one item
+and a batch run again skips what is complete. A record's folder holds hard
+links to its item's files (copies where the file system has no links), so two
+records with one sequence both get their files at no cost.
 
 Everything is written with :func:`workbench.files.atomic_write_bytes`. Scripts,
 the CLI, the web UI and the dispatcher read a finished batch with
@@ -27,6 +36,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -34,7 +45,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workbench.files import atomic_write_bytes
+from workbench.files import atomic_write_bytes, check_writable_folder
+from workbench.io.fasta import safe_name
 from workbench.io.structure_reader import read_structure
 from workbench.io.structure_writer import format_mmcif, format_pdb
 from workbench.predict.base import Prediction
@@ -84,8 +96,14 @@ ITEM_FILES: dict[str, str] = {
 }
 """An item folder's files and their media types (the UI's downloads)."""
 
+LOG = "log.txt"
+CACHE = "cache"
+"""The folder of content-addressed items inside a batch folder."""
+
 BATCH_FILES = {"parquet": SUMMARY_PARQUET, "csv": SUMMARY_CSV, "html": REPORT_HTML, "batch": BATCH_JSON}
 """A batch folder's summary files, by kind."""
+RESERVED_NAMES = frozenset({CACHE, SUMMARY_PARQUET, SUMMARY_CSV, REPORT_HTML, BATCH_JSON, LOG})
+"""Names a record's folder never takes."""
 
 
 # ---------------------------------------------------------------------- typed records
@@ -148,6 +166,8 @@ class SummaryRow:
     error: str | None = None
     cached: bool = False
     rank: int | None = None
+    folder: str | None = None
+    mutations: str | None = None
     mean_plddt: float | None = None
     ptm: float | None = None
     max_pae: float | None = None
@@ -184,6 +204,24 @@ class SummaryRow:
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SummaryRow))
 """Summary columns, in order."""
+
+UNITS: dict[str, str] = {
+    "length": "residues", "energy_before": "kJ/mol", "energy_after": "kJ/mol", "energy_change": "kJ/mol",
+    "max_pae": "Å", "rmsd_ca_refined": "Å", "radius_of_gyration": "Å", "predict_s": "s", "refine_s": "s",
+    "analyze_s": "s", "mean_plddt": "0-100", "ptm": "0-1", "helix_fraction": "0-1", "strand_fraction": "0-1",
+}
+"""Units of the summary's numeric columns (CSV headers carry them)."""
+DECIMALS: dict[str, int] = {
+    "energy_before": 1, "energy_after": 1, "energy_change": 1, "max_pae": 2, "rmsd_ca_refined": 3,
+    "radius_of_gyration": 2, "predict_s": 2, "refine_s": 2, "analyze_s": 2, "mean_plddt": 2, "ptm": 3,
+    "helix_fraction": 3, "strand_fraction": 3,
+}
+"""Decimals kept in the CSV (the Parquet file keeps full precision)."""
+
+
+def csv_header(column: str) -> str:
+    """A CSV header: the column name and its unit, ``energy_change (kJ/mol)``."""
+    return f"{column} ({UNITS[column]})" if column in UNITS else column
 
 
 def _is_missing(value: Any) -> bool:
@@ -310,6 +348,62 @@ class ItemFolder:
             raise ValueError(f"{path}: unreadable ({exc})") from None
 
 
+def item_path(out: Path, key: str) -> Path:
+    """The cache folder of item ``key`` in batch folder ``out``.
+
+    ``out/cache/<key>``, or ``out/<key>`` in batch folders written before records had named folders.
+    """
+    if not is_item_key(key):
+        raise ValueError(f"not an item key: {key!r}")
+    cached = out / CACHE / key
+    return cached if cached.is_dir() or not (out / key).is_dir() else out / key
+
+
+def record_folder_names(names: Sequence[str]) -> list[str]:
+    """A folder name per record: its file-safe name, made unique ignoring case and never a reserved name.
+
+    Examples
+    --------
+    >>> record_folder_names(["T66I", "t66i", "a/b", "cache", "T66I_2"])
+    ['T66I', 't66i_2', 'a_b', 'cache_', 'T66I_2_2']
+    """
+    taken: set[str] = set()
+    folders = []
+    for name in names:
+        base = safe_name(name) or "record"
+        if base.lower() in RESERVED_NAMES:
+            base += "_"
+        candidate, n = base, 1
+        while candidate.lower() in taken or candidate.lower() in RESERVED_NAMES:
+            n += 1
+            candidate = f"{base}_{n}"
+        taken.add(candidate.lower())
+        folders.append(candidate)
+    return folders
+
+
+def publish_record(out: Path, folder: str, key: str) -> Path:
+    """Give a record its named folder: ``out/<folder>/<folder>_<file>`` for each file of its item.
+
+    Hard links to the cached files (copies where links fail), each put in place
+    with a rename, so a reader never sees a half-written file. Returns the folder.
+    """
+    source = item_path(out, key)
+    target = check_writable_folder(out / folder)
+    for path in sorted(source.iterdir()):
+        if not path.is_file() or path.name == "DONE" or path.name.startswith("."):
+            continue
+        final = target / f"{folder}_{path.name}"
+        temporary = target / f".{final.name}.{os.getpid()}.tmp"
+        temporary.unlink(missing_ok=True)
+        try:
+            os.link(path, temporary)
+        except OSError:
+            shutil.copyfile(path, temporary)
+        os.replace(temporary, final)
+    return target
+
+
 def write_prediction(prediction: Prediction, folder: str | Path) -> dict[str, Path]:
     """Write ``prediction`` into ``folder`` (see :meth:`ItemFolder.write_prediction`)."""
     return ItemFolder(Path(folder)).write_prediction(prediction)
@@ -330,7 +424,8 @@ def write_summary(table: pd.DataFrame, out: Path, metadata: Mapping[str, Any], r
     buffer = io.BytesIO()
     table.to_parquet(buffer, index=False)
     atomic_write_bytes(paths["parquet"], buffer.getvalue())
-    atomic_write_bytes(paths["csv"], table.to_csv(index=False).encode())
+    readable = table.round({c: d for c, d in DECIMALS.items() if c in table}).rename(columns=csv_header)
+    atomic_write_bytes(paths["csv"], readable.to_csv(index=False).encode())
     atomic_write_bytes(paths["html"], report.encode())
     atomic_write_bytes(paths["batch"], (json.dumps(dict(metadata), indent=2, default=str) + "\n").encode())
     return paths
@@ -377,19 +472,28 @@ class BatchResults:
         return iter(sorted(rows, key=lambda row: row.rank or 0))
 
     def item(self, name: str) -> ItemFolder:
-        """The folder of an item, by its content key or by a record id in the summary.
+        """The cached item, by its content key or by a record id in the summary (typed readers).
 
         Raises
         ------
         KeyError
             For a name that is neither.
         """
-        if is_item_key(name) and (self.path / name).is_dir():
-            return ItemFolder(self.path / name)
+        if is_item_key(name) and item_path(self.path, name).is_dir():
+            return ItemFolder(item_path(self.path, name))
         for row in self.rows:
             if row.id == name and row.item:
-                return ItemFolder(self.path / row.item)
+                return ItemFolder(item_path(self.path, row.item))
         raise KeyError(f"{self.path}: no item or record {name!r}")
+
+    def record_files(self, record_id: str) -> dict[str, Path]:
+        """The named files of a finished record (``T66I/T66I_relaxed.pdb``, ...), by item file name."""
+        for row in self.rows:
+            if row.id == record_id and row.folder:
+                folder = self.path / row.folder
+                return {name: folder / f"{row.folder}_{name}" for name in ITEM_FILES
+                        if (folder / f"{row.folder}_{name}").is_file()}
+        raise KeyError(f"{self.path}: no finished record {record_id!r}")
 
 
 def is_item_key(value: object) -> bool:
@@ -420,6 +524,7 @@ def open_results(path: str | Path) -> BatchResults:
         table = pd.read_parquet(path / SUMMARY_PARQUET)
     elif (path / SUMMARY_CSV).is_file():
         table = pd.read_csv(path / SUMMARY_CSV, dtype={"item": str})
+        table.columns = [str(c).split(" (")[0] for c in table.columns]  # headers carry units
     else:
         raise FileNotFoundError(f"{path}: no {SUMMARY_PARQUET} or {SUMMARY_CSV} (not a finished batch folder)")
     metadata: dict[str, Any] = {}

@@ -44,9 +44,12 @@ def batch(tmp_path_factory):
             "summary": pd.read_parquet(out / "summary.parquet")}
 
 
-def test_every_record_has_a_row_in_file_order(batch):
+def test_every_record_has_a_row_best_first(batch):
     table = batch["summary"]
-    assert table["id"].tolist() == ["wild_type", "T66I", "T66I_copy", "broken", "unrelated"]
+    ranked = table[table["rank"].notna()]
+    assert ranked["rank"].tolist() == sorted(ranked["rank"].tolist())  # best first
+    assert table["id"].tolist()[len(ranked):] == ["broken", "unrelated"]  # then the rest, in file order
+    assert sorted(table["id"]) == sorted(["wild_type", "T66I", "T66I_copy", "broken", "unrelated"])
     status = dict(zip(table["id"], table["status"], strict=True))
     assert status == {"wild_type": "done", "T66I": "done", "T66I_copy": "done", "broken": "failed",
                       "unrelated": "failed"}
@@ -59,16 +62,30 @@ def test_every_record_has_a_row_in_file_order(batch):
 def test_identical_sequences_share_one_item(batch):
     table = batch["summary"].set_index("id")
     assert table.loc["T66I", "item"] == table.loc["T66I_copy", "item"]
-    done = sorted(p.parent.name for p in batch["out"].glob(f"*/{DONE}"))
+    done = sorted(p.parent.name for p in batch["out"].glob(f"cache/*/{DONE}"))
     assert done == sorted({table.loc["wild_type", "item"], table.loc["T66I", "item"]})
-    config = json.loads((batch["out"] / table.loc["T66I", "item"] / "config.json").read_text())
+    config = json.loads((batch["out"] / "cache" / table.loc["T66I", "item"] / "config.json").read_text())
     assert config["names"] == ["T66I", "T66I_copy"] and config["sequence"] == batch["variants"]["T66I"]
+
+
+def test_each_finished_record_has_a_folder_named_for_it(batch):
+    """Files named for people; two records with one sequence both get theirs, the cache holds one item."""
+    table = batch["summary"].set_index("id")
+    for name in ("wild_type", "T66I", "T66I_copy"):
+        folder = batch["out"] / name
+        assert table.loc[name, "folder"] == name
+        cached = batch["out"] / "cache" / table.loc[name, "item"]
+        for file in ("model.pdb", "model.cif", "relaxed.pdb", "confidence.json", "refinement.json"):
+            assert (folder / f"{name}_{file}").read_bytes() == (cached / file).read_bytes()
+    assert table.loc["T66I", "mutations"] == "T66I" and table.loc["T66I_copy", "mutations"] == "T66I"
+    assert not (batch["out"] / "broken").exists() and not (batch["out"] / "unrelated").exists()
+    assert "done T66I, T66I_copy" in (batch["out"] / "log.txt").read_text()
 
 
 def test_summary_numbers_match_the_files(batch):
     table = batch["summary"].set_index("id")
     for name in ("wild_type", "T66I"):
-        folder = batch["out"] / table.loc[name, "item"]
+        folder = batch["out"] / "cache" / table.loc[name, "item"]
         confidence = json.loads((folder / "confidence.json").read_text())
         refinement = json.loads((folder / "refinement.json").read_text())
         metrics = json.loads((folder / "metrics.json").read_text())
@@ -94,13 +111,13 @@ def test_ranking_and_summary_files_agree(batch):
     assert table.loc[table["status"] == "failed", "rank"].isna().all()
     csv = pd.read_csv(batch["out"] / "summary.csv")
     assert csv["id"].tolist() == table["id"].tolist()
-    np.testing.assert_allclose(csv["energy_after"], table["energy_after"], rtol=1e-9)
+    np.testing.assert_allclose(csv["energy_after (kJ/mol)"], table["energy_after"], atol=0.05)  # 1 decimal
     html = (batch["out"] / "report.html").read_text()
     assert "T66I_copy" in html and "<table" in html
 
 
 def test_running_again_recomputes_nothing(batch, capsys):
-    done = sorted(batch["out"].glob(f"*/{DONE}"))
+    done = sorted(batch["out"].glob(f"cache/*/{DONE}"))
     stamps = {p: p.read_text() for p in done}
     status = main(["run", str(batch["fasta"]), "-o", str(batch["out"]), "--template", str(TEMPLATE),
                    "--cluster", "local:1", "--no-progress"])

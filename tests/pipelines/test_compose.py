@@ -74,3 +74,18 @@ def test_each_template_item_is_prepared_once(variants, tmp_path, monkeypatch):
     assert sorted(his.atom_name[(his.res_id == 155) & (his.element != "H")]) == sorted(
         ["N", "CA", "C", "O", "CB", "CG", "ND1", "CD2", "CE1", "NE2"])
     assert read_structure(n155h.path / "relaxed.pdb").sequences == his.sequences
+
+
+def test_records_whose_names_differ_by_case_or_unsafe_characters_get_distinct_folders(tmp_path):
+    sequence = TemplatePredictor(pdbfixer_1bhl()).template_sequences[0]
+    fasta = "".join(f">{name}\n{sequence}\n" for name in ("wt", "WT", "w/t", "w_t"))
+    request = BatchRequest.create("template", {"template": str(pdbfixer_1bhl())}, refine=False)
+    run_batch(request, fasta, tmp_path / "out", cluster="inprocess")
+    rows = {row.id: row for row in open_results(tmp_path / "out").rows}
+    assert {row.status for row in rows.values()} == {"done"} and len({row.item for row in rows.values()}) == 1
+    folders = [rows[name].folder for name in ("wt", "WT", "w/t", "w_t")]
+    assert folders == ["wt", "WT_2", "w_t", "w_t_2"]
+    assert len({folder.lower() for folder in folders}) == 4  # distinct on a case-insensitive file system too
+    for name, folder in zip(("wt", "WT", "w/t", "w_t"), folders, strict=True):
+        assert (tmp_path / "out" / folder / f"{folder}_model.cif").is_file()
+        assert open_results(tmp_path / "out").record_files(name)["model.cif"].parent.name == folder

@@ -176,7 +176,9 @@ def test_plots_build_from_result_data():
 
 
 def test_item_keys_guard_paths(tmp_path):
-    assert data.item_dir(tmp_path, "0123456789abcdef") == tmp_path / "0123456789abcdef"
+    assert data.item_dir(tmp_path, "0123456789abcdef") == tmp_path / "cache" / "0123456789abcdef"
+    (tmp_path / "fedcba9876543210").mkdir()  # a batch folder written before items moved into cache/
+    assert data.item_dir(tmp_path, "fedcba9876543210") == tmp_path / "fedcba9876543210"
     for bad in ("../../etc", "0123456789ABCDEF", "0123456789abcde", "/etc/passwd"):
         with pytest.raises(ValueError):
             data.item_dir(tmp_path, bad)
@@ -193,13 +195,15 @@ def test_load_item_is_defensive(tmp_path):
     assert list(item.files) == ["confidence.json", "metrics.json"]
 
 
-def test_zip_folder(tmp_path):
+def test_zip_folder_holds_the_named_files_not_the_cache(tmp_path):
     job = tmp_path / "job"
-    (job / "0123456789abcdef").mkdir(parents=True)
+    (job / "cache" / "0123456789abcdef").mkdir(parents=True)
+    (job / "T66I").mkdir()
     (job / "summary.csv").write_text("name\n")
-    (job / "0123456789abcdef" / "model.pdb").write_text("END\n")
+    (job / "cache" / "0123456789abcdef" / "model.pdb").write_text("END\n")
+    (job / "T66I" / "T66I_model.pdb").write_text("END\n")
     names = zipfile.ZipFile(BytesIO(data.zip_folder(job))).namelist()
-    assert sorted(names) == ["job/0123456789abcdef/model.pdb", "job/summary.csv"]
+    assert sorted(names) == ["job/T66I/T66I_model.pdb", "job/summary.csv"]
 
 
 def test_elapsed_and_progress():

@@ -60,7 +60,13 @@ def test_submit_bad_fasta_shows_the_error_and_queues_nothing(workbench_home):
     assert JobStore().list_jobs() == []
 
 
-def test_submit_esmfold_shows_memory_estimate(workbench_home):
+def test_submit_esmfold_shows_memory_estimate_and_checks_the_weights(workbench_home, tmp_path, monkeypatch):
+    pytest.importorskip("transformers")
+    import huggingface_hub.constants
+
+    from tests.predict.esmfold_tiny import save_tiny_model
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty_hub_cache"))
     at = run_view("submit")
     at.selectbox(key="submit_predictor").select("esmfold").run()
     at.text_area(key="submit_fasta").input(GOOD_FASTA).run()
@@ -77,12 +83,19 @@ def test_submit_esmfold_shows_memory_estimate(workbench_home):
         assert set(table["fits GPU"]) == {"no GPU"}
     else:
         assert set(table["fits GPU"]) <= {"yes", "no"}
+    # the default hub weights are not on this machine: refused beside the form, with the command to fetch them
+    assert any("workbench weights fetch esmfold_v1" in e.value for e in at.error)
+    at.button(key="submit_button").click().run()
+    assert JobStore().list_jobs() == []
+    weights = save_tiny_model(tmp_path / "tiny_esmfold")
+    at.text_input(key="submit_weights").input(str(weights)).run()
+    assert f"Checked on this machine: ESMFold weights: {weights}" in _texts(at)
     at.number_input(key="submit_num_recycles").set_value(2).run()
     at.button(key="submit_button").click().run()
     (job,) = JobStore().list_jobs()
     request = BatchRequest.from_json(job.parameters)
     assert request.predictor.name == "esmfold"
-    assert (request.predictor.options.num_recycles, request.predictor.options.weights) == (2, "facebook/esmfold_v1")
+    assert (request.predictor.options.num_recycles, request.predictor.options.weights) == (2, str(weights))
 
 
 def test_jobs_view_lists_jobs_and_cancels(workbench_home):
@@ -276,7 +289,7 @@ def test_results_view_lists_failed_records_and_copes_with_missing_files(finished
     table.to_parquet(job_dir / "summary.parquet")
     second = table.loc[table["name"] == "N155H", "item"].item()
     for name in ("relaxed.pdb", "refinement.json", "metrics.json"):
-        (job_dir / second / name).unlink()
+        (job_dir / "cache" / second / name).unlink()
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
     store = JobStore()
     job = store.submit({"fasta": GOOD_FASTA}, {"predictor": "template"}, name="copy")

@@ -2,8 +2,10 @@
 
 Biopython parses the records; this module checks what a predictor needs: the
 amino-acid alphabet (20 standard letters plus X, U, O, B, Z; lower case
-accepted), ``:`` between the chains of a complex, length limits, and ids that
-are unique and safe to use as file names. Errors name the record and the line.
+accepted), ``:`` between the chains of a complex, length limits, and unique
+ids, each with a file-safe form. Errors name the record and the line. Two ids
+may share a file-safe form (``a`` and ``A``, ``x/y`` and ``x_y``): the results
+folder gives each its own folder (:func:`workbench.results.record_folder_names`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class SequenceRecord:
         The first word of the header, as written.
     name : str
         ``id`` made safe as a file name (letters, digits, ``_ . -``; no path
-        separators, no leading dots); unique within a file, case-insensitively.
+        separators, no leading dots); not necessarily unique (see the module docstring).
     chains : tuple of str
         Upper-case one-letter sequence of each chain (one for a monomer).
     description : str
@@ -160,16 +162,14 @@ def scan_fasta(
         try:
             record = _validate(seq_record.id, seq_record.description, str(seq_record.seq),
                                header, body, max_length, label, loaded.name)
-            clash = seen.get(record.name.lower())
+            clash = seen.get(record.id)
             if clash is not None:
-                raise SequenceFormatError(
-                    f"{label}: id {record.id!r} repeats {clash.id!r} (line {clash.line}) as a file name",
-                    source=loaded.name, line=header + 1, record=record.id,
-                )
+                raise SequenceFormatError(f"{label}: id {record.id!r} repeats the id of line {clash.line}",
+                                          source=loaded.name, line=header + 1, record=record.id)
         except SequenceFormatError as exc:
             errors.append(exc)
             continue
-        seen[record.name.lower()] = record
+        seen[record.id] = record
         records.append(record)
     return records, errors
 

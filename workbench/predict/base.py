@@ -229,6 +229,11 @@ class PredictorInfo:
         One line for people choosing a predictor (the web UI's list).
     in_browser : bool
         Offered in the web UI (False for predictors that read folders on the server).
+    check : callable, optional
+        ``check(options)`` raises, with a message saying what to do, when the
+        options cannot work on this machine (a template that does not parse,
+        weights that are not here); otherwise it may return one line saying
+        what it found (shown beside the form). Run before anything is queued.
     """
 
     name: str
@@ -240,6 +245,7 @@ class PredictorInfo:
     has_reference: bool = False
     label: str = ""
     in_browser: bool = True
+    check: Callable[[Any], str | None] | None = None
 
     @property
     def option_fields(self) -> tuple[Field[Any], ...]:
@@ -293,7 +299,7 @@ DEFAULT_PREDICTOR = "template"
 
 def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = False, batch_tokens: int = 0,
              incomplete_models: bool = False, has_reference: bool = False, label: str = "",
-             in_browser: bool = True) -> Callable[[type], type]:
+             in_browser: bool = True, check: Callable[[Any], str | None] | None = None) -> Callable[[type], type]:
     """Class decorator: make a predictor available by ``name``, with what callers need to know about it.
 
     Parameters
@@ -302,7 +308,7 @@ def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = Fa
     options : type
         The predictor's frozen :class:`PredictorOptions` dataclass; its fields
         are the class's constructor keyword arguments.
-    needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser
+    needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser, check
         See :class:`PredictorInfo`.
     """
 
@@ -311,7 +317,7 @@ def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = Fa
             raise ValueError(f"predictor {name!r} is already registered")
         cls.name = name  # type: ignore[attr-defined]
         _REGISTRY[name] = PredictorInfo(name, cls, options, needs_gpu, batch_tokens, incomplete_models,
-                                        has_reference, label or name, in_browser)
+                                        has_reference, label or name, in_browser, check)
         return cls
 
     return decorator
@@ -333,7 +339,7 @@ class _LazyFactory:
 
 def register_lazily(name: str, target: str, *, options: type[PredictorOptions], needs_gpu: bool = False,
                     batch_tokens: int = 0, incomplete_models: bool = False, has_reference: bool = False,
-                    label: str = "", in_browser: bool = True) -> None:
+                    label: str = "", in_browser: bool = True, check: Callable[[Any], str | None] | None = None) -> None:
     """Register a predictor whose class lives in a module too heavy to import for the registry alone.
 
     Parameters
@@ -341,13 +347,13 @@ def register_lazily(name: str, target: str, *, options: type[PredictorOptions], 
     name : str
     target : str
         ``"package.module:ClassName"``, imported when the first predictor is built.
-    options, needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser
+    options, needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser, check
         As for :func:`register`.
     """
     if name in _REGISTRY:
         raise ValueError(f"predictor {name!r} is already registered")
     _REGISTRY[name] = PredictorInfo(name, _LazyFactory(target), options, needs_gpu, batch_tokens,
-                                    incomplete_models, has_reference, label or name, in_browser)
+                                    incomplete_models, has_reference, label or name, in_browser, check)
 
 
 def unregister(name: str) -> None:

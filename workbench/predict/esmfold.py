@@ -47,7 +47,6 @@ from workbench.predict.esmfold_complex import (
     tm_scores,
 )
 from workbench.predict.esmfold_model import (
-    DEFAULT_WEIGHTS,
     LM_DTYPES,
     TRUNK_DTYPES,
     EsmFoldWeightsError,
@@ -55,7 +54,7 @@ from workbench.predict.esmfold_model import (
     load_model,
     matmul_precision,
 )
-from workbench.predict.esmfold_options import DEFAULT_MAX_BATCH
+from workbench.predict.esmfold_options import DEFAULT_MAX_BATCH, DEFAULT_WEIGHTS
 from workbench.predict.outputs import with_plddt
 
 __all__ = ["EsmFoldPredictor", "EsmFoldWeightsError", "is_out_of_memory"]

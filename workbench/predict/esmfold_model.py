@@ -37,30 +37,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, overload
+from typing import TYPE_CHECKING
 
 import torch
 
-from workbench.predict.esmfold_options import DEFAULT_WEIGHTS
+from workbench.predict.esmfold_weights import EsmFoldWeightsError, missing_weights_message, resolve_weights
 
 if TYPE_CHECKING:  # transformers is imported when a model is first loaded, not with this module
     from transformers import EsmForProteinFolding
 
 TRUNK_DTYPES = ("fp32", "tf32", "bf16")
 LM_DTYPES = ("fp32", "fp16", "bf16")
-_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _TORCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-class EsmFoldWeightsError(FileNotFoundError):
-    """ESMFold weights could not be found or loaded; the message says how to get them."""
 
 
 @dataclass
@@ -189,62 +182,6 @@ def _prepare(
     )
 
 
-@overload
-def resolve_weights(weights: str, allow_download: Literal[False] = False) -> tuple[Path, bool]: ...
-@overload
-def resolve_weights(weights: str, allow_download: bool = False) -> tuple[Path | None, bool]: ...
-def resolve_weights(weights: str, allow_download: bool = False) -> tuple[Path | None, bool]:
-    """Where ``weights`` live on this machine, and whether loading must stay offline.
-
-    Returns
-    -------
-    folder : Path or None
-        Local folder holding ``config.json``; None for a hub id to be downloaded.
-    local_only : bool
-        Pass as ``local_files_only`` to ``from_pretrained``.
-
-    Raises
-    ------
-    EsmFoldWeightsError
-        For a folder without ``config.json``, or a hub id that is neither cached
-        nor allowed to be downloaded.
-    """
-    path = Path(weights).expanduser()
-    if path.exists():
-        if not (path / "config.json").is_file():
-            raise EsmFoldWeightsError(
-                f"ESMFold weights folder {str(path)!r} has no config.json; point --weights at the folder "
-                "that save_pretrained wrote or that `hf download facebook/esmfold_v1 --local-dir ...` made"
-            )
-        return path, True
-    if weights.startswith((".", "/", "~")) or not _HUB_ID.fullmatch(weights):
-        raise EsmFoldWeightsError(missing_weights_message(weights, is_path=True))
-    cached = _cached_snapshot(weights)
-    if cached is not None:
-        return cached, True
-    offline = _env_true("HF_HUB_OFFLINE") or _env_true("TRANSFORMERS_OFFLINE")
-    if allow_download and not offline:
-        return None, False
-    raise EsmFoldWeightsError(missing_weights_message(weights, is_path=False, offline=offline))
-
-
-def missing_weights_message(weights: str, is_path: bool, offline: bool = False) -> str:
-    """What to do when ``weights`` are not on this machine."""
-    where = (
-        f"there is no folder {weights!r}"
-        if is_path
-        else f"{weights!r} is not a local folder and is not in the Hugging Face cache ({_hub_cache_dir()})"
-    )
-    why = " (HF_HUB_OFFLINE is set)" if offline else ""
-    return (
-        f"ESMFold weights not found: {where}{why}. To get them, on a machine with internet run "
-        f"`hf download {DEFAULT_WEIGHTS} --local-dir esmfold_v1` (or `huggingface-cli download ...`; "
-        "about 2.8 GB), copy the folder here, and pass its path with `--weights PATH` "
-        "(Python: EsmFoldPredictor(weights=PATH)). On a machine with internet, allow_download=True "
-        "fetches a hub id into the Hugging Face cache once."
-    )
-
-
 def weights_sha256(folder: Path) -> str:
     """SHA-256 of the weight files in ``folder`` (safetensors preferred, as transformers loads them).
 
@@ -307,31 +244,6 @@ def _from_pretrained(weights: str, folder: Path | None, local_only: bool) -> Esm
             f"could not load ESMFold weights from {source!r}: {exc}. "
             + missing_weights_message(weights, is_path=folder is not None)
         ) from exc
-
-
-def _cached_snapshot(repo_id: str) -> Path | None:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - transformers depends on huggingface_hub
-        return None
-    try:
-        found = try_to_load_from_cache(repo_id, "config.json")
-    except ValueError:  # not a valid repo id
-        return None
-    return Path(found).parent if isinstance(found, str) else None
-
-
-def _hub_cache_dir() -> str:
-    try:
-        from huggingface_hub.constants import HF_HUB_CACHE
-
-        return str(HF_HUB_CACHE)
-    except ImportError:  # pragma: no cover
-        return "~/.cache/huggingface/hub"
-
-
-def _env_true(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _file_sha256(path: Path) -> str:

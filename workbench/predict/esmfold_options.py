@@ -41,5 +41,24 @@ class EsmFoldOptions(PredictorOptions):
         "help": "fetch hub weights that are not in the local cache (never with HF_HUB_OFFLINE)"})
 
 
+def check_weights(options: EsmFoldOptions) -> str:
+    """Refuse options whose weights are not on this machine (unless a download is allowed), saying how to get them.
+
+    Returns
+    -------
+    str
+        Where the weights are (or that they will be downloaded).
+
+    Raises
+    ------
+    EsmFoldWeightsError
+        A ``FileNotFoundError`` whose message names ``workbench weights fetch``.
+    """
+    from workbench.predict.esmfold_weights import resolve_weights  # it imports this module
+
+    folder, _ = resolve_weights(options.weights, options.allow_download)
+    return f"ESMFold weights: {folder}" if folder is not None else f"ESMFold weights: {options.weights} (to download)"
+
+
 register_lazily("esmfold", "workbench.predict.esmfold:EsmFoldPredictor", options=EsmFoldOptions, needs_gpu=True,
-                batch_tokens=4096, label="esmfold (ESMFold, needs its weights on the dispatcher)")
+                batch_tokens=4096, label="esmfold (ESMFold, needs its weights on the dispatcher)", check=check_weights)

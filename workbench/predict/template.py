@@ -130,8 +130,16 @@ class TemplateOptions(PredictorOptions):
         "help": "loop residues rebuilt on each side of an insertion or deletion (default 2)"})
 
 
+def check_template(options: TemplateOptions) -> str:
+    """The template must parse (errors name the file and the line); says what it holds."""
+    structure = read_structure(options.template)
+    sequences = structure.sequences
+    residues = sum(len(sequence) for sequence in sequences.values())
+    return f"template {Path(options.template).name}: chain(s) {', '.join(sequences)}, {residues} residues"
+
+
 @register("template", options=TemplateOptions, incomplete_models=True, has_reference=True,
-          label="template (variant modelling on a known structure; offline)")
+          label="template (variant modelling on a known structure; offline)", check=check_template)
 class TemplatePredictor:
     """Model variants of a known structure: align, substitute, rebuild loops, relax.
 

@@ -66,10 +66,8 @@ def is_item_key(value: object) -> bool:
 
 
 def item_dir(job_dir: Path, item: str) -> Path:
-    """The folder of ``item`` in ``job_dir``; raises ValueError for anything but a content key."""
-    if not is_item_key(item):
-        raise ValueError(f"not an item key: {item!r}")
-    return job_dir / item
+    """The cached folder of ``item`` in ``job_dir``; raises ValueError for anything but a content key."""
+    return results.item_path(job_dir, item)
 
 
 def _mtime(path: Path) -> float:
@@ -161,11 +159,16 @@ def load_item(job_dir: Path, item: str) -> ItemResult:
 
 
 def zip_folder(folder: Path) -> bytes:
-    """A zip archive of every file under ``folder`` (paths relative to its parent), in memory."""
+    """A zip archive of a batch folder as people read it, in memory.
+
+    Every file under ``folder`` (paths relative to its parent) except the
+    content-addressed cache, whose files the record folders already hold under
+    the records' names.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.is_symlink():
+            if path.is_file() and not path.is_symlink() and results.CACHE not in path.relative_to(folder).parts[:1]:
                 archive.write(path, arcname=str(path.relative_to(folder.parent)))
     return buffer.getvalue()
 

@@ -114,9 +114,20 @@ def _options() -> tuple[BatchRequest | None, list[str]]:
             "Restrained MD before the relax (ps; 0 = none)", min_value=0.0, max_value=1000.0, value=0.0, step=5.0,
             key="submit_md_ps"))}
     try:
-        return BatchRequest.create(predictor, values, refine=refine_options), problems
-    except (TypeError, ValueError) as exc:
-        return None, [*problems, str(exc)]
+        request = BatchRequest.create(predictor, values, refine=refine_options)
+        found = request.validate()  # what a job would fail on, refused here (weights, template)
+    except (TypeError, ValueError, OSError) as exc:
+        return None, [*problems, _one_line(exc)]
+    if found:
+        st.caption(f"Checked on this machine: {found}")
+    return request, problems
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error for the form: the path and reason for file errors, else the message."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
 
 
 def _structure_upload(option: Field[Any]) -> tuple[str | None, str | None]:
@@ -181,8 +192,8 @@ def page() -> None:
             if check.records:
                 st.success(f"{len(check.records)} valid record(s), "
                            f"{sum(r.length for r in check.records):,} residues", icon=":material/check:")
-        if check.records and request is not None:
-            needs_gpu = request.predictor.info.needs_gpu
+        if check.records:
+            needs_gpu = predictor_info(st.session_state.get("submit_predictor", DEFAULT_PREDICTOR)).needs_gpu
             gpu = _gpu() if needs_gpu else None
             if needs_gpu:
                 st.markdown("**GPU memory** (ESMFold estimate, one sequence at a time)")
