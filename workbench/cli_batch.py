@@ -184,6 +184,8 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
     for row in table.sort_values("rank", na_position="last").itertuples():
         if row.status == "done":
             numbers = [f"mean pLDDT {row.mean_plddt:.1f}" if row.mean_plddt == row.mean_plddt else "",  # NaN: none
+                       f"pTM {row.ptm:.3f}" if row.ptm == row.ptm else "",
+                       f"ipTM {row.iptm:.3f}" if row.iptm == row.iptm else "",
                        f"dE {row.energy_change:+.1f} kJ/mol" if row.energy_change == row.energy_change else "",
                        f"violations {row.violations_after:.0f}" if row.violations_after == row.violations_after
                        else "",

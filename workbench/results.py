@@ -170,6 +170,7 @@ class SummaryRow:
     mutations: str | None = None
     mean_plddt: float | None = None
     ptm: float | None = None
+    iptm: float | None = None
     max_pae: float | None = None
     energy_before: float | None = None
     energy_after: float | None = None
@@ -208,12 +209,13 @@ COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SummaryRow))
 UNITS: dict[str, str] = {
     "length": "residues", "energy_before": "kJ/mol", "energy_after": "kJ/mol", "energy_change": "kJ/mol",
     "max_pae": "Å", "rmsd_ca_refined": "Å", "radius_of_gyration": "Å", "predict_s": "s", "refine_s": "s",
-    "analyze_s": "s", "mean_plddt": "0-100", "ptm": "0-1", "helix_fraction": "0-1", "strand_fraction": "0-1",
+    "analyze_s": "s", "mean_plddt": "0-100", "ptm": "0-1", "iptm": "0-1", "helix_fraction": "0-1",
+    "strand_fraction": "0-1",
 }
 """Units of the summary's numeric columns (CSV headers carry them)."""
 DECIMALS: dict[str, int] = {
     "energy_before": 1, "energy_after": 1, "energy_change": 1, "max_pae": 2, "rmsd_ca_refined": 3,
-    "radius_of_gyration": 2, "predict_s": 2, "refine_s": 2, "analyze_s": 2, "mean_plddt": 2, "ptm": 3,
+    "radius_of_gyration": 2, "predict_s": 2, "refine_s": 2, "analyze_s": 2, "mean_plddt": 2, "ptm": 3, "iptm": 3,
     "helix_fraction": 3, "strand_fraction": 3,
 }
 """Decimals kept in the CSV (the Parquet file keeps full precision)."""

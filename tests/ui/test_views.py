@@ -260,10 +260,18 @@ def test_compare_view_with_an_uploaded_structure(finished_home):
 
 
 def test_results_view_of_an_esmfold_job_shows_pae_and_chains(esmfold_home):
+    import json
+
+    import pandas as pd
+
     at = run_view("results", query={"job": esmfold_home.job_id})
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert set(table["name"]) == {"monomer", "dimer"} and table["ptm"].notna().all()
+    iptm = dict(zip(table["name"], table["iptm"], strict=True))  # a complex's interface pTM, beside its pTM
+    assert 0.0 <= iptm["dimer"] <= 1.0 and pd.isna(iptm["monomer"])
+    confidence = json.loads((esmfold_home.job_dir / "dimer" / "dimer_confidence.json").read_text())
+    assert iptm["dimer"] == pytest.approx(confidence["iptm"])
     at.selectbox(key="results_item").set_value(table.loc[table["name"] == "dimer", "item"].item()).run()
     assert at.radio(key="results_show").options == ["unrelaxed"]  # not refined: no relaxed model
     titles = [c.proto.spec for c in at.get("plotly_chart")]

@@ -19,11 +19,11 @@ from workbench.structure import Structure
 from workbench.ui import data, plots, viewer
 
 #: Summary columns shown in the ranking table, in order (others stay in the CSV).
-TABLE_COLUMNS = ["rank", "name", "status", "length", "chains", "mean_plddt", "ptm", "max_pae", "energy_change",
-                 "violations_after", "rmsd_ca_refined", "helix_fraction", "strand_fraction", "clashes",
-                 "radius_of_gyration", "cached", "error", "item"]
+TABLE_COLUMNS = ["rank", "name", "mutations", "status", "length", "chains", "mean_plddt", "ptm", "iptm", "max_pae",
+                 "energy_change", "violations_after", "rmsd_ca_refined", "helix_fraction", "strand_fraction",
+                 "clashes", "radius_of_gyration", "cached", "error", "item"]
 #: Columns shown only when some row has a value (a template screen has no pLDDT, pTM or PAE).
-OPTIONAL_COLUMNS = frozenset({"mean_plddt", "ptm", "max_pae", "energy_change", "violations_after",
+OPTIONAL_COLUMNS = frozenset({"mutations", "mean_plddt", "ptm", "iptm", "max_pae", "energy_change", "violations_after",
                               "rmsd_ca_refined"})
 
 
@@ -98,6 +98,7 @@ def _ranking(table: pd.DataFrame) -> list[str]:
         column_config={
             "mean_plddt": st.column_config.ProgressColumn("mean pLDDT", min_value=0, max_value=100, format="%.1f"),
             "ptm": st.column_config.NumberColumn("pTM", format="%.3f"),
+            "iptm": st.column_config.NumberColumn("ipTM", format="%.3f", help="interface pTM of a complex"),
             "max_pae": st.column_config.NumberColumn("max PAE (Å)", format="%.1f"),
             "energy_change": st.column_config.NumberColumn(
                 "ΔE vs template (kJ/mol)", format="%.1f",
@@ -181,7 +182,9 @@ def _numbers(result: data.ItemResult, row: pd.Series | None) -> None:
         cols[0].metric("mean pLDDT", _fmt(confidence.get("mean_plddt"), ".1f"))
     else:
         cols[0].metric("confidence", "none", help="this method gives no learned confidence (no pLDDT)")
-    cols[1].metric("pTM", _fmt(confidence.get("ptm"), ".3f"))
+    iptm = confidence.get("iptm")
+    cols[1].metric("pTM" if iptm is None else "pTM / ipTM",
+                   _fmt(confidence.get("ptm"), ".3f") + ("" if iptm is None else f" / {_fmt(iptm, '.3f')}"))
     cols[2].metric("rank", _fmt(None if row is None else row.get("rank"), "d"))
     cols[3].metric("helix / strand", f"{_fmt(metrics.get('helix_fraction'), '.0%')} / "
                                      f"{_fmt(metrics.get('strand_fraction'), '.0%')}")
