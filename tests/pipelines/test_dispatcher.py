@@ -95,11 +95,11 @@ def test_a_new_dispatcher_finishes_the_job_of_a_killed_one(tmp_path):
     first = _serve(home, "--lease", "3")
     out = home / "results" / job.id
     try:
-        _wait(lambda: list(out.glob(f"*/{DONE}")), 240, "a first finished item")
+        _wait(lambda: list(out.glob(f"cache/*/{DONE}")), 240, "a first finished item")
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-    before = {p: p.read_text() for p in out.glob(f"*/{DONE}")}
+    before = {p: p.read_text() for p in out.glob(f"cache/*/{DONE}")}
     with JobStore(f"sqlite:///{home / 'jobs.sqlite'}") as store:
         assert store.get(job.id).status == "running"  # nobody recorded the death
     second = _serve(home, "--lease", "3", "--once")
@@ -109,7 +109,7 @@ def test_a_new_dispatcher_finishes_the_job_of_a_killed_one(tmp_path):
         final = store.get(job.id)
     assert final.status == "done" and final.attempts == 2, (final, output)
     assert {p: p.read_text() for p in before} == before  # items finished before the kill were not redone
-    assert len(list(out.glob(f"*/{DONE}"))) == 4
+    assert len(list(out.glob(f"cache/*/{DONE}"))) == 4
     assert not list(out.rglob("*.tmp"))
     assert final.progress["cached"] >= len(before)
 
