@@ -103,7 +103,12 @@ def _build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser(
         "import", help="read ColabFold / AlphaFold2 / AlphaFold3 / AFDB / ESMFold / Boltz / Chai-1 / Protenix results",
         description="Import every prediction found under DIR into OUT/<name>/ (model.pdb, model.cif, "
-                    "confidence.json with pLDDT on 0-100, PAE and pTM, provenance.json).",
+                    "confidence.json with pLDDT on 0-100, PAE and pTM, provenance.json). Only a predictor's "
+                    "B-factors are read as pLDDT: experimental structures, and files with no predictor's signature "
+                    "whose B-factors do not look like a pLDDT, are refused with their reason (or, with "
+                    "--as-prediction, imported with no confidence). Missing confidence files are warnings. "
+                    "Exit status: 0 when every result was imported, 1 when any was refused or failed (the others "
+                    "are imported all the same).",
     )
     importer.add_argument("directory", help="folder holding the other tool's results")
     importer.add_argument("-o", "--output", required=True, help="output folder")
@@ -111,6 +116,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "--format", help="force one format (colabfold, af2, af3, afdb, esmfold, boltz, chai1, protenix)"
     )
     importer.add_argument("--all-models", action="store_true", help="import every model, not only the best ranked")
+    importer.add_argument("--as-prediction", action="store_true",
+                          help="import experimental structures (and B-factors that are not pLDDT) with no confidence "
+                               "instead of refusing them")
     importer.set_defaults(handler=_import)
 
     add_batch_commands(commands)
@@ -191,15 +199,16 @@ def _predict(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from workbench.predict.imported import import_to_folder
 
-    results = import_to_folder(args.directory, args.output, format=args.format, all_models=args.all_models)
+    results = import_to_folder(args.directory, args.output, format=args.format, all_models=args.all_models,
+                               as_prediction=args.as_prediction)
     if not results:
         print(f"workbench import: error: no prediction results found under {args.directory}", file=sys.stderr)
         return 1
     failed = 0
     for name, written in results:
-        if isinstance(written, str):
+        if isinstance(written, str):  # a refusal's reason or an error, one line naming the file
             failed += 1
-            print(f"  {name}: failed: {written}", file=sys.stderr)
+            print(f"  {name}: not imported: {written}", file=sys.stderr)
         else:
             print(f"  {name}: {', '.join(str(path) for path in written.values())}")
     print(f"imported {len(results) - failed} of {len(results)} result(s) into {args.output}")

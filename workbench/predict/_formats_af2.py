@@ -43,6 +43,7 @@ from workbench.predict._formats_common import (
     require,
     scalar,
 )
+from workbench.predict._formats_origin import local_plddt_per_residue
 from workbench.predict.base import Prediction
 
 _AFDB = re.compile(r"^(?P<q>AF-[A-Za-z0-9_]+-F\d+)-model_v(?P<v>\d+)\.(?:pdb|cif)(?:\.gz)?$")
@@ -237,8 +238,13 @@ def load_af2_family(files: ResultFiles) -> Prediction:
         if max_pae is not None:
             parameters["max_pae"] = max_pae
 
+    if json_plddt is None and files.origin is not None:  # a ModelCIF file declares its pLDDT per residue
+        local = local_plddt_per_residue(structure, files.origin)
+        if local is not None:
+            json_plddt = normalise_plddt(local, "_ma_qa_metric_local", files.structure)
     b_plddt = bfactor_plddt(structure, files.structure, required=json_plddt is None)
-    if json_plddt is not None and b_plddt is not None and json_plddt.values.shape == b_plddt.values.shape:
+    if (json_plddt is not None and b_plddt is not None and json_plddt.values.shape == b_plddt.values.shape
+            and json_plddt.source != "_ma_qa_metric_local"):  # per-residue means need not equal the CA's value
         cross_check(json_plddt, b_plddt, files.structure)
     plddt = json_plddt if json_plddt is not None else b_plddt
     assert plddt is not None  # bfactor_plddt(required=True) never returns None

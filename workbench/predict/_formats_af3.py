@@ -21,6 +21,16 @@ ligand or modified residue) and write mmCIF:
   releases) with ``{q}_summary_confidence_sample_{k}.json`` (``plddt`` mean,
   ``ptm``, ``iptm``, ``ranking_score``, ...) and, when atom confidences were
   asked for, ``{q}_full_data_sample_{k}.json`` (``atom_plddt``, ``token_pair_pae``).
+
+A model file of any of the four found without its confidence files (recognised
+by its name or by its mmCIF records, see
+:mod:`workbench.predict._formats_origin`) is imported with the pLDDT that the
+mmCIF holds, from ``_ma_qa_metric_local`` when present (AlphaFold3's is the
+mean over each residue's atoms), else from the B-factor column (all four write
+pLDDT there; Protenix only when atom confidences were asked for, zero
+otherwise, which leaves the model with no pLDDT), and a
+:class:`~workbench.predict._formats_common.ConfidenceWarning` names each
+missing file and the values lost with it.
 """
 
 from __future__ import annotations
@@ -48,7 +58,9 @@ from workbench.predict._formats_common import (
     require,
     residue_tokens_from_ids,
     scalar,
+    warn_confidence,
 )
+from workbench.predict._formats_origin import PREDICTOR_LABELS, local_plddt_per_residue, read_origin
 from workbench.predict.base import Prediction
 from workbench.structure import Structure
 
@@ -57,6 +69,8 @@ _AF3_SAMPLE = re.compile(r"^(?P<q>.*?)_?(?P<s>seed-\d+_sample-\d+)$")
 _BOLTZ = re.compile(r"^(?P<q>.+)_model_(?P<k>\d+)\.(?:cif|pdb)$")
 _CHAI = re.compile(r"^pred\.model_idx_(?P<k>\d+)\.(?:cif|pdb)$")
 _PROTENIX = re.compile(r"^(?P<q>.+?)(?P<seed>_seed_\d+)?_sample_(?P<k>\d+)\.cif$")
+_SOURCES = {"b_factor": "the B-factor column"}
+_STEM = re.compile(r"\.(?:pdb|cif|mmcif|ent)(?:\.gz)?$", re.IGNORECASE)
 
 #: Summary entries kept in provenance when a file has them.
 _SUMMARY_KEYS = (
@@ -148,6 +162,78 @@ def match_protenix(path: Path, names: frozenset[str]) -> ResultFiles | None:
                         companions=companions)  # fmt: skip
     files.score = _quiet_score(lambda: load_json(companions["summary"]).get("ranking_score"))
     return files
+
+
+def match_lone_model(path: Path, predictor: str) -> ResultFiles:
+    """A model recognised by its mmCIF records whose confidence files are missing: named as its tool names it."""
+    name = path.name
+    if predictor == "alphafold3":
+        m = _AF3.match(name)
+        if name == "model.cif":
+            return ResultFiles("alphafold3", path, path.parent.parent.name, model=path.parent.name, rank=1000)
+        if m is not None:
+            k = m["k"]
+            return ResultFiles("alphafold3", path, m["q"], model=f"model_{k}" if k is not None else "top",
+                               rank=int(k) if k is not None else 0)  # fmt: skip
+    elif predictor == "boltz" and (m := _BOLTZ.match(name)) is not None:
+        return ResultFiles("boltz", path, m["q"], model=f"model_{m['k']}", rank=int(m["k"]))
+    elif predictor == "chai1" and (m := _CHAI.match(name)) is not None:
+        return ResultFiles("chai1", path, path.parent.name, model=f"model_idx_{m['k']}", rank=int(m["k"]))
+    elif predictor == "protenix" and (m := _PROTENIX.match(name)) is not None:
+        seed = m["seed"] or ""
+        return ResultFiles("protenix", path, m["q"], model=f"{seed.lstrip('_')}_sample_{m['k']}".lstrip("_"),
+                           rank=int(m["k"]))  # fmt: skip
+    return ResultFiles(predictor, path, _STEM.sub("", name))
+
+
+def expected_companions(files: ResultFiles) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """The confidence files a model of its format comes with.
+
+    Returns
+    -------
+    list of (role, description, file name, values)
+        ``role`` is the key in ``files.companions``; ``values`` what the file
+        alone carries (pLDDT is also in the mmCIF, so it is not listed).
+    """
+    name, fmt = files.structure.name, files.format
+    if fmt == "alphafold3":
+        if name == "model.cif":
+            q, suffix, full = "", "", "confidences"
+        elif (m := _AF3.match(name)) is not None:
+            q, suffix = f"{m['q']}_", f"_{m['k']}" if m["k"] is not None else ""
+            full = "full_data" if m["k"] is not None else "confidences"
+        else:
+            q, suffix, full = f"{_STEM.sub('', name)}_", "", "full_data"
+        return [("summary", "summary_confidences JSON", f"{q}summary_confidences{suffix}.json", ("pTM", "ipTM")),
+                ("full", f"{full} JSON", f"{q}{full}{suffix}.json", ("PAE",))]  # fmt: skip
+    if fmt == "boltz":
+        m = _BOLTZ.match(name)
+        base = f"{m['q']}_model_{m['k']}" if m else _STEM.sub("", name)
+        return [("summary", "confidence JSON", f"confidence_{base}.json", ("pTM", "ipTM")),
+                ("pae", "pae npz", f"pae_{base}.npz", ("PAE",))]  # fmt: skip
+    if fmt == "chai1":
+        m = _CHAI.match(name)
+        return [("scores", "scores npz", f"scores.model_idx_{m['k'] if m else 0}.npz", ("pTM", "ipTM"))]
+    if fmt == "protenix":
+        m = _PROTENIX.match(name)
+        stem = f"{m['q']}{m['seed'] or ''}" if m else _STEM.sub("", name)
+        k = m["k"] if m else "0"
+        return [("summary", "summary_confidence JSON", f"{stem}_summary_confidence_sample_{k}.json", ("pTM", "ipTM")),
+                ("full", "full_data JSON", f"{stem}_full_data_sample_{k}.json", ("PAE",))]  # fmt: skip
+    return []
+
+
+def _words(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _files_phrase(descriptions: list[str]) -> str:
+    """``summary_confidences / full_data JSON``: a shared last word said once."""
+    last = {d.rsplit(" ", 1)[-1] for d in descriptions}
+    if len(last) == 1 and all(" " in d for d in descriptions):
+        return f"{' / '.join(d.rsplit(' ', 1)[0] for d in descriptions)} {last.pop()}"
+    return " / ".join(descriptions)
 
 
 def _quiet_score(read: Any) -> float | None:
@@ -269,10 +355,39 @@ def _finish(
     label: str,
     parameters: dict[str, Any],
 ) -> Prediction:
-    """Cross-check file pLDDT against the B-factors (or fall back to them) and build the Prediction."""
-    b_plddt = bfactor_plddt(structure, files.structure, required=plddt is None)
-    if plddt is not None and b_plddt is not None and b_plddt.values.shape == plddt.values.shape:
-        cross_check(plddt, b_plddt, files.structure)
-    chosen = plddt if plddt is not None else b_plddt
-    assert chosen is not None  # bfactor_plddt(required=True) never returns None
-    return build_prediction(files, structure, chosen, ptm=ptm, iptm=iptm, pae=pae, model=label, parameters=parameters)
+    """Cross-check file pLDDT with the B-factors (or take the mmCIF's), warn of missing files, build the Prediction."""
+    if plddt is not None:
+        b_plddt = bfactor_plddt(structure, files.structure, required=False)
+        if b_plddt is not None and b_plddt.values.shape == plddt.values.shape:
+            cross_check(plddt, b_plddt, files.structure)
+    else:
+        plddt = mmcif_plddt(files, structure)
+    missing = [entry for entry in expected_companions(files) if entry[0] not in files.companions]
+    if missing:
+        lost = [value for entry in missing for value in entry[3]] + (["pLDDT"] if plddt is None else [])
+        source = "" if plddt is None else f"; pLDDT from {_SOURCES.get(plddt.source, plddt.source)}"
+        names = ", ".join(entry[2] for entry in missing)
+        warn_confidence(
+            f"{files.structure.name}: {label} model without its {_files_phrase([e[1] for e in missing])} "
+            f"({names}): {_words(list(dict.fromkeys(lost)))} {'is' if len(set(lost)) == 1 else 'are'} missing{source}"
+        )
+        parameters = dict(parameters, missing_confidence_files=[entry[2] for entry in missing])
+    return build_prediction(files, structure, plddt, ptm=ptm, iptm=iptm, pae=pae, model=label, parameters=parameters)
+
+
+def mmcif_plddt(files: ResultFiles, structure: Structure) -> Plddt | None:
+    """The model file's own pLDDT: ``_ma_qa_metric_local``, else the B-factor column.
+
+    ``_ma_qa_metric_local`` is taken when it covers every polymer residue; the
+    result is None when the B-factors are all zero (no confidence written).
+    """
+    origin = files.origin if files.origin is not None else read_origin(files.structure)
+    local = local_plddt_per_residue(structure, origin)
+    if local is not None:
+        return normalise_plddt(local, "_ma_qa_metric_local", files.structure)
+    return bfactor_plddt(structure, files.structure, required=False)
+
+
+def predictor_label(predictor: str) -> str:
+    """``"AlphaFold3"`` for ``"alphafold3"``."""
+    return PREDICTOR_LABELS.get(predictor, predictor)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 
 from workbench.errors import StructureFormatError
 from workbench.io.structure_reader import read_structure
+from workbench.predict._formats_origin import Origin
 from workbench.predict.base import Prediction, Provenance
 from workbench.predict.outputs import with_plddt
 from workbench.residues import STANDARD_AMINO_ACIDS
@@ -56,6 +58,9 @@ class ResultFiles:
         Ranking score written by the tool (higher is better), when it orders models by one.
     prefix : str
         Job prefix before the standard file names (AlphaPulldown), else empty.
+    origin : Origin or None
+        What the model file's own records say (experiment, predictor signature),
+        once read; see :mod:`workbench.predict._formats_origin`.
     """
 
     format: str
@@ -66,11 +71,25 @@ class ResultFiles:
     companions: dict[str, Path] = field(default_factory=dict)
     score: float | None = None
     prefix: str = ""
+    origin: Origin | None = None
 
     @property
     def sources(self) -> tuple[str, ...]:
         """The model and companion files, as strings."""
         return (str(self.structure), *(str(p) for p in self.companions.values()))
+
+
+class ConfidenceWarning(UserWarning):
+    """An imported model lacks some of its confidence, or its confidence was inferred; the import went on."""
+
+
+class NotAPredictionError(StructureFormatError):
+    """A structure file that is not a prediction (an experimental structure, B-factors that are not pLDDT)."""
+
+
+def warn_confidence(message: str) -> None:
+    """Issue a :class:`ConfidenceWarning` (the CLI prints it as ``workbench import: warning: ...``)."""
+    warnings.warn(message, ConfidenceWarning, stacklevel=3)
 
 
 def load_json(path: Path) -> Any:
@@ -385,7 +404,7 @@ def bfactor_plddt(structure: Structure, path: Path, *, required: bool) -> Plddt 
 def build_prediction(
     files: ResultFiles,
     structure: Structure,
-    plddt: Plddt,
+    plddt: Plddt | None,
     *,
     ptm: float | None = None,
     iptm: float | None = None,
@@ -396,27 +415,33 @@ def build_prediction(
 ) -> Prediction:
     """Assemble the :class:`~workbench.predict.base.Prediction`, pLDDT written into the B-factors.
 
+    Without a pLDDT (``plddt`` None) the prediction's confidence kind is
+    ``"none"`` and the polymer's B-factors become 0, so that nothing reads the
+    file's old B-factors as pLDDT.
+
     Raises
     ------
     StructureFormatError
         When the values do not fit the model (counts, scales, pTM outside 0-1).
     """
     n_res = int(np.count_nonzero(polymer_residue_mask(structure)))
-    check_count(plddt.values, n_res, "pLDDT", plddt.path or files.structure)
+    if plddt is not None:
+        check_count(plddt.values, n_res, "pLDDT", plddt.path or files.structure)
     if pae is not None:
         pae = check_pae(pae, n_res, pae_path or files.structure)
     params = {
         "format": files.format,
         "model": files.model,
-        "plddt_source": plddt.source,
-        "plddt_rescaled": plddt.rescaled,
+        "plddt_source": None if plddt is None else plddt.source,
+        "plddt_rescaled": None if plddt is None else plddt.rescaled,
         **(parameters or {}),
     }
     provenance = Provenance(method=files.format, model=model, parameters=params, sources=files.sources)
     try:
+        values = None if plddt is None else plddt.values
         return Prediction(
-            structure=with_plddt(structure, plddt.values),
-            plddt=plddt.values,
+            structure=with_plddt(structure, values),
+            plddt=values,
             ptm=ptm,
             pae=pae,
             provenance=provenance,

@@ -5,12 +5,46 @@ ESMFold (``esm-fold``) and other B-factor-only models, AlphaFold3 (local and
 AlphaFold Server), Boltz, Chai-1 and Protenix. The layouts are described in
 :mod:`workbench.predict._formats_af2` and :mod:`workbench.predict._formats_af3`.
 
+The workbench's own item folders (``model.cif`` + ``confidence.json`` +
+``provenance.json``) read back as the predictions they were written from
+(:mod:`workbench.predict._formats_workbench`).
+
 pLDDT always ends on a 0-100 scale: a 0-1 scale (Boltz npz, some ESMFold and
 Chai-1 versions) is recognised and rescaled, and provenance records it
 (``parameters["plddt_rescaled"]``). Per-residue pLDDT from per-atom values is
 the CA atom's (the first atom's when there is no CA); when a JSON or npz file
 and the B-factor column both give pLDDT they must agree. Bad files raise
 :class:`~workbench.errors.StructureFormatError` naming the file and the problem.
+
+Only a predictor's B-factors are pLDDT
+--------------------------------------
+Before any confidence is read, the model file's own records are read
+(:mod:`workbench.predict._formats_origin`, whose docstring lists the rules):
+
+- **Experimental structures** (``_exptl.method`` / ``EXPDTA`` naming an
+  experiment, a resolution record, ``ANISOU``) are refused with a
+  :class:`~workbench.predict._formats_common.NotAPredictionError` whose
+  one-line message says what the file is ("1ubq.pdb: an experimental structure
+  (X-RAY DIFFRACTION, 1.8 Å), not a prediction; its B-factors are not pLDDT.
+  ..."), whatever format was asked for. With ``as_prediction=True``
+  (``--as-prediction``) they are imported with no confidence
+  (``plddt=None``, kind ``"none"``, provenance method ``"experimental"``) and a
+  :class:`~workbench.predict._formats_common.ConfidenceWarning`.
+- **Files no predictor is recognised in** (no layout of a known tool, no
+  signature in the file, no ``format=``) have their B-factors read as pLDDT only
+  when they look like one; otherwise (no polymer, an ensemble, values outside
+  0-100 or all equal, fractional occupancies or water, B-factors rising from the
+  CA to the side chains) they are refused the same way, or with
+  ``as_prediction=True`` imported with no confidence (method ``"structure"``).
+  When they do look like one, a warning says the pLDDT was inferred.
+- **AlphaFold3, Boltz, Chai-1 and Protenix models found without their
+  confidence files** are recognised by their names or mmCIF records and
+  imported with the pLDDT the mmCIF holds, and a warning naming each missing
+  file and the values lost (see :mod:`workbench.predict._formats_af3`).
+
+Warnings are Python warnings (:class:`ConfidenceWarning`); ``workbench import``
+prints them as ``workbench import: warning: ...`` lines. One file's error or
+refusal never stops the others.
 
 Examples
 --------
@@ -23,6 +57,7 @@ Reading one job, then a folder of many (not run as a doctest: it needs result fi
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import re
 from collections.abc import Callable, Sequence
@@ -46,9 +81,20 @@ from workbench.predict._formats_af3 import (
     match_alphafold3,
     match_boltz,
     match_chai1,
+    match_lone_model,
     match_protenix,
 )
-from workbench.predict._formats_common import ResultFiles, chain_sequences
+from workbench.predict._formats_common import (
+    ConfidenceWarning,
+    NotAPredictionError,
+    ResultFiles,
+    build_prediction,
+    chain_sequences,
+    read_model,
+    warn_confidence,
+)
+from workbench.predict._formats_origin import Origin, not_plddt_reason, read_origin
+from workbench.predict._formats_workbench import is_item_folder, load_workbench, match_workbench
 from workbench.predict.base import Prediction, PredictionOutcome, PredictorOptions, register
 
 Matcher = Callable[[Path, frozenset[str]], ResultFiles | None]
@@ -74,7 +120,14 @@ _LOADERS: dict[str, Callable[[ResultFiles], Prediction]] = {
     "boltz": load_boltz,
     "chai1": load_chai1,
     "protenix": load_protenix,
+    "workbench": load_workbench,
 }
+#: Predictors recognised from a lone model file's records, read by the AlphaFold3-style loaders.
+_CONTENT_FORMATS = frozenset({"alphafold3", "boltz", "chai1", "protenix"})
+__all__ = [
+    "FORMATS", "ConfidenceWarning", "ImportedOptions", "ImportedPredictor", "NotAPredictionError", "best_results",
+    "find_results", "import_prediction", "import_predictions", "import_to_folder", "load_result",
+]  # fmt: skip
 #: Format names accepted by ``format=``.
 FORMATS: tuple[str, ...] = tuple(sorted(_LOADERS))
 
@@ -97,12 +150,18 @@ def _check_format(format: str | None) -> str | None:
 
 
 def _match(path: Path, names: frozenset[str], format: str | None) -> ResultFiles | None:
-    """The result a structure file belongs to, by file names (and ``format`` when given)."""
+    """The result a structure file belongs to, by file names and the file's records (and ``format`` when given)."""
+    if format in (None, "workbench") and is_item_folder(names):
+        return match_workbench(path, names)  # None for relaxed.pdb and the like: not separate results
+    if format == "workbench":
+        return None
     for fmt, matcher in _MATCHERS:
         if format is not None and fmt != format and not (format == "esmfold" and fmt == "bfactor"):
             continue
         files = matcher(path, names)
         if files is not None:
+            if fmt == "bfactor" and format is None:
+                files = _by_content(files)
             if format is not None:
                 files.format = format
             return files
@@ -110,6 +169,18 @@ def _match(path: Path, names: frozenset[str], format: str | None) -> ResultFiles
         # forced format, names not in the tool's layout: read the model's B-factors as that tool's pLDDT
         return ResultFiles(format, path, _STRUCTURE_FILE.sub("", path.name))
     return None
+
+
+def _by_content(files: ResultFiles) -> ResultFiles:
+    """A model no file layout claimed: named for the predictor its records name, if any."""
+    try:
+        origin = read_origin(files.structure)
+    except (ValueError, OSError):
+        return files  # the loader reports the unreadable file
+    if origin.predictor in _CONTENT_FORMATS and not origin.experimental:
+        files = match_lone_model(files.structure, origin.predictor)
+    files.origin = origin
+    return files
 
 
 def find_results(directory: str | Path, *, format: str | None = None) -> list[ResultFiles]:
@@ -180,18 +251,81 @@ def _unique_names(items: list[tuple[str, ResultFiles]]) -> dict[str, ResultFiles
     return named
 
 
-def load_result(files: ResultFiles) -> Prediction:
+def load_result(files: ResultFiles, *, as_prediction: bool = False, format_given: bool = False) -> Prediction:
     """Read one model and its confidence files into a Prediction.
+
+    Parameters
+    ----------
+    files : ResultFiles
+    as_prediction : bool
+        Import a structure that is not a prediction (experimental, or B-factors
+        that are not pLDDT) with no confidence, with a warning, instead of refusing it.
+    format_given : bool
+        The format was named by the caller: B-factors of a file with no
+        predictor signature are then read as pLDDT without the plausibility rules.
 
     Raises
     ------
+    NotAPredictionError
+        An experimental structure, or a file with no predictor signature whose
+        B-factors are not a pLDDT (unless ``as_prediction``).
     StructureFormatError
         A file is malformed or does not fit the model.
+
+    Warns
+    -----
+    ConfidenceWarning
+        Confidence files missing, a pLDDT inferred from B-factors, or a
+        structure imported with no confidence.
     """
+    if files.format == "workbench":
+        return load_workbench(files)
+    origin = files.origin if files.origin is not None else read_origin(files.structure)
+    files.origin = origin
+    name = files.structure.name
+    if origin.experimental:
+        what = origin.describe()
+        if not as_prediction:
+            raise NotAPredictionError(
+                f"{what}, not a prediction; its B-factors are not pLDDT. Use `workbench info`/`refine` on it, "
+                "or --as-prediction to import it with no confidence",
+                source=name,
+            )
+        warn_confidence(f"{name}: {what} imported with no confidence (--as-prediction): its B-factors are not pLDDT")
+        return _without_confidence(files, "experimental", origin)
+    if files.format == "bfactor" and origin.predictor is None and not format_given:
+        reason = not_plddt_reason(read_model(files.structure), origin)
+        if reason is not None:
+            if not as_prediction:
+                raise NotAPredictionError(
+                    f"not recognised as a prediction ({reason}); its B-factors are not read as pLDDT. "
+                    "Use --as-prediction to import it with no confidence",
+                    source=name,
+                )
+            warn_confidence(f"{name}: not recognised as a prediction ({reason}); imported with no confidence "
+                            "(--as-prediction)")  # fmt: skip
+            return _without_confidence(files, "structure", origin, reason=reason)
+        warn_confidence(
+            f"{name}: no predictor recognised; its B-factors are read as pLDDT because they look like one "
+            "(0-100, varying, not rising from the CA to the side chains). Name the tool with --format if known"
+        )
     return _LOADERS[files.format](files)
 
 
-def import_prediction(path: str | Path, *, format: str | None = None) -> Prediction:
+def _without_confidence(files: ResultFiles, method: str, origin: Origin, reason: str | None = None) -> Prediction:
+    """The model as a structure with no confidence (``plddt=None``): its B-factors are not carried over."""
+    parameters: dict[str, object] = {"imported_as": "structure without confidence"}
+    if origin.method is not None:
+        parameters["experimental_method"] = origin.method
+    if origin.resolution is not None:
+        parameters["resolution"] = origin.resolution
+    if reason is not None:
+        parameters["not_plddt"] = reason
+    plain = dataclasses.replace(files, format=method)
+    return build_prediction(plain, read_model(files.structure), None, parameters=parameters)
+
+
+def import_prediction(path: str | Path, *, format: str | None = None, as_prediction: bool = False) -> Prediction:
     """Import one prediction: a model file (its confidence files found beside it) or a folder holding one result.
 
     Parameters
@@ -201,6 +335,9 @@ def import_prediction(path: str | Path, *, format: str | None = None) -> Predict
         model is taken, by the tool's ranking).
     format : str, optional
         One of :data:`FORMATS`; by default detected from the file names.
+    as_prediction : bool
+        Import an experimental structure (or a file whose B-factors are not
+        pLDDT) with no confidence instead of refusing it.
 
     Returns
     -------
@@ -208,6 +345,8 @@ def import_prediction(path: str | Path, *, format: str | None = None) -> Predict
 
     Raises
     ------
+    NotAPredictionError
+        An experimental structure, or B-factors that are not pLDDT (see the module docstring).
     StructureFormatError
         Malformed files, counts or shapes that do not fit the model, no model
         in the folder, or models of several jobs in it.
@@ -224,17 +363,17 @@ def import_prediction(path: str | Path, *, format: str | None = None) -> Predict
             raise StructureFormatError(
                 f"models of {len(best)} jobs ({', '.join(sorted(best))}); use import_predictions", source=str(path)
             )
-        return load_result(next(iter(best.values())))
+        return load_result(next(iter(best.values())), as_prediction=as_prediction, format_given=fmt is not None)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file or folder")
     files = _match(path, frozenset(p.name for p in path.parent.iterdir()), fmt)
     if files is None:
         raise StructureFormatError("not a PDB or mmCIF model file", source=str(path))
-    return load_result(files)
+    return load_result(files, as_prediction=as_prediction, format_given=fmt is not None)
 
 
 def import_predictions(
-    directory: str | Path, *, format: str | None = None, all_models: bool = False
+    directory: str | Path, *, format: str | None = None, all_models: bool = False, as_prediction: bool = False
 ) -> list[tuple[str, Prediction | Exception]]:
     """Import every result under ``directory``; one bad result never stops the rest.
 
@@ -245,14 +384,20 @@ def import_predictions(
         One of :data:`FORMATS`; by default detected per file.
     all_models : bool
         Every model, named ``{job}_{model}``, instead of the best model of each job.
+    as_prediction : bool
+        Import experimental structures (and files whose B-factors are not
+        pLDDT) with no confidence instead of refusing them.
 
     Returns
     -------
     list of (str, Prediction or Exception)
         File-safe names in sorted order, each with its prediction or the error
-        (a :class:`StructureFormatError` or :class:`OSError`) that stopped it.
+        (a :class:`StructureFormatError`, :class:`NotAPredictionError` or
+        :class:`OSError`) that stopped it. Warnings
+        (:class:`ConfidenceWarning`) are issued as each result is read.
     """
     results = find_results(directory, format=format)
+    given = _check_format(format) is not None
     if all_models:
         named = _unique_names([(f"{f.query}_{f.model}" if f.model else f.query, f) for f in results])
     else:
@@ -260,14 +405,19 @@ def import_predictions(
     imported: list[tuple[str, Prediction | Exception]] = []
     for name in sorted(named):
         try:
-            imported.append((name, load_result(named[name])))
+            imported.append((name, load_result(named[name], as_prediction=as_prediction, format_given=given)))
         except (ValueError, OSError) as exc:
             imported.append((name, exc))
     return imported
 
 
 def import_to_folder(
-    directory: str | Path, out: str | Path, *, format: str | None = None, all_models: bool = False
+    directory: str | Path,
+    out: str | Path,
+    *,
+    format: str | None = None,
+    all_models: bool = False,
+    as_prediction: bool = False,
 ) -> list[tuple[str, dict[str, Path] | str]]:
     """Import every result under ``directory`` and write each to ``out / name`` (``workbench import DIR -o OUT``).
 
@@ -275,14 +425,15 @@ def import_to_folder(
     ----------
     directory, out : str or Path
     format : str, optional
-    all_models : bool
+    all_models, as_prediction : bool
         See :func:`import_predictions`.
 
     Returns
     -------
     list of (str, dict or str)
         Per result its name and the written paths (see
-        :func:`~workbench.results.write_prediction`), or the error text.
+        :func:`~workbench.results.write_prediction`), or the error text (for a
+        refusal, the one-line reason).
     """
     from workbench.files import check_writable_folder
     from workbench.io.fasta import safe_name
@@ -290,7 +441,8 @@ def import_to_folder(
 
     out = check_writable_folder(out)
     written: list[tuple[str, dict[str, Path] | str]] = []
-    for name, result in import_predictions(directory, format=format, all_models=all_models):
+    for name, result in import_predictions(directory, format=format, all_models=all_models,
+                                           as_prediction=as_prediction):
         if isinstance(result, Prediction):  # names come from file names: made safe before joining a path
             written.append((name, write_prediction(result, out / (safe_name(name) or "result"))))
         else:
@@ -371,7 +523,7 @@ class ImportedPredictor:
                 if isinstance(files, str):
                     outcomes.append(PredictionOutcome(record, error=files))
                     continue
-                prediction = load_result(files)
+                prediction = load_result(files, format_given=self.format is not None)
             except (ValueError, OSError) as exc:
                 outcomes.append(PredictionOutcome(record, error=str(exc)))
                 continue
