@@ -168,7 +168,7 @@ def finish_item(payload: tuple[ItemSpec, Mapping[str, PredictedItem]], folder: P
         "rmsd_ca_refined": None if models.refinement is None else models.refinement.rmsd_ca}
     timings["analyze_s"] = time.perf_counter() - started
     item = ItemFolder(folder)
-    item.write_prediction(predicted.prediction, models.model)
+    item.write_prediction(predicted.prediction, models.model, model_type=spec.request.predictor.info.model_type)
     if models.refinement is not None:
         item.write_refinement(models.refinement)
     item.write_metrics(metrics)

@@ -47,6 +47,7 @@ import numpy as np
 
 from workbench.files import atomic_write_bytes, check_writable_folder
 from workbench.io.fasta import safe_name
+from workbench.io.modelcif import ModelConfidence, format_pae_json
 from workbench.io.structure_reader import read_structure
 from workbench.io.structure_writer import format_mmcif, format_pdb
 from workbench.predict.base import Prediction
@@ -73,6 +74,7 @@ __all__ = [
 MODEL_PDB = "model.pdb"
 MODEL_CIF = "model.cif"
 CONFIDENCE = "confidence.json"
+PAE_JSON = "pae.json"
 PROVENANCE = "provenance.json"
 RELAXED_PDB = "relaxed.pdb"
 REFINEMENT = "refinement.json"
@@ -89,6 +91,7 @@ ITEM_FILES: dict[str, str] = {
     MODEL_CIF: "chemical/x-mmcif",
     RELAXED_PDB: "chemical/x-pdb",
     CONFIDENCE: "application/json",
+    PAE_JSON: "application/json",
     METRICS: "application/json",
     REFINEMENT: "application/json",
     PROVENANCE: "application/json",
@@ -251,8 +254,16 @@ class ItemFolder:
 
     # -- writing ---------------------------------------------------------------------
 
-    def write_prediction(self, prediction: Prediction, structure: Structure | None = None) -> dict[str, Path]:
-        """Write a prediction: the model (PDB when it fits, mmCIF), its confidence and provenance.
+    def write_prediction(self, prediction: Prediction, structure: Structure | None = None, *,
+                         model_type: str = "Ab initio model") -> dict[str, Path]:
+        """Write a prediction: the model (PDB when it fits, mmCIF), its confidence, PAE and provenance.
+
+        The mmCIF is standard (entities, ``label_seq_id``, polymer sequence
+        scheme) and carries ModelCIF's quality records: pLDDT per residue and
+        its mean, pTM and ipTM, and PAE for models up to
+        :data:`PAE_IN_MMCIF_MAX` residues (larger ones keep PAE in the JSON
+        only: its pairwise table grows as n²). A model without a pLDDT has no
+        pLDDT record, and zeros in its B-factor column.
 
         Parameters
         ----------
@@ -260,11 +271,14 @@ class ItemFolder:
         structure : Structure, optional
             The model to write instead of ``prediction.structure`` (the same
             residues, completed by the preparation); pLDDT goes in its B-factors.
+        model_type : str
+            ModelCIF's model type (``"Homology model"`` for a template model).
 
         Returns
         -------
         dict
             ``{"pdb": ..., "cif": ..., "confidence": ..., "provenance": ...}``
+            and ``"pae"`` (AlphaFold DB's JSON) when the prediction has a PAE
             (no ``"pdb"`` when a chain id is longer than PDB's one character).
         """
         model = with_plddt(structure if structure is not None else prediction.structure, prediction.plddt)
@@ -274,8 +288,12 @@ class ItemFolder:
             atomic_write_bytes(paths["pdb"], format_pdb(model).encode())
         else:
             del paths["pdb"]
-        atomic_write_bytes(paths["cif"], format_mmcif(model).encode())
+        atomic_write_bytes(paths["cif"], format_mmcif(model, confidence=_model_confidence(prediction, model_type))
+                           .encode())
         atomic_write_bytes(paths["confidence"], json.dumps(confidence_dict(prediction)).encode())
+        if prediction.pae is not None:
+            paths["pae"] = self.path / PAE_JSON
+            atomic_write_bytes(paths["pae"], format_pae_json(prediction.pae).encode())
         provenance = dataclasses.asdict(prediction.provenance) | {"name": prediction.name}
         self._write_json(PROVENANCE, provenance, indent=2)
         return paths
@@ -404,6 +422,20 @@ def publish_record(out: Path, folder: str, key: str) -> Path:
             shutil.copyfile(path, temporary)
         os.replace(temporary, final)
     return target
+
+
+PAE_IN_MMCIF_MAX = 400
+"""Largest model (residues) whose mmCIF also holds its PAE as a pairwise quality table."""
+
+
+def _model_confidence(prediction: Prediction, model_type: str) -> ModelConfidence:
+    from workbench import __version__
+
+    provenance = prediction.provenance
+    pae = prediction.pae if prediction.pae is not None and len(prediction.pae) <= PAE_IN_MMCIF_MAX else None
+    return ModelConfidence(method=provenance.method, software_name=f"protein-workbench ({provenance.method})",
+                           software_version=__version__, plddt=prediction.plddt, ptm=prediction.ptm,
+                           iptm=prediction.iptm, pae=pae, model_type=model_type)
 
 
 def write_prediction(prediction: Prediction, folder: str | Path) -> dict[str, Path]:

@@ -229,6 +229,9 @@ class PredictorInfo:
         One line for people choosing a predictor (the web UI's list).
     in_browser : bool
         Offered in the web UI (False for predictors that read folders on the server).
+    model_type : str
+        ModelCIF's ``_ma_model_list.model_type`` of its models: ``"Ab initio
+        model"``, or ``"Homology model"`` for a model built on a template.
     check : callable, optional
         ``check(options)`` raises, with a message saying what to do, when the
         options cannot work on this machine (a template that does not parse,
@@ -246,6 +249,7 @@ class PredictorInfo:
     label: str = ""
     in_browser: bool = True
     check: Callable[[Any], str | None] | None = None
+    model_type: str = "Ab initio model"
 
     @property
     def option_fields(self) -> tuple[Field[Any], ...]:
@@ -299,7 +303,8 @@ DEFAULT_PREDICTOR = "template"
 
 def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = False, batch_tokens: int = 0,
              incomplete_models: bool = False, has_reference: bool = False, label: str = "",
-             in_browser: bool = True, check: Callable[[Any], str | None] | None = None) -> Callable[[type], type]:
+             in_browser: bool = True, check: Callable[[Any], str | None] | None = None,
+             model_type: str = "Ab initio model") -> Callable[[type], type]:
     """Class decorator: make a predictor available by ``name``, with what callers need to know about it.
 
     Parameters
@@ -308,7 +313,7 @@ def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = Fa
     options : type
         The predictor's frozen :class:`PredictorOptions` dataclass; its fields
         are the class's constructor keyword arguments.
-    needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser, check
+    needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser, check, model_type
         See :class:`PredictorInfo`.
     """
 
@@ -317,7 +322,7 @@ def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = Fa
             raise ValueError(f"predictor {name!r} is already registered")
         cls.name = name  # type: ignore[attr-defined]
         _REGISTRY[name] = PredictorInfo(name, cls, options, needs_gpu, batch_tokens, incomplete_models,
-                                        has_reference, label or name, in_browser, check)
+                                        has_reference, label or name, in_browser, check, model_type)
         return cls
 
     return decorator

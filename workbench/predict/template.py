@@ -139,7 +139,8 @@ def check_template(options: TemplateOptions) -> str:
 
 
 @register("template", options=TemplateOptions, incomplete_models=True, has_reference=True,
-          label="template (variant modelling on a known structure; offline)", check=check_template)
+          label="template (variant modelling on a known structure; offline)", check=check_template,
+          model_type="Homology model")
 class TemplatePredictor:
     """Model variants of a known structure: align, substitute, rebuild loops, relax.
 
