@@ -19,6 +19,7 @@ with per-residue values; no other per-residue number is called pLDDT.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,8 @@ TOP_MODELS = 3
 """Models shown in the 3D view, best first."""
 DASH = "–"
 """Shown where a number does not apply."""
+_RESIDUE_LABEL = re.compile(r"^([^:\s]+):\S+ (-?\d+)")
+"""A residue label as provenance writes it: ``"A:HIS 155"`` (chain, name, number)."""
 
 
 # ---------------------------------------------------------------------- the ranking's columns
@@ -372,7 +375,19 @@ def _viewer_scene(item: ItemFolder, row: SummaryRow, figures: _ItemFigures, inde
         colors, mode = [], "uniform"
     return {"id": f"viewer-{index}", "title": f"#{row.rank} {row.id}", "anchor": f"item-{item.path.name}",
             "text": heavy, "format": "pdb", "mode": mode, "file": path.name,
-            "colors": [[selection, color] for selection, color in colors]}
+            "colors": [[selection, color] for selection, color in colors], "sticks": _changed_residues(item)}
+
+
+def _changed_residues(item: ItemFolder) -> list[dict[str, Any]]:
+    """3Dmol.js selections of the residues a predictor changed from its template (``"A:HIS 155"`` labels)."""
+    parameters = (_safe(item.provenance) or {}).get("parameters") or {}
+    labels = parameters.get("changed_residues") if isinstance(parameters, Mapping) else None
+    selections = []
+    for label in labels if isinstance(labels, list) else []:
+        match = _RESIDUE_LABEL.match(str(label))
+        if match:
+            selections.append({"chain": match.group(1), "resi": int(match.group(2))})
+    return selections
 
 
 def _legend(modes: Iterable[str]) -> list[tuple[str, str]]:
