@@ -47,6 +47,8 @@ def test_wheel_layout(wheel):
     assert "workbench = workbench.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
     # the viewer's 3Dmol.js is package data: without it the installed UI shows no structure offline
     assert "workbench/ui/static/3Dmol-min.js" in files
+    # the batch report's template is package data too
+    assert "workbench/templates/report.html.j2" in files
 
 
 def test_wheel_imports_kernels_and_pipelines(wheel, tmp_path):

@@ -1,0 +1,353 @@
+"""The batch report, its figures, citations and versions, on batch folders the real pipeline wrote."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from urllib.parse import unquote
+
+import numpy as np
+import pytest
+from markupsafe import escape
+
+from tests.report_batches import BAD_ID, XSS_ID, esmfold_batch, template_batch
+from workbench import plots
+from workbench.citations import ENTRIES, METHODS, batch_methods, citations_bib
+from workbench.report import COLUMNS, render_report, write_report_files
+from workbench.request import BatchRequest
+from workbench.results import BatchResults, open_results
+from workbench.versions import package_versions
+
+# ---------------------------------------------------------------------- helpers
+
+
+class _Page(HTMLParser):
+    """Tags with attributes, ids, and the text of every table cell (by table class)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.ids: set[str] = set()
+        self.cells: dict[str, list[str]] = {}
+        self._tables: list[str] = []
+        self._cell: list[str] | None = None
+        self._head = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if attributes.get("id"):
+            self.ids.add(str(attributes["id"]))
+        if tag == "table":
+            self._tables.append(str(attributes.get("class") or ""))
+        elif tag == "thead":
+            self._head = True
+        elif tag in ("td", "th") and self._tables:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table" and self._tables:
+            self._tables.pop()
+        elif tag == "thead":
+            self._head = False
+        elif tag in ("td", "th") and self._cell is not None and self._tables:
+            table = self._tables[-1] + (":head" if self._head else "")
+            self.cells.setdefault(table, []).append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse(page: str) -> _Page:
+    parser = _Page()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def decode_png(uri: str):
+    from PIL import Image
+
+    assert uri.startswith("data:image/png;base64,")
+    image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1], validate=True)))
+    image.load()
+    return image
+
+
+_ENTRY = re.compile(r"@(\w+)\{([^,\s]+),")
+_REQUIRED = {"article": {"author", "title", "journal", "year", "volume", "pages", "doi"},
+             "inproceedings": {"author", "title", "booktitle", "year", "pages", "doi"}}
+
+
+def parse_bibtex(text: str) -> dict[str, dict[str, str]]:
+    """A strict little BibTeX reader: ``@type{key, name = {value}, ...}`` with balanced braces."""
+    entries: dict[str, dict[str, str]] = {}
+    position = 0
+    while (match := _ENTRY.search(text, position)) is not None:
+        assert not text[position:match.start()].strip(), f"text between entries: {text[position:match.start()]!r}"
+        kind, key = match.group(1).lower(), match.group(2)
+        assert key not in entries, f"duplicate key {key}"
+        fields: dict[str, str] = {}
+        i = match.end()
+        while True:
+            field = re.compile(r"\s*(\w+)\s*=\s*\{").match(text, i)
+            if field is None:
+                closing = re.compile(r"\s*\}").match(text, i)
+                assert closing is not None, f"{key}: cannot parse at {text[i:i + 40]!r}"
+                position = closing.end()
+                break
+            depth, j = 1, field.end()
+            while depth:
+                assert j < len(text), f"{key}: unbalanced braces"
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                j += 1
+            name = field.group(1).lower()
+            assert name not in fields, f"{key}: field {name} twice"
+            fields[name] = " ".join(text[field.end():j - 1].split())
+            comma = re.compile(r"\s*,").match(text, j)
+            i = comma.end() if comma else j
+        assert _REQUIRED[kind] <= set(fields), f"{key}: missing {_REQUIRED[kind] - set(fields)}"
+        assert re.fullmatch(r"10\.\d{4,9}/\S+", fields["doi"]), f"{key}: DOI {fields['doi']!r}"
+        assert re.fullmatch(r"(19|20)\d\d", fields["year"]), f"{key}: year {fields['year']!r}"
+        entries[key] = fields
+    assert not text[position:].strip(), f"trailing text: {text[position:]!r}"
+    return entries
+
+
+# ---------------------------------------------------------------------- batch folders (real pipeline)
+
+
+@pytest.fixture(scope="module")
+def template_results(tmp_path_factory) -> BatchResults:
+    out = template_batch(tmp_path_factory.mktemp("report_template") / "batch")
+    write_report_files(open_results(out))
+    return open_results(out)
+
+
+@pytest.fixture(scope="module")
+def esmfold_results(tmp_path_factory) -> BatchResults:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    folder = tmp_path_factory.mktemp("report_esmfold")
+    out = esmfold_batch(folder / "batch", folder / "weights")
+    write_report_files(open_results(out))
+    return open_results(out)
+
+
+def report_of(results: BatchResults) -> str:
+    return (results.path / "report.html").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------- citations and versions
+
+
+def test_every_citation_entry_parses():
+    entries = parse_bibtex("\n\n".join(ENTRIES.values()))
+    assert set(entries) == set(ENTRIES)
+    assert {key for keys in METHODS.values() for key in keys} == set(ENTRIES)
+    assert entries["eastman2024openmm8"]["doi"] == "10.1021/acs.jpcb.3c06662"
+    assert entries["maier2015ff14sb"]["pages"] == "3696--3713"
+
+
+def test_citations_for_a_refined_template_batch_and_an_esmfold_batch():
+    template = parse_bibtex(citations_bib(batch_methods(BatchRequest.create("template"))))
+    assert {"eastman2024openmm8", "maier2015ff14sb", "jumper2021alphafold", "cock2009biopython",
+            "kabsch1983dssp", "wojdyr2022gemmi", "rocklin2015dask", "lam2015numba"} == set(template)
+    esmfold = parse_bibtex(citations_bib(batch_methods(BatchRequest.create("esmfold", refine=False))))
+    assert "lin2023esmfold" in esmfold
+    assert not {"eastman2024openmm8", "maier2015ff14sb", "cock2009biopython"} & set(esmfold)
+    with_md = batch_methods(BatchRequest.create("esmfold", refine={"md_ps": 5.0}))
+    assert "onufriev2004obc" in parse_bibtex(citations_bib(with_md))  # MD runs in OBC2 implicit solvent
+
+
+def test_citations_refuse_unknown_methods_and_cite_each_entry_once():
+    with pytest.raises(ValueError, match="known methods"):
+        citations_bib(["openmm", "rosetta"])
+    assert citations_bib(["OpenMM", "pdbfixer"]).count("@article{eastman2024openmm8,") == 1
+    assert citations_bib([]) == ""
+
+
+def test_package_versions_are_strings_and_absent_packages_are_left_out(monkeypatch):
+    import workbench.versions
+
+    versions = package_versions()
+    assert {"workbench", "numpy", "openmm", "pandas"} <= set(versions)
+    assert all(isinstance(v, str) and v and v != "None" for v in versions.values())
+    monkeypatch.setitem(workbench.versions.RESULT_PACKAGES, "nothing", "no-such-distribution-xyz")
+    assert "nothing" not in package_versions()
+
+
+# ---------------------------------------------------------------------- figures
+
+
+def _open_figures() -> int:
+    from matplotlib._pylab_helpers import Gcf
+
+    return len(Gcf.get_all_fig_managers())
+
+
+def test_plots_write_png_files_and_leave_no_figures(tmp_path):
+    from PIL import Image
+
+    before = _open_figures()
+    plddt = np.linspace(30, 95, 40)
+    pae = np.abs(np.subtract.outer(np.arange(40.0), np.arange(40.0)))
+    for path in (plots.plddt_png(plddt, tmp_path / "p.png", chain_lengths=[25, 15]),
+                 plots.pae_png(pae, tmp_path / "pae.png", chain_lengths=[25, 15])):
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.width > 300 and image.height > 250
+    assert decode_png(plots.png_data_uri(plots.pae_png_bytes(pae))).width > 300
+    for svg in (plots.plddt_svg(plddt), plots.pae_svg(pae)):
+        assert svg.startswith("<svg")
+        ET.fromstring(svg)  # well-formed XML
+    assert _open_figures() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png", "pae.png"]  # no temporary files left
+
+
+def test_plots_refuse_bad_arrays():
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        plots.plddt_png_bytes(np.array([]))
+    with pytest.raises(ValueError, match="square"):
+        plots.pae_png_bytes(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="add up"):
+        plots.plddt_png_bytes(np.full(10, 80.0), chain_lengths=[4, 5])
+
+
+# ---------------------------------------------------------------------- the report of a template batch
+
+
+def test_report_names_every_record_reason_setting_and_unit(template_results):
+    page = report_of(template_results)
+    for row in template_results.rows:
+        assert escape(row.id) in page, row.id
+        if row.status != "done":
+            assert row.error and escape(row.error) in page
+    assert "invalid residue &#39;1&#39;" in page  # the reason, escaped
+    header = " ".join(parse(page).cells["ranking:head"])
+    for unit in ("(kJ/mol)", "(Å)", "(s)", "(residues)"):
+        assert unit in header, unit
+    for setting in ("template", "1BHL.pdb", "restraint stiffness", "41.84 kJ/mol/Å²", "vacuum", "wall time",
+                    "openmm", "numpy", "citations.bib"):
+        assert setting in page, setting
+
+
+def test_ranking_is_sorted_by_rank_with_failed_rows_last_and_clean_cells(template_results):
+    page = parse(report_of(template_results))
+    headers, cells = page.cells["ranking:head"], page.cells["ranking"]
+    assert set(headers) <= {c.title for c in COLUMNS}
+    width = len(headers)
+    body = [cells[i:i + width] for i in range(0, len(cells), width)]
+    assert len(body) == len(template_results.rows)
+    ranks = [row[0] for row in body]
+    finished = [r for r in template_results.rows if r.rank is not None]
+    assert ranks[:len(finished)] == [str(i) for i in range(1, len(finished) + 1)]
+    assert all(rank == "–" for rank in ranks[len(finished):])
+    status = headers.index("Status")
+    assert [row[status] for row in body[len(finished):]] == ["failed"] * (len(body) - len(finished))
+    for table in page.cells.values():
+        for cell in table:
+            assert not re.search(r"\b(None|nan|NaN|False|True|inf)\b", cell), cell
+
+
+def test_every_link_resolves_and_nothing_is_fetched(template_results):
+    page = parse(report_of(template_results))
+    links = [a["href"] for tag, a in page.tags if tag == "a" and a.get("href")]
+    files = [href for href in links if not href.startswith("#")]
+    assert files, "no file links"
+    for href in links:
+        if href.startswith("#"):
+            assert href[1:] in page.ids, f"no element with id {href[1:]!r}"
+        else:
+            assert "://" not in href and not href.startswith("/"), href
+            assert (template_results.path / unquote(href)).is_file(), href
+    for row in template_results.rows:
+        if row.status == "done":
+            for name in template_results.item(row.item).files():
+                assert f"{row.item}/{name}" in files
+    reference = template_results.metadata["reference"]["key"]
+    assert f"{reference}/relaxed.pdb" in files
+    for tag, attributes in page.tags:
+        assert not (tag == "script" and attributes.get("src")), "an external script"
+        assert not (tag in ("img", "link") and "://" in str(attributes.get("src") or attributes.get("href"))), tag
+
+
+def test_markup_in_record_ids_is_escaped(template_results):
+    page = report_of(template_results)
+    assert XSS_ID not in page and escape(XSS_ID) in page
+    assert BAD_ID not in page and escape(BAD_ID) in page
+    tags = parse(page).tags
+    assert not any("onerror" in attributes for _, attributes in tags)
+    assert "b" not in [tag for tag, _ in tags]  # <b>bad</b> stayed text
+    images = [attributes.get("src") for tag, attributes in tags if tag == "img"]
+    assert len(images) == len(list(template_results.path.glob("*/*.png")))
+
+
+def test_plddt_appears_only_where_a_row_has_one(template_results):
+    page = report_of(template_results)
+    has_plddt = any(row.mean_plddt is not None for row in template_results.rows)
+    assert ("pLDDT" in page) == has_plddt
+    assert bool(list(template_results.path.glob("*/plddt.png"))) == has_plddt
+
+
+def test_top_models_are_in_an_inline_3d_viewer(template_results):
+    page = report_of(template_results)
+    assert "$3Dmol" in page and "createViewer" in page
+    ids = parse(page).ids
+    assert {"viewer-1", "viewer-2", "viewer-3"} <= ids and "viewer-4" not in ids
+
+
+def test_write_report_files_returns_what_it_wrote(template_results):
+    written = write_report_files(template_results)
+    assert {"report.html", "citations.bib"} <= set(written)
+    for relative, path in written.items():
+        assert path == template_results.path / relative and path.is_file()
+    assert not list(template_results.path.rglob(".*.tmp"))
+    keys = set(parse_bibtex((template_results.path / "citations.bib").read_text()))
+    assert {"eastman2024openmm8", "maier2015ff14sb", "jumper2021alphafold", "cock2009biopython"} <= keys
+    assert "lin2023esmfold" not in keys
+
+
+# ---------------------------------------------------------------------- the report of an ESMFold batch
+
+
+def test_esmfold_report_has_plddt_and_pae_figures(esmfold_results):
+    page = report_of(esmfold_results)
+    parsed = parse(page)
+    images = [a["src"] for tag, a in parsed.tags if tag == "img"]
+    items = {row.item for row in esmfold_results.rows}
+    assert len(images) == 2 * len(items)
+    for uri in images:
+        image = decode_png(uri)
+        assert image.width > 300 and image.height > 250
+    for key in items:
+        for name in ("plddt.png", "pae.png"):
+            assert (esmfold_results.path / key / name).is_file()
+            assert f"{key}/{name}" in page
+    assert "pLDDT" in page and "mean pLDDT (0-100)" in parsed.cells["ranking:head"]
+    assert "lin2023esmfold" in page
+
+
+def test_no_plddt_without_a_mean_plddt_or_per_residue_values(esmfold_results, tmp_path):
+    """The rule in the report itself, independent of which predictors write a pLDDT."""
+    copy = tmp_path / "batch"
+    shutil.copytree(esmfold_results.path, copy)
+    for png in copy.glob("*/plddt.png"):
+        png.unlink()
+    table = esmfold_results.table.copy()
+    table["mean_plddt"] = np.nan
+    page = render_report(BatchResults(copy, table, esmfold_results.metadata))
+    assert "pLDDT" not in page
+    assert len([1 for tag, _ in parse(page).tags if tag == "img"]) == len(table)  # the PAE figures remain
+
+    first = esmfold_results.rows[0].item
+    confidence = copy / first / "confidence.json"
+    confidence.write_text(confidence.read_text().replace('"plddt": [', '"plddt": null, "was": ['))
+    page = render_report(open_results(copy))
+    assert f"{first}/plddt.png" not in page
+    assert "pLDDT" in page  # the other item keeps its own

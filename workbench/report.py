@@ -1,0 +1,718 @@
+"""The batch report: one self-contained HTML page a scientist can read without the CSV.
+
+:func:`render_report` turns a finished batch folder (:class:`~workbench.results.BatchResults`)
+into one HTML file: what was run (input, predictor and its options, template,
+refinement settings, software versions, date, wall time, a methods paragraph
+with citation keys), the ranking with units and a legend, per-item confidence
+figures, a 3D view of the top models (3Dmol.js inlined, so it works offline),
+relative links to every file of every item, and the failed records with their
+reasons. :func:`write_report_files` writes it beside the summary together with
+``citations.bib`` and the per-item PNG figures.
+
+The page is rendered with Jinja2 from ``workbench/templates/report.html.j2``
+with autoescaping on: record ids, errors and any other text from users are
+always escaped. A pLDDT (column, figure, colouring) appears only where the item
+has one: a summary row with a mean pLDDT and a confidence of kind ``plddt``
+with per-residue values; no other per-residue number is called pLDDT.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from workbench.citations import METHODS, batch_methods, citations_bib
+from workbench.files import atomic_write_bytes
+from workbench.plots import pae_png_bytes, plddt_png_bytes, png_data_uri
+from workbench.results import REPORT_HTML, BatchResults, Confidence, ItemFolder, SummaryRow
+from workbench.versions import package_versions
+
+__all__ = [
+    "CITATIONS_BIB",
+    "COLUMNS",
+    "PAE_PNG",
+    "PLDDT_PNG",
+    "Column",
+    "render_report",
+    "write_report_files",
+]
+
+CITATIONS_BIB = "citations.bib"
+"""The batch's BibTeX file, beside ``report.html``."""
+PLDDT_PNG = "plddt.png"
+"""An item's pLDDT figure (only for items with a pLDDT)."""
+PAE_PNG = "pae.png"
+"""An item's PAE heatmap (only for items with a PAE)."""
+
+TOP_MODELS = 3
+"""Models shown in the 3D view, best first."""
+DASH = "–"
+"""Shown where a number does not apply."""
+_RESIDUE_LABEL = re.compile(r"^([^:\s]+):\S+ (-?\d+)")
+"""A residue label as provenance writes it: ``"A:HIS 155"`` (chain, name, number)."""
+
+
+# ---------------------------------------------------------------------- the ranking's columns
+
+
+def _number(digits: int) -> Callable[[Any], str]:
+    def format_number(value: Any) -> str:
+        return f"{float(value):,.{digits}f}".replace(",", "\u2009")  # thin-space thousands separator
+    return format_number
+
+
+def _percent(value: Any) -> str:
+    return f"{100.0 * float(value):.1f}"
+
+
+def _integer(value: Any) -> str:
+    return f"{round(float(value)):d}"
+
+
+def _yes(value: Any) -> str:
+    return "yes" if value else ""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the ranking table.
+
+    Attributes
+    ----------
+    key : str
+        :class:`~workbench.results.SummaryRow` field.
+    header : str
+        Short header, without the unit.
+    unit : str
+        Shown in the header in parentheses ("" for none).
+    legend : str
+        What the column means, for the legend under the table.
+    format : callable
+        Value (never None or NaN) to text.
+    optional : bool
+        Left out when no row has a value (pTM in a template batch).
+    """
+
+    key: str
+    header: str
+    unit: str
+    legend: str
+    format: Callable[[Any], str] = str
+    optional: bool = True
+
+    @property
+    def title(self) -> str:
+        """The header with its unit."""
+        return f"{self.header} ({self.unit})" if self.unit else self.header
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("rank", "Rank", "", "1 is best; records that failed have no rank and are listed last.", _integer, False),
+    Column("id", "Record", "", "FASTA record id; links to the item's figures and files.", str, False),
+    Column("status", "Status", "", "done, failed or cancelled (reasons under Failed records).", str, False),
+    Column("length", "Length", "residues", "Residues, all chains together.", _integer, False),
+    Column("chains", "Chains", "", "Number of chains in the record.", _integer, False),
+    Column("mean_plddt", "mean pLDDT", "0-100",
+           "Mean predicted lDDT of the model (AlphaFold bands: > 90 very high, 70-90 confident, 50-70 low, "
+           "< 50 very low). Only for predictors that output a learned pLDDT.", _number(1)),
+    Column("ptm", "pTM", "0-1", "Predicted TM-score of the whole model.", _number(2)),
+    Column("max_pae", "max PAE", "Å", "Largest predicted aligned error between any two residues.", _number(1)),
+    Column("energy_change", "ΔE vs reference", "kJ/mol",
+           "Potential energy after refinement minus that of the reference item (the template's own sequence), "
+           "same force field and settings; negative is lower than the reference. A force-field energy of one "
+           "relaxed model, not a free energy of folding.", _number(1)),
+    Column("energy_before", "E before", "kJ/mol", "Potential energy of the prepared model before refinement.",
+           _number(1)),
+    Column("energy_after", "E after", "kJ/mol", "Potential energy after refinement.", _number(1)),
+    Column("violations_before", "Violations before", "",
+           "Structural violations (clashes, bond lengths, angles, peptide bonds, ω) before refinement.", _integer),
+    Column("violations_after", "Violations after", "", "Structural violations after refinement.", _integer),
+    Column("rmsd_ca_refined", "Cα RMSD", "Å", "Cα RMSD between the model and its refined version.", _number(2)),
+    Column("helix_fraction", "Helix", "%", "Residues in helices (DSSP: H, G, I).", _percent),
+    Column("strand_fraction", "Strand", "%", "Residues in strands (DSSP: E, B).", _percent),
+    Column("clashes", "Clashes", "", "Atom pairs overlapping beyond the clash rule (AlphaFold2's radii) in the "
+           "final model.", _integer),
+    Column("radius_of_gyration", "Rg", "Å", "Radius of gyration of the final model.", _number(1)),
+    Column("predict_s", "Predict", "s", "Wall-clock time of the prediction, per item.", _number(2)),
+    Column("refine_s", "Refine", "s", "Wall-clock time of the refinement.", _number(2)),
+    Column("analyze_s", "Analyse", "s", "Wall-clock time of the analysis.", _number(2)),
+    Column("cached", "Cached", "", "yes: the item was complete from an earlier run of this batch and was not "
+           "computed again.", _yes),
+)
+"""The ranking's columns, in order."""
+
+_REFINE_UNITS = {"stiffness": "kJ/mol/Å²", "tolerance": "kJ/mol/Å", "cutoff": "Å", "md_ps": "ps",
+                 "md_temperature": "K", "md_timestep": "fs", "md_friction": "1/ps"}
+_REFINE_LABELS = {
+    "stiffness": "restraint stiffness", "tolerance": "minimiser tolerance", "max_iterations": "max L-BFGS iterations",
+    "max_rounds": "max rounds", "solvent": "solvent", "cutoff": "nonbonded cutoff", "md_ps": "MD before relax",
+    "md_temperature": "MD temperature", "md_timestep": "MD time step", "md_friction": "MD friction",
+    "md_weights": "MD restraint weights", "ph": "pH", "chains": "chains", "platform": "OpenMM platform",
+    "threads": "CPU threads", "criteria": "violation thresholds", "hydrogens": "keep hydrogens", "seed": "seed",
+}
+_MD_ONLY = ("md_temperature", "md_timestep", "md_friction", "md_weights")
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN
+    except (TypeError, ValueError):
+        return False
+
+
+def _cell(column: Column, value: Any) -> str:
+    if _missing(value) or (column.format is not _yes and isinstance(value, bool)):
+        return ""
+    text = column.format(value)
+    return DASH if text in ("None", "nan", "False") else text
+
+
+# ---------------------------------------------------------------------- what the template sees
+
+
+@dataclass(frozen=True)
+class _Figure:
+    title: str
+    uri: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class _ItemFigures:
+    plddt: bytes | None = None
+    pae: bytes | None = None
+
+
+@dataclass
+class _Item:
+    key: str
+    anchor: str
+    title: str
+    records: list[str]
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    figures: list[_Figure] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)
+    note: str = ""
+
+
+def _fmt(value: Any, digits: int = 1, unit: str = "") -> str:
+    """A number or text for a fact line: "" for None/NaN, booleans as yes/no."""
+    if _missing(value):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        text = f"{value:.{digits}f}"
+    elif isinstance(value, list | tuple):
+        text = ", ".join(str(v) for v in value) if value else DASH
+    elif isinstance(value, Mapping):
+        text = ", ".join(f"{k} {v}" for k, v in value.items())
+    else:
+        text = str(value)
+    return f"{text} {unit}".strip() if unit and text else text
+
+
+def _safe(read: Callable[[], Any]) -> Any:
+    """The value of a reader, or None when the file is unreadable (a report never fails on one file)."""
+    try:
+        return read()
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _plddt_of(row: SummaryRow | None, confidence: Confidence | None) -> np.ndarray | None:
+    """Per-residue pLDDT when the item has a learned one, else None."""
+    if confidence is None or getattr(confidence, "kind", "plddt") != "plddt":
+        return None
+    if row is not None and row.mean_plddt is None:
+        return None
+    values = confidence.plddt
+    if values is None or len(values) == 0 or not np.all(np.isfinite(values)):
+        return None
+    return np.asarray(values, dtype=np.float64)
+
+
+def _pae_of(confidence: Confidence | None) -> np.ndarray | None:
+    if confidence is None or confidence.pae is None:
+        return None
+    pae = np.asarray(confidence.pae, dtype=np.float64)
+    return pae if pae.ndim == 2 and pae.shape[0] == pae.shape[1] and pae.size else None
+
+
+def _chain_lengths(item: ItemFolder, n: int) -> list[int] | None:
+    config = _safe(item.config) or {}
+    sequence = config.get("sequence")
+    if not isinstance(sequence, str):
+        return None
+    lengths = [len(chain) for chain in sequence.split(":")]
+    return lengths if sum(lengths) == n and len(lengths) > 1 else None
+
+
+def _figures_of(item: ItemFolder, row: SummaryRow | None) -> _ItemFigures:
+    """The item's PNG figures (bytes), made once for the report and for the files beside the models."""
+    confidence = _safe(item.confidence)
+    plddt, pae = _plddt_of(row, confidence), _pae_of(confidence)
+    plddt_png = pae_png = None
+    if plddt is not None:
+        plddt_png = plddt_png_bytes(plddt, chain_lengths=_chain_lengths(item, len(plddt)))
+    if pae is not None:
+        pae_png = pae_png_bytes(pae, chain_lengths=_chain_lengths(item, len(pae)))
+    return _ItemFigures(plddt_png, pae_png)
+
+
+def _sorted_rows(rows: Sequence[SummaryRow]) -> list[SummaryRow]:
+    """Ranked rows by rank, then unranked rows (failed, cancelled) in file order."""
+    ranked = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank or 0)
+    return ranked + [r for r in rows if r.rank is None]
+
+
+def _item_rows(rows: Sequence[SummaryRow], path: Path) -> dict[str, list[SummaryRow]]:
+    """Finished rows grouped by item key (records with identical sequences share one), best first."""
+    items: dict[str, list[SummaryRow]] = {}
+    for row in rows:
+        if row.item and row.status == "done" and (path / row.item).is_dir():
+            items.setdefault(row.item, []).append(row)
+    return items
+
+
+def _files(item: ItemFolder, root: Path) -> list[tuple[str, str]]:
+    """Every regular file of the item folder: (name, link relative to the report)."""
+    ordered = list(item.files())
+    others = sorted(p.name for p in item.path.iterdir()
+                    if p.is_file() and not p.name.startswith(".") and p.name not in ordered)
+    relative = item.path.relative_to(root).as_posix()
+    return [(name, quote(f"{relative}/{name}")) for name in [*ordered, *others]]
+
+
+def _item_facts(item: ItemFolder, row: SummaryRow | None, has_plddt: bool) -> list[tuple[str, str]]:
+    facts: list[tuple[str, str]] = []
+    provenance = _safe(item.provenance) or {}
+    if provenance.get("model"):
+        facts.append(("model", _fmt(provenance["model"])))
+    parameters = provenance.get("parameters") or {}
+    if isinstance(parameters, Mapping):
+        for key, label in (("mutations", "changes from the template"), ("identity", "identity to the template"),
+                           ("rebuilt_loops", "rebuilt loops"), ("confidence", "per-residue confidence")):
+            if key in parameters and not _missing(parameters[key]):
+                facts.append((label, _fmt(parameters[key], 3)))
+    if row is not None:
+        facts.append(("length", _fmt(row.length, unit="residues")))
+        if has_plddt:
+            facts.append(("mean pLDDT", _fmt(row.mean_plddt)))
+        facts += [(label, _fmt(value, digits, unit)) for label, value, digits, unit in (
+            ("pTM", row.ptm, 2, ""), ("max PAE", row.max_pae, 1, "Å"),
+            ("ΔE vs reference", row.energy_change, 1, "kJ/mol"), ("Cα RMSD refined", row.rmsd_ca_refined, 2, "Å"),
+            ("clashes", row.clashes, 0, ""), ("radius of gyration", row.radius_of_gyration, 1, "Å"))
+            if not _missing(value)]
+    refinement = _safe(item.refinement)
+    if isinstance(refinement, Mapping):
+        before, after = refinement.get("energy_before_kj_mol"), refinement.get("energy_after_kj_mol")
+        if not _missing(before) and not _missing(after):
+            facts.append(("energy before → after", f"{before:.1f} → {after:.1f} kJ/mol"))
+        violations = [(refinement.get(k) or {}).get("n_violations") for k in ("violations_before", "violations_after")]
+        if not any(_missing(v) for v in violations):
+            facts.append(("violations before → after", f"{violations[0]} → {violations[1]}"))
+        for key, label in (("iterations", "minimiser iterations"), ("rounds", "rounds"), ("solvent", "solvent"),
+                           ("platform", "OpenMM platform")):
+            if not _missing(refinement.get(key)):
+                facts.append((label, _fmt(refinement[key])))
+    return [(label, text) for label, text in facts if text]
+
+
+def _item(item: ItemFolder, rows: list[SummaryRow], root: Path, figures: _ItemFigures, title: str) -> _Item:
+    row = rows[0] if rows else None
+    has_plddt = figures.plddt is not None
+    made = []
+    if figures.plddt is not None:
+        made.append(_Figure("pLDDT per residue: AlphaFold bands (> 90 very high, 70-90 confident, 50-70 low, "
+                            "< 50 very low); dashed lines separate chains.", png_data_uri(figures.plddt),
+                            f"pLDDT per residue of {title}"))
+    if figures.pae is not None:
+        made.append(_Figure("Predicted aligned error (Å): expected error at the scored residue when the model is "
+                            "aligned on the aligned residue; blue is confident, 30 Å or more red.",
+                            png_data_uri(figures.pae), f"predicted aligned error of {title}"))
+    return _Item(key=item.path.name, anchor=f"item-{item.path.name}", title=title, records=[r.id or "" for r in rows],
+                 facts=_item_facts(item, row, has_plddt), figures=made, files=_files(item, root))
+
+
+# ---------------------------------------------------------------------- 3D view
+
+
+def _viewer_scene(item: ItemFolder, row: SummaryRow, figures: _ItemFigures, index: int) -> dict[str, Any] | None:
+    """JSON-ready data for one 3Dmol.js viewer: model text, format and per-residue colours."""
+    from workbench.ui.viewer import plddt_colors, ss_colors  # pure colour helpers (no Streamlit import)
+
+    path = next((item.path / n for n in ("relaxed.pdb", "model.pdb") if (item.path / n).is_file()), None)
+    if path is None:
+        return None
+    structure = _safe(item.relaxed) if path.name == "relaxed.pdb" else _safe(item.model)
+    if structure is None:
+        return None
+    heavy = "".join(line for line in path.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)
+                    if not (line.startswith(("ATOM", "HETATM")) and line[76:78].strip() == "H"))
+    colors: list[tuple[dict, str]]
+    mode = "secondary structure"
+    confidence = _safe(item.confidence)
+    plddt = _plddt_of(row, confidence) if figures.plddt is not None else None
+    try:
+        if plddt is not None and len(plddt) == len(structure.residues):
+            colors, mode = plddt_colors(structure, plddt.tolist()), "pLDDT"
+        else:
+            metrics = _safe(item.metrics) or {}
+            colors = ss_colors(structure, metrics.get("secondary_structure"))
+    except (ValueError, IndexError):
+        colors, mode = [], "uniform"
+    return {"id": f"viewer-{index}", "title": f"#{row.rank} {row.id}", "anchor": f"item-{item.path.name}",
+            "text": heavy, "format": "pdb", "mode": mode, "file": path.name,
+            "colors": [[selection, color] for selection, color in colors], "sticks": _changed_residues(item)}
+
+
+def _changed_residues(item: ItemFolder) -> list[dict[str, Any]]:
+    """3Dmol.js selections of the residues a predictor changed from its template (``"A:HIS 155"`` labels)."""
+    parameters = (_safe(item.provenance) or {}).get("parameters") or {}
+    labels = parameters.get("changed_residues") if isinstance(parameters, Mapping) else None
+    selections = []
+    for label in labels if isinstance(labels, list) else []:
+        match = _RESIDUE_LABEL.match(str(label))
+        if match:
+            selections.append({"chain": match.group(1), "resi": int(match.group(2))})
+    return selections
+
+
+def _legend(modes: Iterable[str]) -> list[tuple[str, str]]:
+    from workbench.ui.viewer import PLDDT_BANDS, SS_COLORS, SS_LABELS
+
+    entries: list[tuple[str, str]] = []
+    if "pLDDT" in modes:
+        entries += [(color, label) for _, color, label in PLDDT_BANDS]
+    if "secondary structure" in modes:
+        entries += [(SS_COLORS[k], SS_LABELS[k]) for k in ("H", "E", "-")]
+    return entries
+
+
+# ---------------------------------------------------------------------- what was run
+
+
+def _run_date(results: BatchResults) -> str:
+    for key in ("finished", "finished_at", "date"):
+        if isinstance(results.metadata.get(key), str) and results.metadata[key]:
+            return str(results.metadata[key])
+    for name in ("batch.json", "summary.parquet", "summary.csv"):
+        path = results.path / name
+        if path.is_file():
+            stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
+            return stamp.strftime("%Y-%m-%d %H:%M UTC")
+    return ""
+
+
+def _duration(seconds: Any) -> str:
+    if _missing(seconds):
+        return ""
+    seconds = float(seconds)
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return (f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {rest:02d} s") + f" ({seconds:,.0f} s)"
+
+
+def _predictor(results: BatchResults) -> tuple[str, list[tuple[str, str, str]]]:
+    """The predictor's name and its options: (label, value, help), files by name and SHA-256."""
+    request = results.request
+    settings = results.metadata.get("settings") or {}
+    key_options = settings.get("predictor_options") or {}
+    if request is None:
+        name = str(settings.get("predictor") or (results.metadata.get("request") or {}).get("predictor") or "")
+        return name, [(str(k), _fmt(v, 3), "") for k, v in key_options.items()]
+    info = request.predictor.info
+    options = []
+    for option in info.option_fields:
+        value = getattr(request.predictor.options, option.name)
+        text = _fmt(value, 3) if not _missing(value) else "default"
+        digest = key_options.get(option.name)
+        if option.metadata.get("file") and isinstance(digest, Mapping) and digest.get("sha256"):
+            shown = Path(str(value)).name if not _missing(value) else "default"
+            text = f"{shown} (SHA-256 {digest['sha256'][:16]}…)"
+        label = str(option.metadata.get("label") or option.name.replace("_", " "))
+        options.append((label, text, str(option.metadata.get("help") or "")))
+    return request.predictor.name, options
+
+
+def _refinement(results: BatchResults) -> list[tuple[str, str]] | None:
+    request = results.request
+    if request is not None:
+        if request.refine is None:
+            return None
+        values = request.refine.to_dict()
+    else:
+        refine = (results.metadata.get("settings") or {}).get("refine")
+        if not isinstance(refine, Mapping):
+            return None
+        values = dict(refine)
+    rows = []
+    no_md = not values.get("md_ps")
+    for key, value in values.items():
+        if no_md and key in _MD_ONLY:
+            continue
+        label = _REFINE_LABELS.get(key, key.replace("_", " "))
+        if key == "criteria" and isinstance(value, Mapping):
+            text = ", ".join(f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                             for k, v in value.items())
+        elif key == "md_ps" and no_md:
+            text = "none"
+        elif key == "max_iterations" and value == 0:
+            text = "no cap"
+        elif value is None:
+            text = {"chains": "all", "platform": "automatic", "threads": "all usable cores"}.get(key, DASH)
+        elif isinstance(value, float):
+            text = f"{value:g} {_REFINE_UNITS.get(key, '')}".strip()
+        else:
+            text = _fmt(value, 2, _REFINE_UNITS.get(key, ""))
+        rows.append((label, text))
+    return rows
+
+
+def _versions(results: BatchResults) -> list[tuple[str, str, bool]]:
+    """(package, version, recorded): versions recorded in batch.json first, then those installed now."""
+    recorded = (results.metadata.get("settings") or {}).get("versions") or {}
+    rows = [(str(k), str(v), True) for k, v in recorded.items() if not _missing(v)]
+    rows += [(k, v, False) for k, v in package_versions().items() if k not in recorded]
+    return rows
+
+
+def _methods_text(results: BatchResults, methods: Sequence[str], versions: Mapping[str, str]) -> list[str]:
+    """A methods paragraph, sentence by sentence, with citation keys in brackets."""
+    request = results.request
+    cite = {m: METHODS[m][0] for m in methods}
+    sentences = []
+    predictor = request.predictor.name if request is not None else ""
+    if "esmfold" in cite:
+        sentences.append(f"Structures were predicted with ESMFold [{cite['esmfold']}].")
+    elif "biopython" in cite and predictor == "template":
+        sentences.append("Variant models were built on a template structure by the workbench's template predictor: "
+                         f"sequences were aligned to the template with Biopython [{cite['biopython']}], residues "
+                         "substituted on the template backbone and short loops rebuilt. Its per-residue confidence "
+                         "is a fixed heuristic, not a learned score.")
+    elif predictor:
+        sentences.append(f"Models were predicted with the {predictor} predictor.")
+    if request is not None and request.refine is not None:
+        config = request.refine
+        openmm = f" {versions['openmm']}" if "openmm" in versions else ""
+        solvent = {"vacuum": "in vacuum", "obc2": f"in OBC2 implicit solvent [{cite.get('obc2', '')}]",
+                   "gbn2": "in GBn2 implicit solvent"}.get(config.resolved_solvent, config.resolved_solvent)
+        md = (f" after {config.md_ps:g} ps of restrained Langevin dynamics at {config.md_temperature:g} K"
+              if config.md_ps > 0 else "")
+        sentences.append(
+            f"Models were completed with PDBFixer and refined in OpenMM{openmm} [{cite['openmm']}] with the Amber "
+            f"ff14SB force field [{cite['amber-ff14sb']}] {solvent}, following AlphaFold2's restrained relax "
+            f"protocol [{cite['alphafold2-relax']}]: restrained L-BFGS minimisation (restraint stiffness "
+            f"{config.stiffness:g} kJ/mol/Å², tolerance {config.tolerance:g} kJ/mol/Å){md}, checked for violations "
+            f"and repeated for at most {config.max_rounds} rounds.")
+        if results.metadata.get("reference"):
+            sentences.append("Energy changes are relative to the refined reference item, the template's own "
+                             "sequence, computed with the same settings.")
+    sentences.append(f"Secondary structure was assigned with DSSP [{cite['dssp']}]; geometry kernels are compiled "
+                     f"with numba [{cite['numba']}]; structures were read and written with gemmi "
+                     f"[{cite['gemmi']}]; the batch ran on Dask [{cite['dask']}].")
+    return sentences
+
+
+def _ranking_note(rows: Sequence[SummaryRow]) -> str:
+    done = [r for r in rows if r.rank is not None]
+    if any(r.energy_change is not None for r in done):
+        return ("Ranked by the energy change against the reference (lowest first), then fewer violations after "
+                "refinement, then fewer clashes.")
+    if any(r.mean_plddt is not None for r in done):
+        return "Ranked by mean pLDDT (highest first), then pTM, then fewer violations, then fewer clashes."
+    if any(r.ptm is not None for r in done):
+        return "Ranked by pTM (highest first), then fewer violations, then fewer clashes."
+    return "Ranked by fewer violations after refinement, then fewer clashes."
+
+
+# ---------------------------------------------------------------------- rendering
+
+
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("workbench", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default=True),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+
+
+def _context(results: BatchResults, figures: Mapping[str, _ItemFigures], citations_file: str | None) -> dict:
+    from markupsafe import Markup
+
+    from workbench.ui.viewer import threedmol_js
+
+    root = results.path
+    all_rows = results.rows
+    rows = _sorted_rows(all_rows)
+    item_rows = _item_rows(rows, root)
+    reference = results.metadata.get("reference") or {}
+    reference_key = reference.get("key") if isinstance(reference, Mapping) else None
+
+    def has_plddt(row: SummaryRow) -> bool:
+        return row.item is not None and row.item in figures and figures[row.item].plddt is not None
+
+    columns = [c for c in COLUMNS if not c.optional or any(_cell(c, getattr(r, c.key)) for r in rows)]
+    if not any(has_plddt(r) for r in rows):
+        columns = [c for c in columns if c.key != "mean_plddt"]
+    table = []
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = getattr(row, column.key)
+            if column.key == "mean_plddt" and not has_plddt(row):
+                value = None
+            if column.key in ("length", "chains") and row.status != "done" and not value:
+                value = None  # an invalid record was never parsed into chains
+            cells.append(_cell(column, value) or ("" if column.key in ("cached",) else DASH))
+        table.append({"cells": cells, "failed": row.status != "done",
+                      "anchor": f"item-{row.item}" if row.item in item_rows else
+                      (f"failed-{row.id}" if row.status != "done" else "")})
+
+    items = []
+    for key, group in item_rows.items():
+        title = ", ".join(r.id or "" for r in group)
+        items.append(_item(ItemFolder(root / key), group, root, figures.get(key, _ItemFigures()), title))
+    if isinstance(reference_key, str) and reference_key not in item_rows and (root / reference_key).is_dir():
+        folder = ItemFolder(root / reference_key)
+        ref = _item(folder, [], root, figures.get(reference_key, _ItemFigures()), "reference")
+        ref.note = "The reference item: the template's own sequence, which energy changes are computed against."
+        items.append(ref)
+
+    scenes: list[dict[str, Any]] = []
+    for row in rows:
+        if len(scenes) >= TOP_MODELS or row.rank is None:
+            break
+        if row.item in item_rows and all(s["anchor"] != f"item-{row.item}" for s in scenes):
+            scene = _viewer_scene(ItemFolder(root / row.item), row, figures.get(row.item, _ItemFigures()),
+                                  len(scenes) + 1)
+            if scene is not None:
+                scenes.append(scene)
+
+    request = results.request
+    methods = batch_methods(request, results.metadata.get("settings"))
+    versions = _versions(results)
+    predictor, options = _predictor(results)
+    counts = results.metadata.get("counts") or {}
+    failed = [{"id": r.id or "(no id)", "status": r.status, "error": r.error or "no reason recorded",
+               "anchor": f"failed-{r.id}"} for r in rows if r.status != "done"]
+    js = threedmol_js()
+    if "</script" in js.lower():  # pragma: no cover - the shipped file has none
+        raise ValueError("3Dmol-min.js contains '</script' and cannot be inlined")
+    return {
+        "title": str(results.metadata.get("name") or root.name),
+        "date": _run_date(results),
+        "wall_time": _duration(results.metadata.get("wall_time_s")),
+        "counts": [(k, v) for k, v in counts.items() if not _missing(v)],
+        "n_records": results.metadata.get("records", len(all_rows)),
+        "n_items": results.metadata.get("items", len(item_rows)),
+        "input": _fmt(results.metadata.get("input")),
+        "predictor": predictor,
+        "options": options,
+        "refinement": _refinement(results),
+        "max_length": request.max_length if request is not None else None,
+        "reference": {"key": reference_key, "anchor": f"item-{reference_key}",
+                      "length": len(str(reference.get("sequence") or ""))} if reference_key else None,
+        "versions": versions,
+        "methods_text": _methods_text(results, methods, {k: v for k, v, _ in versions}),
+        "citation_keys": list(dict.fromkeys(key for m in methods for key in METHODS[m])),
+        "citations_file": citations_file,
+        "ranking_note": _ranking_note(rows),
+        "columns": columns,
+        "table": table,
+        "failed": failed,
+        "items": items,
+        "scenes": scenes,
+        "legend": _legend({s["mode"] for s in scenes}),
+        "threedmol_js": Markup(js),
+        "generated": dt.datetime.now(tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def render_report(results: BatchResults, *, figures: Mapping[str, Any] | None = None,
+                  citations_file: str | None = None) -> str:
+    """The batch's report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    results : BatchResults
+        A finished batch (:func:`~workbench.results.open_results`).
+    figures : mapping, optional
+        Figures already made by :func:`write_report_files` (internal); made here otherwise.
+    citations_file : str, optional
+        Name of a BibTeX file beside the report to link to (``citations.bib``
+        when :func:`write_report_files` writes one).
+
+    Returns
+    -------
+    str
+        HTML5, with figures as base64 PNG, 3Dmol.js inlined and every link
+        relative to the batch folder; nothing is fetched from the network.
+    """
+    if figures is None:
+        figures = _all_figures(results)
+    return str(_environment().get_template("report.html.j2").render(
+        **_context(results, figures, citations_file)))
+
+
+def _all_figures(results: BatchResults) -> dict[str, _ItemFigures]:
+    rows = results.rows
+    figures = {}
+    for key, group in _item_rows(rows, results.path).items():
+        figures[key] = _figures_of(ItemFolder(results.path / key), group[0])
+    reference = results.metadata.get("reference") or {}
+    reference_key = reference.get("key") if isinstance(reference, Mapping) else None
+    if isinstance(reference_key, str) and reference_key not in figures and (results.path / reference_key).is_dir():
+        figures[reference_key] = _figures_of(ItemFolder(results.path / reference_key), None)
+    return figures
+
+
+def write_report_files(results: BatchResults) -> dict[str, Path]:
+    """Write the report, the citations and the per-item figures into the batch folder, each atomically.
+
+    Writes ``<item>/plddt.png`` for items with a pLDDT, ``<item>/pae.png``
+    for items with a PAE, then ``citations.bib`` and ``report.html`` (last, so
+    its links find the figures).
+
+    Parameters
+    ----------
+    results : BatchResults
+
+    Returns
+    -------
+    dict of str to Path
+        By path relative to the batch folder: ``"report.html"``,
+        ``"citations.bib"``, ``"<key>/plddt.png"``, ``"<key>/pae.png"``.
+    """
+    root = results.path
+    figures = _all_figures(results)
+    written: dict[str, Path] = {}
+    for key, made in figures.items():
+        for name, png in ((PLDDT_PNG, made.plddt), (PAE_PNG, made.pae)):
+            if png is not None:
+                atomic_write_bytes(root / key / name, png)
+                written[f"{key}/{name}"] = root / key / name
+    bib = citations_bib(batch_methods(results.request, results.metadata.get("settings")))
+    atomic_write_bytes(root / CITATIONS_BIB, bib.encode())
+    written[CITATIONS_BIB] = root / CITATIONS_BIB
+    html = render_report(results, figures=figures, citations_file=CITATIONS_BIB)
+    atomic_write_bytes(root / REPORT_HTML, html.encode())
+    written[REPORT_HTML] = root / REPORT_HTML
+    return written
+
