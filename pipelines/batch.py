@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,23 @@ from workbench.io.fasta import SequenceRecord, scan_fasta
 from workbench.pipelines.cluster import gpu_resources, make_cluster
 from workbench.pipelines.engine import ItemOutcome, ItemRunner, Progress, Task, is_complete
 from workbench.pipelines.keys import item_key, software_versions
-from workbench.pipelines.summary import build_summary, report_html
+from workbench.pipelines.summary import build_summary
 from workbench.pipelines.tasks import ItemSpec, finish_item, predict_batch, predictor_for
 from workbench.predict.base import ReferencePredictor
+from workbench.report import write_report_files
 from workbench.request import BatchRequest, PredictorSpec
-from workbench.results import CACHE, LOG, SummaryRow, publish_record, record_folder_names, write_summary
+from workbench.results import (
+    CACHE,
+    CITATIONS_BIB,
+    LOG,
+    REPORT_HTML,
+    SummaryRow,
+    open_results,
+    publish_record,
+    record_folder_names,
+    write_summary,
+)
+from workbench.versions import package_versions
 
 REFERENCE_NAME = "wild_type"
 """Name of the reference item in the item's config (the records that share its sequence, if any, keep theirs)."""
@@ -154,17 +167,22 @@ def run_batch(
                               progress=progress, show_progress=show_progress, cancel=cancel)
         reference_key = item_key(reference.sequence, settings) if reference is not None else None
         rows = _rows(records, invalid, groups, outcomes, outcomes.get(reference_key) if reference_key else None)
-        for row in rows:
-            if row.status == "done" and row.folder and row.item:
-                publish_record(out, row.folder, row.item)
         table = build_summary(rows)
         counts = {status: sum(o.status == status for o in outcomes.values())
                   for status in ("done", "cached", "failed", "cancelled")} | {"invalid": len(invalid)}
         metadata = {"request": request.to_json(), "settings": settings, "counts": counts, "items": len(specs),
-                    "records": len(records) + len(invalid),
+                    "records": len(records) + len(invalid), "versions": package_versions(),
+                    "input": str(sequences) if isinstance(sequences, str | Path) and "\n" not in str(sequences)
+                    else None,
                     "reference": None if reference is None else {"key": reference_key, "sequence": reference.sequence},
+                    "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                     "wall_time_s": round(time.perf_counter() - started, 3)}
-        paths = write_summary(table, out, metadata, report_html(table, metadata))
+        paths = write_summary(table, out, metadata)
+        report = write_report_files(open_results(out))  # the figures go into the items, before publishing
+        for row in rows:
+            if row.status == "done" and row.folder and row.item:
+                publish_record(out, row.folder, row.item)
+        paths |= {"html": report[REPORT_HTML], "citations": report[CITATIONS_BIB]}
         log.info("finished in %.1f s: %s", time.perf_counter() - started,
                  ", ".join(f"{count} {status}" for status, count in counts.items()))
     return BatchResult(out, table, counts, paths)

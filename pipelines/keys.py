@@ -19,13 +19,13 @@ KEY_LENGTH = 16
 
 @cache
 def software_versions() -> dict[str, str]:
-    """Versions of the packages whose change changes an item's numbers."""
-    import numpy
-    import openmm
+    """Versions of the packages whose change changes an item's numbers (:data:`~workbench.versions.RESULT_PACKAGES`).
 
-    from workbench import __version__
+    Part of every content key: upgrading one of them recomputes the items, rather than mixing numbers.
+    """
+    from workbench.versions import package_versions
 
-    return {"workbench": __version__, "openmm": openmm.__version__, "numpy": numpy.__version__}
+    return package_versions()
 
 
 def item_key(sequence: str, settings: Mapping[str, Any]) -> str:

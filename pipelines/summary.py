@@ -1,11 +1,8 @@
-"""The batch summary: one row per FASTA record, a ranking, and the HTML report (written by :mod:`workbench.results`)."""
+"""The batch summary: one row per FASTA record, ranked, best first (written by :mod:`workbench.results`)."""
 
 from __future__ import annotations
 
-import html
-import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -51,18 +48,3 @@ def rank(table: pd.DataFrame) -> pd.Series:
     ranks = pd.Series(pd.NA, index=table.index, dtype="Int64")
     ranks.loc[order] = range(1, len(order) + 1)
     return ranks
-
-
-def report_html(table: pd.DataFrame, metadata: Mapping[str, Any]) -> str:
-    """A self-contained HTML page: the run's settings and the ranked table."""
-    ranked = table.sort_values("rank", na_position="last", kind="stable")
-    counts = metadata.get("counts", {})
-    settings = html.escape(json.dumps(metadata.get("settings", {}), indent=2, default=str))
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>workbench batch</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}</style></head><body>"
-        f"<h1>Batch summary</h1><p>{html.escape(', '.join(f'{k}: {v}' for k, v in counts.items()))}</p>"
-        f"{ranked.to_html(index=False, na_rep='', float_format=lambda x: f'{x:.3g}')}"
-        f"<h2>Settings</h2><pre>{settings}</pre></body></html>\n"
-    )

@@ -266,12 +266,16 @@ def test_every_link_resolves_and_nothing_is_fetched(template_results):
         else:
             assert "://" not in href and not href.startswith("/"), href
             assert (template_results.path / unquote(href)).is_file(), href
-    for row in template_results.rows:
+    for row in template_results.rows:  # every file of every finished record, under the record's name
         if row.status == "done":
             for name in template_results.item(row.item).files():
-                assert f"{row.item}/{name}" in files
+                assert f"{row.folder}/{row.folder}_{name}" in files
     reference = template_results.metadata["reference"]["key"]
-    assert f"{reference}/relaxed.pdb" in files
+    holders = [row.folder for row in template_results.rows if row.item == reference]
+    if holders:  # a record has the template's own sequence: the reference is that record's item
+        assert f"{holders[0]}/{holders[0]}_relaxed.pdb" in files
+    else:  # no record has it: linked in the cache
+        assert f"cache/{reference}/relaxed.pdb" in files
     for tag, attributes in page.tags:
         assert not (tag == "script" and attributes.get("src")), "an external script"
         assert not (tag in ("img", "link") and "://" in str(attributes.get("src") or attributes.get("href"))), tag
@@ -325,10 +329,11 @@ def test_esmfold_report_has_plddt_and_pae_figures(esmfold_results):
     for uri in images:
         image = decode_png(uri)
         assert image.width > 300 and image.height > 250
-    for key in items:
+    for row in esmfold_results.rows:  # the PNGs beside the models, under the record's name
         for name in ("plddt.png", "pae.png"):
-            assert (esmfold_results.path / key / name).is_file()
-            assert f"{key}/{name}" in page
+            assert (esmfold_results.path / "cache" / row.item / name).is_file()
+            assert (esmfold_results.path / row.folder / f"{row.folder}_{name}").is_file()
+            assert f"{row.folder}/{row.folder}_{name}" in page
     assert "pLDDT" in page and "mean pLDDT (0-100)" in parsed.cells["ranking:head"]
     assert "lin2023esmfold" in page
 
@@ -337,7 +342,7 @@ def test_no_plddt_without_a_mean_plddt_or_per_residue_values(esmfold_results, tm
     """The rule in the report itself, independent of which predictors write a pLDDT."""
     copy = tmp_path / "batch"
     shutil.copytree(esmfold_results.path, copy)
-    for png in copy.glob("*/plddt.png"):
+    for png in [*copy.glob("cache/*/plddt.png"), *copy.glob("*/*_plddt.png")]:
         png.unlink()
     table = esmfold_results.table.copy()
     table["mean_plddt"] = np.nan
@@ -345,9 +350,9 @@ def test_no_plddt_without_a_mean_plddt_or_per_residue_values(esmfold_results, tm
     assert "pLDDT" not in page
     assert len([1 for tag, _ in parse(page).tags if tag == "img"]) == len(table)  # the PAE figures remain
 
-    first = esmfold_results.rows[0].item
-    confidence = copy / first / "confidence.json"
+    first = esmfold_results.rows[0]
+    confidence = copy / "cache" / first.item / "confidence.json"
     confidence.write_text(confidence.read_text().replace('"plddt": [', '"plddt": null, "was": ['))
     page = render_report(open_results(copy))
-    assert f"{first}/plddt.png" not in page
+    assert f"pLDDT per residue of {first.id}" not in page
     assert "pLDDT" in page  # the other item keeps its own

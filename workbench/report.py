@@ -31,7 +31,17 @@ import numpy as np
 from workbench.citations import METHODS, batch_methods, citations_bib
 from workbench.files import atomic_write_bytes
 from workbench.plots import pae_png_bytes, plddt_png_bytes, png_data_uri
-from workbench.results import REPORT_HTML, BatchResults, Confidence, ItemFolder, SummaryRow
+from workbench.results import (
+    CITATIONS_BIB,
+    PAE_PNG,
+    PLDDT_PNG,
+    REPORT_HTML,
+    BatchResults,
+    Confidence,
+    ItemFolder,
+    SummaryRow,
+    item_path,
+)
 from workbench.versions import package_versions
 
 __all__ = [
@@ -44,12 +54,6 @@ __all__ = [
     "write_report_files",
 ]
 
-CITATIONS_BIB = "citations.bib"
-"""The batch's BibTeX file, beside ``report.html``."""
-PLDDT_PNG = "plddt.png"
-"""An item's pLDDT figure (only for items with a pLDDT)."""
-PAE_PNG = "pae.png"
-"""An item's PAE heatmap (only for items with a PAE)."""
 
 TOP_MODELS = 3
 """Models shown in the 3D view, best first."""
@@ -281,16 +285,24 @@ def _item_rows(rows: Sequence[SummaryRow], path: Path) -> dict[str, list[Summary
     """Finished rows grouped by item key (records with identical sequences share one), best first."""
     items: dict[str, list[SummaryRow]] = {}
     for row in rows:
-        if row.item and row.status == "done" and (path / row.item).is_dir():
+        if row.item and row.status == "done" and item_path(path, row.item).is_dir():
             items.setdefault(row.item, []).append(row)
     return items
 
 
-def _files(item: ItemFolder, root: Path) -> list[tuple[str, str]]:
-    """Every regular file of the item folder: (name, link relative to the report)."""
+def _files(item: ItemFolder, root: Path, row: SummaryRow | None) -> list[tuple[str, str]]:
+    """The files to link for an item: (name, link relative to the report).
+
+    A record's folder (the item's files under the record's name), or the cached
+    item for the reference, which no record has.
+    """
+    folder = root / row.folder if row is not None and row.folder else None
+    if folder is not None and folder.is_dir():
+        names = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        return [(name, quote(f"{row.folder}/{name}")) for name in names]  # type: ignore[union-attr]
     ordered = list(item.files())
     others = sorted(p.name for p in item.path.iterdir()
-                    if p.is_file() and not p.name.startswith(".") and p.name not in ordered)
+                    if p.is_file() and not p.name.startswith(".") and p.name not in ordered and p.name != "DONE")
     relative = item.path.relative_to(root).as_posix()
     return [(name, quote(f"{relative}/{name}")) for name in [*ordered, *others]]
 
@@ -343,7 +355,7 @@ def _item(item: ItemFolder, rows: list[SummaryRow], root: Path, figures: _ItemFi
                             "aligned on the aligned residue; blue is confident, 30 Å or more red.",
                             png_data_uri(figures.pae), f"predicted aligned error of {title}"))
     return _Item(key=item.path.name, anchor=f"item-{item.path.name}", title=title, records=[r.id or "" for r in rows],
-                 facts=_item_facts(item, row, has_plddt), figures=made, files=_files(item, root))
+                 facts=_item_facts(item, row, has_plddt), figures=made, files=_files(item, root, row))
 
 
 # ---------------------------------------------------------------------- 3D view
@@ -588,9 +600,9 @@ def _context(results: BatchResults, figures: Mapping[str, _ItemFigures], citatio
     items = []
     for key, group in item_rows.items():
         title = ", ".join(r.id or "" for r in group)
-        items.append(_item(ItemFolder(root / key), group, root, figures.get(key, _ItemFigures()), title))
-    if isinstance(reference_key, str) and reference_key not in item_rows and (root / reference_key).is_dir():
-        folder = ItemFolder(root / reference_key)
+        items.append(_item(ItemFolder(item_path(root, key)), group, root, figures.get(key, _ItemFigures()), title))
+    if isinstance(reference_key, str) and reference_key not in item_rows and item_path(root, reference_key).is_dir():
+        folder = ItemFolder(item_path(root, reference_key))
         ref = _item(folder, [], root, figures.get(reference_key, _ItemFigures()), "reference")
         ref.note = "The reference item: the template's own sequence, which energy changes are computed against."
         items.append(ref)
@@ -600,7 +612,7 @@ def _context(results: BatchResults, figures: Mapping[str, _ItemFigures], citatio
         if len(scenes) >= TOP_MODELS or row.rank is None:
             break
         if row.item in item_rows and all(s["anchor"] != f"item-{row.item}" for s in scenes):
-            scene = _viewer_scene(ItemFolder(root / row.item), row, figures.get(row.item, _ItemFigures()),
+            scene = _viewer_scene(ItemFolder(item_path(root, row.item)), row, figures.get(row.item, _ItemFigures()),
                                   len(scenes) + 1)
             if scene is not None:
                 scenes.append(scene)
@@ -675,11 +687,12 @@ def _all_figures(results: BatchResults) -> dict[str, _ItemFigures]:
     rows = results.rows
     figures = {}
     for key, group in _item_rows(rows, results.path).items():
-        figures[key] = _figures_of(ItemFolder(results.path / key), group[0])
+        figures[key] = _figures_of(ItemFolder(item_path(results.path, key)), group[0])
     reference = results.metadata.get("reference") or {}
     reference_key = reference.get("key") if isinstance(reference, Mapping) else None
-    if isinstance(reference_key, str) and reference_key not in figures and (results.path / reference_key).is_dir():
-        figures[reference_key] = _figures_of(ItemFolder(results.path / reference_key), None)
+    if (isinstance(reference_key, str) and reference_key not in figures
+            and item_path(results.path, reference_key).is_dir()):
+        figures[reference_key] = _figures_of(ItemFolder(item_path(results.path, reference_key)), None)
     return figures
 
 
@@ -706,8 +719,9 @@ def write_report_files(results: BatchResults) -> dict[str, Path]:
     for key, made in figures.items():
         for name, png in ((PLDDT_PNG, made.plddt), (PAE_PNG, made.pae)):
             if png is not None:
-                atomic_write_bytes(root / key / name, png)
-                written[f"{key}/{name}"] = root / key / name
+                path = item_path(root, key) / name
+                atomic_write_bytes(path, png)
+                written[path.relative_to(root).as_posix()] = path
     bib = citations_bib(batch_methods(results.request, results.metadata.get("settings")))
     atomic_write_bytes(root / CITATIONS_BIB, bib.encode())
     written[CITATIONS_BIB] = root / CITATIONS_BIB

@@ -80,6 +80,12 @@ RELAXED_PDB = "relaxed.pdb"
 REFINEMENT = "refinement.json"
 METRICS = "metrics.json"
 ITEM_CONFIG = "config.json"
+PLDDT_PNG = "plddt.png"
+"""An item's pLDDT figure (only for items with a pLDDT)."""
+PAE_PNG = "pae.png"
+"""An item's PAE heatmap (only for items with a PAE)."""
+CITATIONS_BIB = "citations.bib"
+"""The batch's BibTeX file, beside ``report.html``."""
 
 SUMMARY_PARQUET = "summary.parquet"
 SUMMARY_CSV = "summary.csv"
@@ -96,16 +102,19 @@ ITEM_FILES: dict[str, str] = {
     REFINEMENT: "application/json",
     PROVENANCE: "application/json",
     ITEM_CONFIG: "application/json",
+    PLDDT_PNG: "image/png",
+    PAE_PNG: "image/png",
 }
 """An item folder's files and their media types (the UI's downloads)."""
 
 LOG = "log.txt"
+
 CACHE = "cache"
 """The folder of content-addressed items inside a batch folder."""
 
 BATCH_FILES = {"parquet": SUMMARY_PARQUET, "csv": SUMMARY_CSV, "html": REPORT_HTML, "batch": BATCH_JSON}
 """A batch folder's summary files, by kind."""
-RESERVED_NAMES = frozenset({CACHE, SUMMARY_PARQUET, SUMMARY_CSV, REPORT_HTML, BATCH_JSON, LOG})
+RESERVED_NAMES = frozenset({CACHE, SUMMARY_PARQUET, SUMMARY_CSV, REPORT_HTML, BATCH_JSON, LOG, CITATIONS_BIB})
 """Names a record's folder never takes."""
 
 
@@ -446,21 +455,22 @@ def write_prediction(prediction: Prediction, folder: str | Path) -> dict[str, Pa
 # ---------------------------------------------------------------------- batch folders
 
 
-def write_summary(table: pd.DataFrame, out: Path, metadata: Mapping[str, Any], report: str) -> dict[str, Path]:
-    """Write the summary table (Parquet, CSV), the HTML report and batch.json, each atomically.
+def write_summary(table: pd.DataFrame, out: Path, metadata: Mapping[str, Any]) -> dict[str, Path]:
+    """Write the summary table (Parquet, CSV) and batch.json, each atomically.
+
+    The report comes after, from the written folder: :func:`workbench.report.write_report_files`.
 
     Returns
     -------
     dict
-        ``{"parquet": ..., "csv": ..., "html": ..., "batch": ...}``.
+        ``{"parquet": ..., "csv": ..., "batch": ...}``.
     """
-    paths = {kind: out / name for kind, name in BATCH_FILES.items()}
+    paths = {kind: out / name for kind, name in BATCH_FILES.items() if kind != "html"}
     buffer = io.BytesIO()
     table.to_parquet(buffer, index=False)
     atomic_write_bytes(paths["parquet"], buffer.getvalue())
     readable = table.round({c: d for c, d in DECIMALS.items() if c in table}).rename(columns=csv_header)
     atomic_write_bytes(paths["csv"], readable.to_csv(index=False).encode())
-    atomic_write_bytes(paths["html"], report.encode())
     atomic_write_bytes(paths["batch"], (json.dumps(dict(metadata), indent=2, default=str) + "\n").encode())
     return paths
 
