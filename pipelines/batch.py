@@ -129,7 +129,7 @@ def run_batch(
         Residues per prediction task (default: the predictor's declared ``batch_tokens``).
     progress : callable, optional
         ``progress(counts, names)`` after every item; ``names`` are the record ids
-        of the item that just finished.
+        of the item that just finished (none for the reference item, which no one submitted).
     show_progress : bool
         Draw a progress bar on the terminal (stderr).
     cancel : threading.Event, optional
@@ -211,11 +211,12 @@ def _run_items(client: Client, cache: Path, request: BatchRequest, specs: Mappin
             bar(counts)
             last = counts.last
             if last is not None:
-                names = ", ".join(specs[last.key].names)
+                records = tuple(r.id for r in groups[last.key][1])  # none for the reference item
+                names = ", ".join(records) or "the reference item (the template's own sequence)"
                 log.log(logging.WARNING if last.status == "failed" else logging.INFO, "%s %s (%s)%s", last.status,
                         names, last.key, f": {last.error}" if last.error else f" in {last.seconds:.1f} s")
                 if progress is not None:
-                    progress(counts, specs[last.key].names)
+                    progress(counts, records)
 
         runner = ItemRunner(client, cache, retries=retries, timeout=item_timeout, progress=report, cancel=cancel)
         return runner.run(tasks, cached=cached)

@@ -158,6 +158,32 @@ def request_from_args(args: argparse.Namespace) -> BatchRequest:
     return request
 
 
+def screen_fasta(request: BatchRequest, fasta: str, what: str) -> None:
+    """Read the FASTA as the batch will and refuse, before anything is {what}, a batch that cannot work.
+
+    Invalid records are warnings (the batch reports them as failed); no valid
+    record, or records the predictor refuses (a template too far from them),
+    stop here with each reason on its own line.
+
+    Raises
+    ------
+    ValueError
+    """
+    from workbench.io.fasta import scan_fasta
+
+    records, errors = scan_fasta(fasta, max_length=request.max_length)  # messages name the file
+    for error in errors:
+        print(f"warning: {error} (the record will be reported as failed)", file=sys.stderr)
+    if not records:
+        raise ValueError(f"{fasta}: no valid sequence; nothing {what}")
+    refused = request.screen(records)
+    for record_id, reason in refused.items():
+        print(f"record {record_id!r}: {reason}", file=sys.stderr)
+    if refused:
+        raise ValueError(f"{len(refused)} of {len(records)} record(s) cannot be modelled by the "
+                         f"{request.predictor.name} predictor (reasons above); nothing {what}")
+
+
 def _run(args: argparse.Namespace) -> int:
     from workbench.files import check_writable_folder
 
@@ -172,6 +198,8 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
     """Run a batch on a new cluster and print its ranking: ``workbench run`` and ``workbench predict``."""
     from workbench.pipelines.batch import run_batch
     from workbench.pipelines.cluster import make_cluster
+
+    screen_fasta(request, fasta, "run")  # before the cluster starts, not after
 
     for option in request.predictor.info.option_fields:  # say which embedded default file is used
         value = getattr(request.predictor.options, option.name)
@@ -202,18 +230,14 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
 def _submit(args: argparse.Namespace) -> int:
     from workbench.errors import SequenceFormatError
     from workbench.io._source import load_text
-    from workbench.io.fasta import scan_fasta
     from workbench.jobs.store import JobStore
 
     path = pathlib.Path(args.fasta)
     text = load_text(path, SequenceFormatError, what="FASTA").text  # gzip, encodings, binary: as run reads it
-    records, errors = scan_fasta(path)  # messages name the file
-    for error in errors:
-        print(f"workbench submit: warning: {error} (the record will be reported as failed)", file=sys.stderr)
-    if not records:
-        raise ValueError(f"{args.fasta}: no valid sequence to submit")
+    request = request_from_args(args)
+    screen_fasta(request, args.fasta, "queued")
     with JobStore(args.store) as store:
-        job = store.submit({"fasta": text}, request_from_args(args).to_json(), owner=args.owner,
+        job = store.submit({"fasta": text}, request.to_json(), owner=args.owner,
                            name=args.name or pathlib.Path(args.fasta).stem)
     print(job.id)
     return 0

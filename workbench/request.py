@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.files import file_sha256
-from workbench.io.fasta import DEFAULT_MAX_LENGTH
+from workbench.io.fasta import DEFAULT_MAX_LENGTH, SequenceRecord
 from workbench.predict.base import DEFAULT_PREDICTOR, Predictor, PredictorInfo, PredictorOptions, predictor_info
 from workbench.refine.relax import RefineConfig
 from workbench.refine.violations import ViolationCriteria
@@ -157,6 +157,15 @@ class BatchRequest:
                 raise FileNotFoundError(errno.ENOENT, f"{what} not found", str(value))
         check = self.predictor.info.check
         return None if check is None else check(self.predictor.options)
+
+    def screen(self, records: Sequence[SequenceRecord]) -> dict[str, str]:
+        """The records this request's predictor will refuse, with why (its declared screen; {} without one).
+
+        Run by the CLI and the UI before anything is queued, so a batch is not
+        submitted to fail record by record (a template too far from a sequence).
+        """
+        screen = self.predictor.info.screen
+        return {} if screen is None or not records else screen(self.predictor.options, records)
 
     # ------------------------------------------------------------------ JSON
 

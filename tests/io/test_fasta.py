@@ -41,6 +41,8 @@ def test_windows_line_endings_and_blank_lines(tmp_path):
         (">a\n\n>b\nMK\n", r"line 1: record 'a': empty sequence"),
         (">\nMK\n", r"record 1: empty id"),
         (">a\nMK\n>a\nGG\n", r"line 3: record 'a': id 'a' repeats the id of line 1"),
+        (">dna\nATGGCTAGCTAGGATCCGATCGTAGATGC\n", r"record 'dna': chain 1 looks like a nucleotide sequence"),
+        (">rna:x\nMKV:AUGGCUAGCUAGGAUCCGAUCGUAG\n", r"chain 2 looks like a nucleotide sequence"),
         (">...\nMK\n", r"no letters or digits usable in a file name"),
     ],
 )

@@ -29,10 +29,14 @@ def _variants() -> dict[str, str]:
     return {"wild_type": wild, "T66I": t66i, "T66I_copy": t66i, "unrelated": unrelated}
 
 
+def _without_unrelated(variants: dict[str, str]) -> dict[str, str]:
+    return {name: sequence for name, sequence in variants.items() if name != "unrelated"}
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("batch")
-    variants = _variants()
+    variants = _without_unrelated(_variants())  # the CLI refuses a batch the template cannot model
     fasta = root / "variants.fasta"
     records = [f">{name}\n{seq}" for name, seq in variants.items()]
     records.insert(3, ">broken record\nMKV1TLL")
@@ -48,14 +52,12 @@ def test_every_record_has_a_row_best_first(batch):
     table = batch["summary"]
     ranked = table[table["rank"].notna()]
     assert ranked["rank"].tolist() == sorted(ranked["rank"].tolist())  # best first
-    assert table["id"].tolist()[len(ranked):] == ["broken", "unrelated"]  # then the rest, in file order
-    assert sorted(table["id"]) == sorted(["wild_type", "T66I", "T66I_copy", "broken", "unrelated"])
+    assert table["id"].tolist()[len(ranked):] == ["broken"]  # then the rest, in file order
+    assert sorted(table["id"]) == sorted(["wild_type", "T66I", "T66I_copy", "broken"])
     status = dict(zip(table["id"], table["status"], strict=True))
-    assert status == {"wild_type": "done", "T66I": "done", "T66I_copy": "done", "broken": "failed",
-                      "unrelated": "failed"}
+    assert status == {"wild_type": "done", "T66I": "done", "T66I_copy": "done", "broken": "failed"}
     errors = dict(zip(table["id"], table["error"], strict=True))
     assert "line 8" in errors["broken"] and "'broken'" in errors["broken"]
-    assert "identity" in errors["unrelated"]
     assert batch["status"] == 1  # not everything succeeded
 
 
@@ -78,7 +80,7 @@ def test_each_finished_record_has_a_folder_named_for_it(batch):
         for file in ("model.pdb", "model.cif", "relaxed.pdb", "confidence.json", "refinement.json"):
             assert (folder / f"{name}_{file}").read_bytes() == (cached / file).read_bytes()
     assert table.loc["T66I", "mutations"] == "T66I" and table.loc["T66I_copy", "mutations"] == "T66I"
-    assert not (batch["out"] / "broken").exists() and not (batch["out"] / "unrelated").exists()
+    assert not (batch["out"] / "broken").exists()
     assert "done T66I, T66I_copy" in (batch["out"] / "log.txt").read_text()
 
 
@@ -122,7 +124,7 @@ def test_running_again_recomputes_nothing(batch, capsys):
     status = main(["run", str(batch["fasta"]), "-o", str(batch["out"]), "--template", str(TEMPLATE),
                    "--cluster", "local:1", "--no-progress"])
     assert status == 1
-    assert "0 computed, 2 already complete, 1 failed, 1 invalid" in capsys.readouterr().out
+    assert "0 computed, 2 already complete, 0 failed, 1 invalid" in capsys.readouterr().out
     assert {p: p.read_text() for p in done} == stamps
     table = pd.read_parquet(batch["out"] / "summary.parquet")
     assert table.loc[table["status"] == "done", "cached"].all()
@@ -159,3 +161,24 @@ def test_settings_that_would_fail_every_item_are_refused_before_any_runs(
         request = BatchRequest.create(predictor, options, refine=refine_options)
         run_batch(request, ">a\nMKTAYIAKQR\n", out, cluster="tcp://127.0.0.1:1")
     assert not out.exists()  # nothing ran and nothing was written; the unreachable cluster was never asked
+
+
+def test_the_cli_refuses_records_the_template_cannot_model_before_anything_runs(tmp_path, capsys):
+    fasta = tmp_path / "variants.fasta"
+    fasta.write_text("".join(f">{name}\n{sequence}\n" for name, sequence in _variants().items()))
+    out = tmp_path / "out"
+    assert main(["run", str(fasta), "-o", str(out), "--template", str(TEMPLATE), "--no-progress"]) == 1
+    error = capsys.readouterr().err
+    assert "record 'unrelated': " in error and "identity" in error and "esmfold" in error
+    assert "1 of 4 record(s) cannot be modelled by the template predictor" in error and "nothing run" in error
+    assert not (out / "summary.csv").exists()  # refused before the cluster started
+
+
+def test_the_api_reports_a_refused_record_as_a_failed_row(tmp_path):
+    variants = _variants()
+    fasta = "".join(f">{name}\n{variants[name]}\n" for name in ("T66I", "unrelated"))
+    request = BatchRequest.create("template", {"template": str(TEMPLATE)}, refine=False)
+    result = run_batch(request, fasta, tmp_path / "out", cluster="inprocess")
+    rows = result.summary.set_index("id")
+    assert rows.loc["T66I", "status"] == "done" and rows.loc["unrelated", "status"] == "failed"
+    assert "identity" in rows.loc["unrelated", "error"]

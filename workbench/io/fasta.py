@@ -204,11 +204,36 @@ def _validate(
                     "allowed: the 20 standard amino acids and X, U, O, B, Z",
                     line=where,
                 )
+        if looks_like_nucleotides(chain):
+            raise fail(f"chain {c + 1} looks like a nucleotide sequence ({len(chain)} letters, all A, C, G, T, U "
+                       "or N); give the protein sequence (translate it first)")
     total = sum(len(chain) for chain in chains)
     if total > max_length:
         raise fail(f"{total} residues, more than the limit of {max_length}")
     return SequenceRecord(id=record_id, name=name, chains=tuple(chains),
                           description=description, line=header + 1)
+
+
+NUCLEOTIDE_LETTERS = frozenset("ACGTUN")
+MIN_NUCLEOTIDE_LENGTH = 20
+
+
+def looks_like_nucleotides(chain: str) -> bool:
+    """A chain of at least 20 letters, all A, C, G, T, U or N: DNA or RNA rather than a protein.
+
+    Alanine, cysteine, glycine and threonine share those letters, but a real
+    protein of 20 or more residues made of them alone (and no other amino
+    acid) does not occur in practice: the odds for a random one are about
+    (4/20)^20, some 10^-14.
+
+    Examples
+    --------
+    >>> looks_like_nucleotides("ATGGCTAGCTAGGATCCGATCGTAG"), looks_like_nucleotides("MKTAYIAKQRQISFVKSHFSRQ")
+    (True, False)
+    >>> looks_like_nucleotides("ACGT")  # too short to tell
+    False
+    """
+    return len(chain) >= MIN_NUCLEOTIDE_LENGTH and set(chain.upper()) <= NUCLEOTIDE_LETTERS
 
 
 def _line_of(body: list[str], chain: int, position: int, header: int) -> int:

@@ -229,6 +229,10 @@ class PredictorInfo:
         One line for people choosing a predictor (the web UI's list).
     in_browser : bool
         Offered in the web UI (False for predictors that read folders on the server).
+    screen : callable, optional
+        ``screen(options, records) -> {record id: reason}``: the records the
+        predictor will refuse, found cheaply before anything is queued (a
+        template's alignment checks).
     model_type : str
         ModelCIF's ``_ma_model_list.model_type`` of its models: ``"Ab initio
         model"``, or ``"Homology model"`` for a model built on a template.
@@ -250,6 +254,7 @@ class PredictorInfo:
     in_browser: bool = True
     check: Callable[[Any], str | None] | None = None
     model_type: str = "Ab initio model"
+    screen: Callable[[Any, Sequence[SequenceRecord]], dict[str, str]] | None = None
 
     @property
     def option_fields(self) -> tuple[Field[Any], ...]:
@@ -304,7 +309,9 @@ DEFAULT_PREDICTOR = "template"
 def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = False, batch_tokens: int = 0,
              incomplete_models: bool = False, has_reference: bool = False, label: str = "",
              in_browser: bool = True, check: Callable[[Any], str | None] | None = None,
-             model_type: str = "Ab initio model") -> Callable[[type], type]:
+             model_type: str = "Ab initio model",
+             screen: Callable[[Any, Sequence[SequenceRecord]], dict[str, str]] | None = None,
+             ) -> Callable[[type], type]:
     """Class decorator: make a predictor available by ``name``, with what callers need to know about it.
 
     Parameters
@@ -313,7 +320,7 @@ def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = Fa
     options : type
         The predictor's frozen :class:`PredictorOptions` dataclass; its fields
         are the class's constructor keyword arguments.
-    needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser, check, model_type
+    needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser, check, model_type, screen
         See :class:`PredictorInfo`.
     """
 
@@ -322,7 +329,7 @@ def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = Fa
             raise ValueError(f"predictor {name!r} is already registered")
         cls.name = name  # type: ignore[attr-defined]
         _REGISTRY[name] = PredictorInfo(name, cls, options, needs_gpu, batch_tokens, incomplete_models,
-                                        has_reference, label or name, in_browser, check, model_type)
+                                        has_reference, label or name, in_browser, check, model_type, screen)
         return cls
 
     return decorator

@@ -130,6 +130,12 @@ class TemplateOptions(PredictorOptions):
         "help": "loop residues rebuilt on each side of an insertion or deletion (default 2)"})
 
 
+def screen_records(options: TemplateOptions, records: Sequence[SequenceRecord]) -> dict[str, str]:
+    """The records the template cannot support, with why and what to do: checked before anything is queued."""
+    predictor = TemplatePredictor(**options.to_dict())
+    return {record.id: reason for record in records if (reason := predictor.refusal(record)) is not None}
+
+
 def check_template(options: TemplateOptions) -> str:
     """The template must parse (errors name the file and the line); says what it holds."""
     structure = read_structure(options.template)
@@ -140,7 +146,7 @@ def check_template(options: TemplateOptions) -> str:
 
 @register("template", options=TemplateOptions, incomplete_models=True, has_reference=True,
           label="template (variant modelling on a known structure; offline)", check=check_template,
-          model_type="Homology model")
+          screen=screen_records, model_type="Homology model")
 class TemplatePredictor:
     """Model variants of a known structure: align, substitute, rebuild loops, relax.
 
@@ -260,6 +266,40 @@ class TemplatePredictor:
             When the template cannot support the sequence (the message says why).
         """
         started = time.perf_counter()
+        alignments, windows = self._plan(record)
+        t_align = time.perf_counter() - started
+        model = self._model(alignments, windows, name=record.name or record.id)
+        observed = tuple(model.structure.sequences.get(c, "") for c in self.chains)
+        if observed != tuple(record.chains):
+            raise RuntimeError(f"the built model's sequence {':'.join(observed)} is not the requested one")
+        report = self._report(alignments, windows, model)
+        timings = {"align": t_align} | model.timings | {"total": time.perf_counter() - started}
+        provenance = Provenance(
+            method="template",
+            model=f"template:{self.template.name or 'structure'} chain(s) {','.join(self.chains)}",
+            parameters=report,
+            device="cpu",
+            timings=timings,
+            sources=(self.template_path,) if self.template_path else (),
+        )
+        return Prediction(structure=with_plddt(model.structure, None), plddt=None, ptm=None, pae=None,
+                          provenance=provenance, name=record.id)
+
+    def refusal(self, record: SequenceRecord) -> str | None:
+        """Why the template cannot support ``record`` (with what to do instead), or None when it can.
+
+        The checks of :meth:`predict_one` before anything is built: chain count,
+        letters, identity, insertions and deletions, loop closure. Cheap enough
+        to run on every record of a batch before it is queued.
+        """
+        try:
+            self._plan(record)
+        except TemplateRefusal as exc:
+            return f"{exc}; upload a template closer to this sequence, or use the esmfold predictor"
+        return None
+
+    def _plan(self, record: SequenceRecord) -> tuple[list[ChainAlignment], list[RebuildWindow]]:
+        """The alignments and rebuild windows of ``record``; TemplateRefusal when the template cannot support it."""
         if len(record.chains) != len(self.chains):
             raise TemplateRefusal(
                 f"{len(record.chains)} chain(s) requested but the template has {len(self.chains)} "
@@ -279,23 +319,7 @@ class TemplatePredictor:
                 self._check_window(w)
             alignments.append(alignment)
             windows.extend(chain_windows)
-        t_align = time.perf_counter() - started
-        model = self._model(alignments, windows, name=record.name or record.id)
-        observed = tuple(model.structure.sequences.get(c, "") for c in self.chains)
-        if observed != tuple(record.chains):
-            raise RuntimeError(f"the built model's sequence {':'.join(observed)} is not the requested one")
-        report = self._report(alignments, windows, model)
-        timings = {"align": t_align} | model.timings | {"total": time.perf_counter() - started}
-        provenance = Provenance(
-            method="template",
-            model=f"template:{self.template.name or 'structure'} chain(s) {','.join(self.chains)}",
-            parameters=report,
-            device="cpu",
-            timings=timings,
-            sources=(self.template_path,) if self.template_path else (),
-        )
-        return Prediction(structure=with_plddt(model.structure, None), plddt=None, ptm=None, pae=None,
-                          provenance=provenance, name=record.id)
+        return alignments, windows
 
     # ------------------------------------------------------------------ building
 

@@ -8,6 +8,7 @@ dispatcher (``workbench serve``) picks the job up.
 
 from __future__ import annotations
 
+import json
 from dataclasses import MISSING, Field
 from typing import Any
 
@@ -123,6 +124,16 @@ def _options() -> tuple[BatchRequest | None, list[str]]:
     return request, problems
 
 
+def _refusals(request: BatchRequest, records: tuple[Any, ...]) -> dict[str, str]:
+    """The records the predictor will refuse (a template too far from them), cached by request and records."""
+    return _cached_refusals(json.dumps(request.to_json(), sort_keys=True), records)
+
+
+@st.cache_data(show_spinner="Checking the records against the template…", max_entries=16)
+def _cached_refusals(request_json: str, records: tuple[Any, ...]) -> dict[str, str]:
+    return BatchRequest.from_json(json.loads(request_json)).screen(list(records))
+
+
 def _one_line(exc: BaseException) -> str:
     """The error for the form: the path and reason for file errors, else the message."""
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
@@ -204,7 +215,10 @@ def page() -> None:
             st.dataframe(records_table(check.records, needs_gpu, gpu), hide_index=True, key="submit_records")
         for problem in problems:
             st.error(problem)
-    blocked = not check.ok or bool(problems) or request is None
+    refused = _refusals(request, tuple(check.records)) if request is not None and check.records else {}
+    for record_id, reason in refused.items():
+        st.error(f"record {record_id!r}: {reason}", icon=":material/block:")
+    blocked = not check.ok or bool(problems) or request is None or bool(refused)
     if st.button("Submit", type="primary", key="submit_button"):
         if blocked:
             st.error("Nothing queued: fix the problems shown above first.")
