@@ -57,6 +57,7 @@ from workbench.results import (
     record_folder_names,
     write_summary,
 )
+from workbench.stability import StabilityTerms, estimate_ddg
 from workbench.versions import package_versions
 
 REFERENCE_NAME = "wild_type"
@@ -232,7 +233,7 @@ def _rows(records: Sequence[SequenceRecord], invalid: Sequence[SequenceFormatErr
             for record in records]
     rows += [(error.line or 0, _invalid_row(error)) for error in invalid]
     rows.sort(key=lambda pair: pair[0])
-    return _energy_change([row for _, row in rows], reference)
+    return _against_reference([row for _, row in rows], outcomes, reference)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -317,11 +318,33 @@ def _invalid_row(error: SequenceFormatError) -> SummaryRow:
     return SummaryRow(name=None, id=error.record, item=None, length=0, chains=0, status="failed", error=str(error))
 
 
-def _energy_change(rows: list[SummaryRow], reference: ItemOutcome | None) -> list[SummaryRow]:
-    """Each finished row's energy after refinement minus the reference item's: the one place this is computed."""
-    base = reference.result.get("energy_after") if reference is not None and reference.ok else None
-    return [dataclasses.replace(row, energy_change=None if base is None or row.energy_after is None
-                                else row.energy_after - base) for row in rows]
+def _against_reference(rows: list[SummaryRow], outcomes: Mapping[str, ItemOutcome],
+                       reference: ItemOutcome | None) -> list[SummaryRow]:
+    """Each finished row compared with the reference item: the one place this is computed.
+
+    ``energy_change``: relaxed potential energy minus the reference's (two
+    different compositions: not a stability). ``ddg_estimate``: the
+    folding-stability estimate of :mod:`workbench.stability` for the row's
+    mutations, in kcal/mol (positive = destabilising).
+    """
+    usable = reference is not None and reference.ok
+    base = reference.result.get("energy_after") if reference is not None and usable else None
+    reference_terms = reference.result.get("stability_terms") if reference is not None and usable else None
+    reference_key = reference.key if reference is not None else None
+    compared = []
+    for row in rows:
+        ddg = None
+        outcome = outcomes.get(row.item) if row.item is not None else None
+        terms = outcome.result.get("stability_terms") if outcome is not None else None
+        if reference_terms and terms and row.mutations:
+            ddg = estimate_ddg(StabilityTerms.from_dict(terms), StabilityTerms.from_dict(reference_terms),
+                               row.mutations).ddg
+        elif reference_terms and row.item == reference_key:
+            ddg = 0.0  # the reference itself
+        compared.append(dataclasses.replace(
+            row, energy_change=None if base is None or row.energy_after is None else row.energy_after - base,
+            ddg_estimate=ddg))
+    return compared
 
 
 @contextlib.contextmanager

@@ -34,16 +34,18 @@ def build_summary(rows: Sequence[SummaryRow]) -> pd.DataFrame:
 def rank(table: pd.DataFrame) -> pd.Series:
     """Rank finished rows, 1 best; failed rows get no rank.
 
-    With energy changes (a template screen with refinement), the most stabilising
-    variant ranks first (lowest ``energy_change``); otherwise the most confident
-    model (highest mean pLDDT, then pTM); ties go to fewer violations, then fewer
-    clashes.
+    With stability estimates (a template screen with refinement), the least
+    destabilised variant ranks first (lowest ``ddg_estimate``, kcal/mol; rows
+    without an estimate, such as indels, after those with one); otherwise the
+    most confident model (highest mean pLDDT, then pTM). Ties go to fewer
+    violations, then fewer clashes. The relaxed energy change never ranks: it
+    compares two chemical compositions.
     """
     ok = table["status"] == "done"
-    by_energy = table.loc[ok, "energy_change"].notna().any()
-    keys = (["energy_change", "violations_after", "clashes"] if by_energy
+    by_stability = table.loc[ok, "ddg_estimate"].notna().any()
+    keys = (["ddg_estimate", "violations_after", "clashes"] if by_stability
             else ["mean_plddt", "ptm", "violations_after", "clashes"])
-    ascending = [True, True, True] if by_energy else [False, False, True, True]
+    ascending = [True, True, True] if by_stability else [False, False, True, True]
     order = table.loc[ok].sort_values(keys, ascending=ascending, na_position="last", kind="stable").index
     ranks = pd.Series(pd.NA, index=table.index, dtype="Int64")
     ranks.loc[order] = range(1, len(order) + 1)

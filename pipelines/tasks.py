@@ -35,6 +35,7 @@ from workbench.predict.base import Prediction, Predictor
 from workbench.refine import PreparedModel, RefineConfig, RefinementResult, prepare_for_refinement, refine
 from workbench.request import BatchRequest, PredictorSpec
 from workbench.results import ItemFolder
+from workbench.stability import stability_terms
 from workbench.structure import Structure
 
 _PREDICTORS: dict[PredictorSpec, Predictor] = {}
@@ -173,7 +174,10 @@ def finish_item(payload: tuple[ItemSpec, Mapping[str, PredictedItem]], folder: P
         item.write_refinement(models.refinement)
     item.write_metrics(metrics)
     item.write_config(spec.key, spec.sequence, spec.names, spec.settings)
-    return item_numbers(predicted.prediction, models.refinement, metrics) | timings
+    numbers = item_numbers(predicted.prediction, models.refinement, metrics) | timings
+    if models.refinement is not None:  # per-structure terms of the stability estimate, combined on the client
+        numbers["stability_terms"] = stability_terms(models.refinement.structure).to_dict()
+    return numbers
 
 
 def compose_item(prediction: Prediction, request: BatchRequest) -> ItemModels:

@@ -16,7 +16,16 @@ from tests.conftest import pdbfixer_1bhl
 from workbench.cli import main
 from workbench.results import open_results
 
-GOOD_FASTA = ">T66I\nMKTAYIAKQR\n>N155H\nMKTAYIAKQH\n"
+
+def _good_fasta() -> str:
+    """1BHL's own sequence and one point mutant: records the template predictor can model."""
+    from workbench.io.structure_reader import read_structure
+
+    wild_type = read_structure(pdbfixer_1bhl()).sequences["A"]
+    return f">wt\n{wild_type}\n>V75A\n{wild_type[:18]}A{wild_type[19:]}\n"
+
+
+GOOD_FASTA = _good_fasta()
 
 
 def _error(capsys) -> str:
@@ -53,17 +62,21 @@ def test_an_output_name_without_a_format_is_refused_before_refining(tmp_path, ca
 
 
 def test_a_record_named_like_a_results_file_is_an_item_like_any_other(tmp_path, capsys):
-    """Item folders are content keys, so no record name can take the place of a results file."""
+    """Record folders never take a results file's name, so no record name can replace one."""
+    from workbench.predict.template import TemplatePredictor
+
+    wild_type = TemplatePredictor(pdbfixer_1bhl()).template_sequences[0]
     fasta = tmp_path / "in.fasta"
-    fasta.write_text(">ok1\nMKTAYIAKQR\n>summary.csv\nMKTAYIAKQR\n>ok2\nMKTAYIAKQH\n")
+    fasta.write_text("".join(f">{name}\n{wild_type}\n" for name in ("ok1", "summary.csv", "cache")))
     out = tmp_path / "out"
-    main(["predict", str(fasta), "-o", str(out), "--template", str(pdbfixer_1bhl()), "--no-refine",
-          "--no-progress"])
-    rows = {row.id: row for row in open_results(out).rows}
-    assert list(rows) == ["ok1", "summary.csv", "ok2"]
-    assert rows["summary.csv"].item == rows["ok1"].item  # the same sequence, one item
-    # all three are judged by the template predictor alone (identity to 1BHL), none lost to its name
-    assert all(row.status == "failed" and "identity" in (row.error or "") for row in rows.values())
+    assert main(["predict", str(fasta), "-o", str(out), "--template", str(pdbfixer_1bhl()), "--no-refine",
+                 "--no-progress"]) == 0
+    results = open_results(out)
+    rows = {row.id: row for row in results.rows}
+    assert set(rows) == {"ok1", "summary.csv", "cache"} and len({row.item for row in rows.values()}) == 1
+    assert rows["summary.csv"].folder == "summary.csv_" and rows["cache"].folder == "cache_"
+    assert (out / "summary.csv").is_file() and (out / "cache").is_dir()  # the batch's own files untouched
+    assert (out / "summary.csv_" / "summary.csv__model.cif").is_file()
 
 
 def test_unknown_job_ids_and_bad_stores_are_one_line_errors(tmp_path, capsys):

@@ -214,7 +214,7 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
             numbers = [f"mean pLDDT {row.mean_plddt:.1f}" if row.mean_plddt == row.mean_plddt else "",  # NaN: none
                        f"pTM {row.ptm:.3f}" if row.ptm == row.ptm else "",
                        f"ipTM {row.iptm:.3f}" if row.iptm == row.iptm else "",
-                       f"dE {row.energy_change:+.1f} kJ/mol" if row.energy_change == row.energy_change else "",
+                       f"ΔΔG est. {row.ddg_estimate:+.2f} kcal/mol" if row.ddg_estimate == row.ddg_estimate else "",
                        f"violations {row.violations_after:.0f}" if row.violations_after == row.violations_after
                        else "",
                        f"clashes {row.clashes:.0f}"]
@@ -222,6 +222,10 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
         else:
             print(f"  {row.id}: {row.status}: {row.error}", file=sys.stderr)
     counts = result.counts
+    if table["ddg_estimate"].notna().any():
+        from workbench.stability import SUMMARY_SENTENCE
+
+        print(f"ΔΔG est.: {SUMMARY_SENTENCE}")
     print(f"{counts['done']} computed, {counts['cached']} already complete, {counts['failed']} failed, "
           f"{counts['invalid']} invalid record(s); summary: {result.paths['csv']}")
     return 0 if counts["failed"] == counts["invalid"] == counts["cancelled"] == 0 else 1

@@ -42,6 +42,7 @@ from workbench.results import (
     SummaryRow,
     item_path,
 )
+from workbench.stability import SUMMARY_SENTENCE
 from workbench.versions import package_versions
 
 __all__ = [
@@ -127,11 +128,13 @@ COLUMNS: tuple[Column, ...] = (
            "Mean predicted lDDT of the model (AlphaFold bands: > 90 very high, 70-90 confident, 50-70 low, "
            "< 50 very low). Only for predictors that output a learned pLDDT.", _number(1)),
     Column("ptm", "pTM", "0-1", "Predicted TM-score of the whole model.", _number(2)),
+    Column("iptm", "ipTM", "0-1", "Interface pTM of a complex (between its chains).", _number(2)),
     Column("max_pae", "max PAE", "Å", "Largest predicted aligned error between any two residues.", _number(1)),
-    Column("energy_change", "ΔE vs reference", "kJ/mol",
-           "Potential energy after refinement minus that of the reference item (the template's own sequence), "
-           "same force field and settings; negative is lower than the reference. A force-field energy of one "
-           "relaxed model, not a free energy of folding.", _number(1)),
+    Column("mutations", "Mutations", "", "Changes from the template, in its numbering.", str),
+    Column("ddg_estimate", "ΔΔG est.", "kcal/mol", SUMMARY_SENTENCE, _number(2)),
+    Column("energy_change", "relaxed ΔE", "kJ/mol",
+           "Relaxed potential energy minus the reference's (the template's own sequence relaxed the same way). "
+           "Two different chemical compositions: not a stability, and never ranked by.", _number(1)),
     Column("energy_before", "E before", "kJ/mol", "Potential energy of the prepared model before refinement.",
            _number(1)),
     Column("energy_after", "E after", "kJ/mol", "Potential energy after refinement.", _number(1)),
@@ -542,9 +545,10 @@ def _methods_text(results: BatchResults, methods: Sequence[str], versions: Mappi
 
 def _ranking_note(rows: Sequence[SummaryRow]) -> str:
     done = [r for r in rows if r.rank is not None]
-    if any(r.energy_change is not None for r in done):
-        return ("Ranked by the energy change against the reference (lowest first), then fewer violations after "
-                "refinement, then fewer clashes.")
+    if any(r.ddg_estimate is not None for r in done):
+        return ("Ranked by the estimated folding-stability change ΔΔG (lowest, least destabilising, first; rows "
+                "without an estimate after), then fewer violations after refinement, then fewer clashes. "
+                + SUMMARY_SENTENCE)
     if any(r.mean_plddt is not None for r in done):
         return "Ranked by mean pLDDT (highest first), then pTM, then fewer violations, then fewer clashes."
     if any(r.ptm is not None for r in done):

@@ -187,6 +187,7 @@ class SummaryRow:
     energy_before: float | None = None
     energy_after: float | None = None
     energy_change: float | None = None
+    ddg_estimate: float | None = None
     violations_before: float | None = None
     violations_after: float | None = None
     rmsd_ca_refined: float | None = None
@@ -220,13 +221,14 @@ COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SummaryRow))
 
 UNITS: dict[str, str] = {
     "length": "residues", "energy_before": "kJ/mol", "energy_after": "kJ/mol", "energy_change": "kJ/mol",
+    "ddg_estimate": "kcal/mol",
     "max_pae": "Å", "rmsd_ca_refined": "Å", "radius_of_gyration": "Å", "predict_s": "s", "refine_s": "s",
     "analyze_s": "s", "mean_plddt": "0-100", "ptm": "0-1", "iptm": "0-1", "helix_fraction": "0-1",
     "strand_fraction": "0-1",
 }
 """Units of the summary's numeric columns (CSV headers carry them)."""
 DECIMALS: dict[str, int] = {
-    "energy_before": 1, "energy_after": 1, "energy_change": 1, "max_pae": 2, "rmsd_ca_refined": 3,
+    "energy_before": 1, "energy_after": 1, "energy_change": 1, "ddg_estimate": 2, "max_pae": 2, "rmsd_ca_refined": 3,
     "radius_of_gyration": 2, "predict_s": 2, "refine_s": 2, "analyze_s": 2, "mean_plddt": 2, "ptm": 3, "iptm": 3,
     "helix_fraction": 3, "strand_fraction": 3,
 }

@@ -281,7 +281,7 @@ def _lj_parameters(structure: Structure) -> tuple[np.ndarray, np.ndarray]:
     from workbench.io.openmm import to_openmm
     from workbench.refine.forcefield import create_system
 
-    topology, _ = to_openmm(structure)
+    topology, _ = to_openmm(_split_at_breaks(structure))
     system = create_system(topology, solvent="vacuum", cutoff=None)
     force = next(f for f in system.getForces() if isinstance(f, mm.NonbondedForce))
     sigma = np.empty(structure.n_atoms)
@@ -291,6 +291,27 @@ def _lj_parameters(structure: Structure) -> tuple[np.ndarray, np.ndarray]:
         sigma[atom] = s.value_in_unit(mm.unit.angstrom)
         epsilon[atom] = e.value_in_unit(mm.unit.kilocalorie_per_mole)
     return sigma, epsilon
+
+
+def _split_at_breaks(structure: Structure) -> Structure:
+    """``structure`` with each chain segment between backbone breaks as its own chain (atom order kept).
+
+    A chain with a gap (1BHL: residues 137 | 154) would otherwise get a peptide
+    bond across it, which the force field cannot type; the refinement splits its
+    chains the same way (:func:`workbench.refine.find_chain_breaks`).
+    """
+    import dataclasses
+
+    from workbench.refine import find_chain_breaks
+
+    breaks = np.asarray(find_chain_breaks(structure), dtype=np.int64)
+    if breaks.size == 0:
+        return structure
+    segment = np.zeros(len(structure.residues), dtype=np.int64)
+    segment[breaks] = 1
+    segment = np.cumsum(segment)[structure.residue_index]
+    chain_id = np.array([c if k == 0 else f"{c}{k}" for c, k in zip(structure.chain_id, segment, strict=True)])
+    return dataclasses.replace(structure, chain_id=chain_id)
 
 
 def side_chain_lj(structure: Structure, sigma: np.ndarray, epsilon: np.ndarray,

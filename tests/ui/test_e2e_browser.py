@@ -176,7 +176,8 @@ def test_submit_follow_and_view_a_batch_in_chromium(servers):
             with page.expect_download(timeout=60_000) as download:
                 page.get_by_role("button", name="Zip of the job").click()
             names = zipfile.ZipFile(download.value.path()).namelist()
-            assert any(n.endswith("/summary.csv") for n in names) and any(n.endswith("_model.pdb") for n in names)  # named for records
+            assert any(n.endswith("/summary.csv") for n in names)
+            assert any(n.endswith("_model.pdb") for n in names)  # files named for records
 
             # one click on a row of the ranking table opens that model
             grid = page.locator("[data-testid='stDataFrame']").first

@@ -98,6 +98,16 @@ def test_submit_esmfold_shows_memory_estimate_and_checks_the_weights(workbench_h
     assert (request.predictor.options.num_recycles, request.predictor.options.weights) == (2, str(weights))
 
 
+def test_submit_refuses_records_the_template_cannot_model_beside_the_input(workbench_home):
+    at = run_view("submit")
+    at.text_area(key="submit_fasta").input(GOOD_FASTA + ">unrelated\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n").run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("record 'unrelated': identity") and "esmfold" in e for e in errors), errors
+    at.button(key="submit_button").click().run()
+    assert JobStore().list_jobs() == []
+
+
 def test_jobs_view_lists_jobs_and_cancels(workbench_home):
     store = JobStore()
     queued = store.submit({"fasta": GOOD_FASTA}, {"predictor": "template"}, name="waiting batch")

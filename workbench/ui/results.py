@@ -15,16 +15,17 @@ import pandas as pd
 import streamlit as st
 
 from workbench.io.structure_reader import read_structure
+from workbench.stability import SUMMARY_SENTENCE
 from workbench.structure import Structure
 from workbench.ui import data, plots, viewer
 
 #: Summary columns shown in the ranking table, in order (others stay in the CSV).
 TABLE_COLUMNS = ["rank", "name", "mutations", "status", "length", "chains", "mean_plddt", "ptm", "iptm", "max_pae",
-                 "energy_change", "violations_after", "rmsd_ca_refined", "helix_fraction", "strand_fraction",
-                 "clashes", "radius_of_gyration", "cached", "error", "item"]
+                 "ddg_estimate", "energy_change", "violations_after", "rmsd_ca_refined", "helix_fraction",
+                 "strand_fraction", "clashes", "radius_of_gyration", "cached", "error", "item"]
 #: Columns shown only when some row has a value (a template screen has no pLDDT, pTM or PAE).
-OPTIONAL_COLUMNS = frozenset({"mutations", "mean_plddt", "ptm", "iptm", "max_pae", "energy_change", "violations_after",
-                              "rmsd_ca_refined"})
+OPTIONAL_COLUMNS = frozenset({"ddg_estimate", "mutations", "mean_plddt", "ptm", "iptm", "max_pae", "energy_change",
+                              "violations_after", "rmsd_ca_refined"})
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -100,9 +101,12 @@ def _ranking(table: pd.DataFrame) -> list[str]:
             "ptm": st.column_config.NumberColumn("pTM", format="%.3f"),
             "iptm": st.column_config.NumberColumn("ipTM", format="%.3f", help="interface pTM of a complex"),
             "max_pae": st.column_config.NumberColumn("max PAE (Å)", format="%.1f"),
+            "ddg_estimate": st.column_config.NumberColumn(
+                "ΔΔG est. (kcal/mol)", format="%+.2f", help=SUMMARY_SENTENCE),
             "energy_change": st.column_config.NumberColumn(
-                "ΔE vs template (kJ/mol)", format="%.1f",
-                help="relaxed energy minus that of the relaxed template sequence (template screens)"),
+                "relaxed ΔE (kJ/mol)", format="%.1f",
+                help="relaxed potential energy minus the wild type's: two different chemical compositions, "
+                     "not a stability; kept for reference, never ranked by"),
             "violations_after": st.column_config.NumberColumn("violations after", format="%d"),
             "rmsd_ca_refined": st.column_config.NumberColumn("CA RMSD relaxed (Å)", format="%.2f"),
             "helix_fraction": st.column_config.NumberColumn("helix", format="%.2f"),
