@@ -219,21 +219,24 @@ MIN_NUCLEOTIDE_LENGTH = 20
 
 
 def looks_like_nucleotides(chain: str) -> bool:
-    """A chain of at least 20 letters, all A, C, G, T, U or N: DNA or RNA rather than a protein.
+    """A chain of at least 20 letters, all A, C, G, T, U or N with at least three of the bases: DNA or RNA.
 
     Alanine, cysteine, glycine and threonine share those letters, but a real
     protein of 20 or more residues made of them alone (and no other amino
     acid) does not occur in practice: the odds for a random one are about
-    (4/20)^20, some 10^-14.
+    (4/20)^20, some 10^-14. Homopolymers and two-letter repeats (poly-Ala,
+    (GA)n linkers) stay proteins.
 
     Examples
     --------
     >>> looks_like_nucleotides("ATGGCTAGCTAGGATCCGATCGTAG"), looks_like_nucleotides("MKTAYIAKQRQISFVKSHFSRQ")
     (True, False)
-    >>> looks_like_nucleotides("ACGT")  # too short to tell
-    False
+    >>> looks_like_nucleotides("ACGT"), looks_like_nucleotides("A" * 30), looks_like_nucleotides("GA" * 15)
+    (False, False, False)
     """
-    return len(chain) >= MIN_NUCLEOTIDE_LENGTH and set(chain.upper()) <= NUCLEOTIDE_LETTERS
+    letters = set(chain.upper())
+    return (len(chain) >= MIN_NUCLEOTIDE_LENGTH and letters <= NUCLEOTIDE_LETTERS
+            and len(letters & set("ACGTU")) >= 3)
 
 
 def _line_of(body: list[str], chain: int, position: int, header: int) -> int:
