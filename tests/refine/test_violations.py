@@ -70,7 +70,7 @@ def test_a_good_crystal_structure_has_no_violations(crambin):
     prepared, model = crambin
     violations = model.check(prepared.positions)
     assert len(violations) == 0 and violations.n_residues == 0 and not violations
-    assert violations.counts == {"clash": 0, "bond": 0, "angle": 0, "peptide_bond": 0, "omega": 0}
+    assert violations.counts == {"clash": 0, "bond": 0, "angle": 0, "peptide_bond": 0, "omega": 0, "chirality": 0}
     # Heavy-atom bonds: every one of the topology's bonds between heavy atoms has an ideal length.
     heavy = prepared.heavy
     n_heavy_bonds = sum(1 for a, b in prepared.topology.bonds() if heavy[a.index] and heavy[b.index])

@@ -356,6 +356,10 @@ class Relaxation:
         self.system.addForce(self.restraint)
         self.planarity = _planarity_force(self.geometry.omega)
         self.system.addForce(self.planarity)
+        # Every chiral centre of a standard residue is held (or pushed back to) its natural configuration:
+        # a relax never makes a D residue, and repairs the centres a noisy model inverted. Those the input
+        # had inverted are reported (violations_before); a real D amino acid has its own residue name.
+        self.system.addForce(_chirality_force(self.geometry.chiral))
         self.context = choice.context(self.system, mm.VerletIntegrator(0.001))
         self.context.setPositions(prepared.positions_nm)
         self.energy_before = _energy(self.context, FORCEFIELD_GROUP)
@@ -609,6 +613,32 @@ def _planarity_force(omega: np.ndarray) -> mm.CustomTorsionForce:
     force.addPerTorsionParameter("on")
     for quad in omega.tolist():
         force.addTorsion(*quad, [0.0])
+    force.setForceGroup(RESTRAINT_GROUP)
+    return force
+
+
+CHIRALITY_K = 4.0e8
+"""Chirality restraint stiffness, kJ/mol/nm⁶: a fully inverted centre (about -2.5 Å³) costs some 4,000 kJ/mol."""
+CHIRALITY_FLOOR = 0.0005
+"""Signed volume (nm³, 0.5 Å³) below which a natural centre is pushed back: zero energy above it."""
+
+
+def _chirality_force(quads: np.ndarray) -> mm.CustomCompoundBondForce:
+    """A one-sided restraint on each (centre, a, b, c): zero while its signed volume stays above a floor.
+
+    OpenMM has no chirality term; the signed volume is written out from the
+    particles' coordinates. For a natural centre (about 2.5 Å³) the energy
+    and force are exactly zero, so energies of well-formed models are unchanged.
+    """
+    ax, ay, az = "(x2-x1)", "(y2-y1)", "(z2-z1)"
+    bx, by, bz = "(x3-x1)", "(y3-y1)", "(z3-z1)"
+    cx, cy, cz = "(x4-x1)", "(y4-y1)", "(z4-z1)"
+    volume = (f"{ax}*({by}*{cz}-{bz}*{cy}) - {ay}*({bx}*{cz}-{bz}*{cx}) + {az}*({bx}*{cy}-{by}*{cx})")
+    force = mm.CustomCompoundBondForce(4, f"chiral_k*min(0, v - chiral_floor)^2; v = {volume}")
+    force.addGlobalParameter("chiral_k", CHIRALITY_K)
+    force.addGlobalParameter("chiral_floor", CHIRALITY_FLOOR)
+    for quad in quads.tolist():
+        force.addBond(quad, [])
     force.setForceGroup(RESTRAINT_GROUP)
     return force
 
