@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import re
 import threading
 import uuid
 from collections import Counter
@@ -287,6 +288,31 @@ def test_items_are_checked(store):
     with pytest.raises(ValueError, match="without a name"):
         store.record_items(job_id, [{"status": "done"}])
     assert store.items(job_id) == []
+
+
+@pytest.mark.parametrize(("field", "value", "shown"), [
+    ("name", "batch\x00one", "U+0000 (NUL)"), ("owner", "ana\x1b[0m", "U+001B"), ("name", "two\nlines", "U+000A"),
+])
+def test_control_characters_in_names_and_owners_are_refused(store, field, value, shown):
+    """A NUL cannot be stored on PostgreSQL: refused at submit with a clear error, on every database alike."""
+    what = "job name" if field == "name" else "owner"
+    expected = f"^{what} .* holds the control character {re.escape(shown)}; use printable text$"
+    with pytest.raises(ValueError, match=expected):
+        store.submit({}, {}, **{field: value})
+    assert store.list_jobs() == []
+
+
+def test_control_characters_from_records_are_stored_escaped(store):
+    """2,002 items, one named with a NUL: every row is stored (on PostgreSQL too), the NUL written as an escape."""
+    job = store.submit({"fasta": ">a\nMKV"}, {}, name="many")
+    items = [{"name": f"seq{i}", "item": f"{i:04x}", "status": "done"} for i in range(2002)]
+    items[1999] = {"name": "seq\x001999", "status": "failed", "error": "record 'seq\x001999':\tbad\x00header\n"}
+    store.record_items(job.id, items)
+    rows = store.items(job.id)
+    assert len(rows) == 2002
+    assert (rows[1999].name, rows[1999].error) == ("seq\\x001999", "record 'seq\\x001999':\tbad\\x00header\n")
+    store.claim_next("w", 60)
+    assert store.fail(job.id, "w", "ValueError: bad\x00byte").error == "ValueError: bad\\x00byte"
 
 
 # -- SQLite specifics --------------------------------------------------------------------------

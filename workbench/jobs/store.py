@@ -59,6 +59,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from workbench import config
+from workbench._text import control_character, escape_control_characters
 from workbench.config import workbench_home
 from workbench.jobs import transitions
 from workbench.jobs.model import ITEM_STATUSES, Job, JobItem, JobStatus, is_job_id
@@ -136,6 +137,11 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _free_text(value: Any) -> Any:
+    """A text the store records from elsewhere, with control characters other than whitespace escaped."""
+    return escape_control_characters(value, keep_whitespace=True) if isinstance(value, str) else value
 
 
 def _check_json(what: str, value: Any) -> dict[str, Any]:
@@ -296,9 +302,19 @@ class JobStore:
         -------
         Job
             The queued job, ``version`` 0.
+
+        Raises
+        ------
+        ValueError
+            An empty owner, an owner or name holding a control character (NUL
+            cannot be stored on PostgreSQL), or inputs that are not JSON.
         """
         if not isinstance(owner, str) or not owner:
             raise ValueError(f"owner must be a non-empty string, got {owner!r}")
+        for what, text in (("owner", owner), ("job name", str(name))):
+            control = control_character(text)
+            if control is not None:
+                raise ValueError(f"{what} {text!r} holds the control character {control}; use printable text")
         job = Job(
             id=uuid.uuid4().hex, owner=owner, name=str(name),
             inputs=_check_json("inputs", inputs), parameters=_check_json("parameters", parameters),
@@ -368,6 +384,7 @@ class JobStore:
 
     def fail(self, job_id: str, worker: str, error: str, *, now: datetime | None = None) -> Job:
         """Mark ``worker``'s running job failed, with the reason ``error``."""
+        error = _free_text(error) or ""
         return self._apply(job_id, lambda job: transitions.fail(job, worker, _now(now), error))
 
     def request_cancel(self, job_id: str, *, now: datetime | None = None) -> Job:
@@ -421,6 +438,9 @@ class JobStore:
             Each with ``name`` (record name, unique in the job) and ``status``
             (queued, running, done, failed or cached), and optionally ``item``
             (content key) and ``error``. A row with the same name is replaced.
+            Control characters in these texts (a NUL that PostgreSQL cannot
+            store) are written as escapes (backslash, x, two hex digits), so
+            one odd record name never fails the job.
         now : datetime, optional
             ``updated_at`` of the rows; default the current time.
 
@@ -441,8 +461,9 @@ class JobStore:
             if status not in ITEM_STATUSES:
                 raise ValueError(f"job {job_id}, item {name!r}: status must be one of "
                                  f"{sorted(ITEM_STATUSES)}, got {status!r}")
-            rows.append({"job_id": job_id, "name": name, "item": entry.get("item"), "status": status,
-                         "error": entry.get("error"), "updated_at": stamp})
+            rows.append({"job_id": job_id, "name": escape_control_characters(name),
+                         "item": _free_text(entry.get("item")), "status": status,
+                         "error": _free_text(entry.get("error")), "updated_at": stamp})
         if not rows:
             return
         upsert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
