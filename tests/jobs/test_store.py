@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 
 from workbench.jobs import InvalidTransition, JobItem, JobStatus, JobStore, transitions
@@ -417,3 +417,41 @@ def test_processes_claim_each_job_exactly_once(store, store_url):
     jobs = store.list_jobs(limit=n_jobs)
     assert all(job.status is JobStatus.DONE and job.attempts == 1 and job.version == 2 for job in jobs)
     assert all(job.result_path == f"/out/{job.id}" for job in jobs)
+
+
+def _open_new_store(url: str, barrier, results) -> None:
+    """Child process: wait for the others, open the store (creating its tables), submit one job, report back."""
+    try:
+        barrier.wait(timeout=120)
+        with JobStore(url) as store:
+            job_id = store.submit({}, {}, name="first open").id
+        results.put((job_id, None))
+    except BaseException as error:
+        results.put((None, repr(error)))
+
+
+def test_twenty_processes_create_a_new_store_at_once(store_url):
+    """20 processes open the same new store at the same moment: every open succeeds and there is one schema.
+
+    Before schema creation was serialised, up to 18 of 20 failed with "table jobs already exists".
+    """
+    n_processes = 20
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(n_processes)
+    results = context.Queue()
+    processes = [context.Process(target=_open_new_store, args=(store_url, barrier, results))
+                 for _ in range(n_processes)]
+    for process in processes:
+        process.start()
+    try:
+        reports = [results.get(timeout=180) for _ in processes]
+    except queue.Empty:
+        pytest.fail("a process did not report back")
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+    assert [error for _, error in reports if error] == []
+    with JobStore(store_url) as store:
+        assert sorted(job.id for job in store.list_jobs(limit=100)) == sorted(job_id for job_id, _ in reports)
+        tables = set(inspect(store.engine).get_table_names())
+    assert {"jobs", "job_items"} <= tables

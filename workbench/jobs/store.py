@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -48,7 +49,9 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     insert,
+    inspect,
     select,
     update,
 )
@@ -72,6 +75,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _MAX_CONFLICTS = 100
 #: Queued jobs read at once by :meth:`JobStore.claim_next`.
 _CLAIM_CANDIDATES = 16
+#: Tries at creating the tables of a new store before its error is raised.
+_SCHEMA_ATTEMPTS = 5
+#: PostgreSQL advisory lock held while the tables are created (any fixed 64-bit number: "wbschema").
+_SCHEMA_LOCK_KEY = 0x7762736368656D61
 
 metadata = MetaData()
 
@@ -180,6 +187,36 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
+def _create_schema(engine: Engine) -> None:
+    """Create the tables that are missing, safely when many processes open a new store at once.
+
+    The check for each table and its creation are one transaction that holds
+    the database's schema lock: ``BEGIN IMMEDIATE`` on SQLite (other writers
+    wait, up to the busy timeout), a transaction-scoped advisory lock on
+    PostgreSQL (whose DDL is transactional). The first process creates the
+    tables; the others then find them. Other databases get a retry: a
+    creation that fails because another process made the table first is
+    checked and accepted.
+    """
+    for attempt in range(_SCHEMA_ATTEMPTS):
+        try:
+            with engine.connect() as connection:
+                if engine.dialect.name == "sqlite":
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                elif engine.dialect.name == "postgresql":
+                    connection.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK_KEY)))
+                metadata.create_all(connection, checkfirst=True)
+                connection.commit()
+            return
+        except SQLAlchemyError:
+            if attempt + 1 == _SCHEMA_ATTEMPTS:
+                raise
+            missing = set(metadata.tables) - set(inspect(engine).get_table_names())
+            if not missing:
+                return  # another process created them meanwhile
+            time.sleep(0.05 * (attempt + 1))
+
+
 def _to_job(row: Any) -> Job:
     values = dict(row._mapping)
     for key in ("lease_expires", "created_at", "started_at", "finished_at"):
@@ -210,7 +247,8 @@ class JobStore:
 
     Notes
     -----
-    Tables are created when missing. All datetimes in and out are
+    Tables are created when missing, in one locked transaction, so that
+    processes opening a new store at once all succeed. All datetimes in and out are
     timezone-aware UTC; methods that act on time take an optional ``now``
     (default: the current time) so tests and replays can set the clock.
     A malformed job id raises :class:`ValueError` before any query runs; an
@@ -222,7 +260,7 @@ class JobStore:
         url = url or default_url()
         try:
             self.engine = _make_engine(url)
-            metadata.create_all(self.engine)
+            _create_schema(self.engine)
         except SQLAlchemyError as exc:
             # A wrong URL or a file that is not a database: say so in one line, without the password.
             shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
