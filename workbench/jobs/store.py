@@ -196,8 +196,11 @@ def _create_schema(engine: Engine) -> None:
     PostgreSQL (whose DDL is transactional). The first process creates the
     tables; the others then find them. Other databases get a retry: a
     creation that fails because another process made the table first is
-    checked and accepted.
+    checked and accepted. A store whose tables all exist is only read (it may
+    be read-only, and opening it takes no write lock).
     """
+    if set(metadata.tables) <= set(inspect(engine).get_table_names()):
+        return
     for attempt in range(_SCHEMA_ATTEMPTS):
         try:
             with engine.connect() as connection:
