@@ -1,13 +1,28 @@
-"""Where the workbench keeps its state: ``$WORKBENCH_HOME`` (default ``~/.workbench``).
+"""Where the workbench keeps its state, and the limits on what it reads.
 
-It holds the embedded job store (``jobs.sqlite``), job results (``results/<job id>/``)
-and checked uploads (``uploads/``). Nothing is created at import time.
+State lives in ``$WORKBENCH_HOME`` (default ``~/.workbench``): the embedded job
+store (``jobs.sqlite``), job results (``results/<job id>/``) and checked uploads
+(``uploads/``). Nothing is created at import time.
+
+Limits on inputs (each read here, when a reader asks, never at import time):
+
+- ``$WORKBENCH_MAX_INPUT_BYTES``: the largest input a reader takes, counted
+  after decompression (default :data:`DEFAULT_MAX_INPUT_BYTES`, 512 MiB). A
+  gzip stream is decompressed in pieces and stops at the limit, so a small
+  file that expands to gigabytes is refused without using that memory.
+- ``$WORKBENCH_MAX_ATOMS``: the most atoms read from one structure (default
+  :data:`DEFAULT_MAX_ATOMS`, 2 million; the largest PDB entries hold about 1.5 million).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+#: Largest input accepted by the readers, in bytes after decompression (512 MiB).
+DEFAULT_MAX_INPUT_BYTES = 512 * 1024**2
+#: Most atoms accepted in one structure (all models together).
+DEFAULT_MAX_ATOMS = 2_000_000
 
 
 def workbench_home() -> Path:
@@ -26,3 +41,56 @@ def store_url() -> str | None:
 def results_root() -> Path:
     """Default folder of the dispatcher's job results: ``$WORKBENCH_HOME/results``."""
     return workbench_home() / "results"
+
+
+def _positive_int(variable: str, default: int) -> int:
+    """The positive integer in ``$variable``, or ``default`` when it is unset or empty.
+
+    Raises
+    ------
+    ValueError
+        The variable holds something other than a positive integer (``_`` separators are accepted).
+    """
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{variable}={raw!r} is not an integer") from None
+    if value < 1:
+        raise ValueError(f"{variable}={raw!r} must be at least 1")
+    return value
+
+
+def max_input_bytes() -> int:
+    """``$WORKBENCH_MAX_INPUT_BYTES``, else :data:`DEFAULT_MAX_INPUT_BYTES`: the largest input, decompressed.
+
+    The one place the variable is read.
+    """
+    return _positive_int("WORKBENCH_MAX_INPUT_BYTES", DEFAULT_MAX_INPUT_BYTES)
+
+
+def max_atoms() -> int:
+    """``$WORKBENCH_MAX_ATOMS``, else :data:`DEFAULT_MAX_ATOMS`: the most atoms read from one structure.
+
+    The one place the variable is read.
+    """
+    return _positive_int("WORKBENCH_MAX_ATOMS", DEFAULT_MAX_ATOMS)
+
+
+def format_bytes(n: int) -> str:
+    """``n`` bytes for messages: ``"512 MiB"``, ``"1.5 GiB"``, ``"300 bytes"``.
+
+    Examples
+    --------
+    >>> format_bytes(512 * 1024**2)
+    '512 MiB'
+    >>> format_bytes(1000)
+    '1000 bytes'
+    """
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"

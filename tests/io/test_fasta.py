@@ -94,3 +94,24 @@ def test_ids_become_safe_names():
     (record,) = read_fasta(">../../etc/passwd something\nMK\n")
     assert record.id == "../../etc/passwd"
     assert record.name == "etc_passwd"
+
+
+def test_a_nul_in_a_header_fails_that_record_only():
+    """2,002 records, a NUL in the id of record 2,001 (past the 64 KiB binary sniff): 2,001 records go on."""
+    records = [f">seq{i} designed variant {i}\n{'MKTAYIAKQRQISFVKSHFSRQ' * 2}\n" for i in range(2002)]
+    records[2000] = ">seq\x002000 variant\nMKTAYIAKQR\n"
+    text = "".join(records)
+    assert text.index("\x00") > 65536
+    good, errors = scan_fasta(text.encode())
+    assert len(good) == 2001 and "seq2000" not in {r.id for r in good}
+    (error,) = errors
+    assert str(error) == ("<bytes>, line 4001: record 'seq\\x002000': the header holds the control character "
+                          "U+0000 (NUL); ids and descriptions must be printable text")
+    assert error.record == "seq\\x002000" and "\x00" not in str(error)
+
+
+@pytest.mark.parametrize("header", [">a\x07 bell", ">a escape\x1b[31m red", ">a\x7f", ">a desc\x85"])
+def test_other_control_characters_in_headers(header):
+    good, errors = scan_fasta(f">ok\nMKV\n{header}\nMKV\n>also ok\ttabbed description\nMKV\n")
+    assert [r.id for r in good] == ["ok", "also"]
+    assert len(errors) == 1 and "holds the control character U+" in str(errors[0])

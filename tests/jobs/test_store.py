@@ -5,13 +5,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import re
 import threading
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 
 from workbench.jobs import InvalidTransition, JobItem, JobStatus, JobStore, transitions
@@ -289,6 +290,31 @@ def test_items_are_checked(store):
     assert store.items(job_id) == []
 
 
+@pytest.mark.parametrize(("field", "value", "shown"), [
+    ("name", "batch\x00one", "U+0000 (NUL)"), ("owner", "ana\x1b[0m", "U+001B"), ("name", "two\nlines", "U+000A"),
+])
+def test_control_characters_in_names_and_owners_are_refused(store, field, value, shown):
+    """A NUL cannot be stored on PostgreSQL: refused at submit with a clear error, on every database alike."""
+    what = "job name" if field == "name" else "owner"
+    expected = f"^{what} .* holds the control character {re.escape(shown)}; use printable text$"
+    with pytest.raises(ValueError, match=expected):
+        store.submit({}, {}, **{field: value})
+    assert store.list_jobs() == []
+
+
+def test_control_characters_from_records_are_stored_escaped(store):
+    """2,002 items, one named with a NUL: every row is stored (on PostgreSQL too), the NUL written as an escape."""
+    job = store.submit({"fasta": ">a\nMKV"}, {}, name="many")
+    items = [{"name": f"seq{i}", "item": f"{i:04x}", "status": "done"} for i in range(2002)]
+    items[1999] = {"name": "seq\x001999", "status": "failed", "error": "record 'seq\x001999':\tbad\x00header\n"}
+    store.record_items(job.id, items)
+    rows = store.items(job.id)
+    assert len(rows) == 2002
+    assert (rows[1999].name, rows[1999].error) == ("seq\\x001999", "record 'seq\\x001999':\tbad\\x00header\n")
+    store.claim_next("w", 60)
+    assert store.fail(job.id, "w", "ValueError: bad\x00byte").error == "ValueError: bad\\x00byte"
+
+
 # -- SQLite specifics --------------------------------------------------------------------------
 
 
@@ -391,3 +417,41 @@ def test_processes_claim_each_job_exactly_once(store, store_url):
     jobs = store.list_jobs(limit=n_jobs)
     assert all(job.status is JobStatus.DONE and job.attempts == 1 and job.version == 2 for job in jobs)
     assert all(job.result_path == f"/out/{job.id}" for job in jobs)
+
+
+def _open_new_store(url: str, barrier, results) -> None:
+    """Child process: wait for the others, open the store (creating its tables), submit one job, report back."""
+    try:
+        barrier.wait(timeout=120)
+        with JobStore(url) as store:
+            job_id = store.submit({}, {}, name="first open").id
+        results.put((job_id, None))
+    except BaseException as error:
+        results.put((None, repr(error)))
+
+
+def test_twenty_processes_create_a_new_store_at_once(store_url):
+    """20 processes open the same new store at the same moment: every open succeeds and there is one schema.
+
+    Before schema creation was serialised, up to 18 of 20 failed with "table jobs already exists".
+    """
+    n_processes = 20
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(n_processes)
+    results = context.Queue()
+    processes = [context.Process(target=_open_new_store, args=(store_url, barrier, results))
+                 for _ in range(n_processes)]
+    for process in processes:
+        process.start()
+    try:
+        reports = [results.get(timeout=180) for _ in processes]
+    except queue.Empty:
+        pytest.fail("a process did not report back")
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+    assert [error for _, error in reports if error] == []
+    with JobStore(store_url) as store:
+        assert sorted(job.id for job in store.list_jobs(limit=100)) == sorted(job_id for job_id, _ in reports)
+        tables = set(inspect(store.engine).get_table_names())
+    assert {"jobs", "job_items"} <= tables

@@ -4,8 +4,14 @@ Starts ``workbench serve`` (the dispatcher, local Dask cluster) and ``workbench 
 on free ports with a temporary ``$WORKBENCH_HOME``, submits two sequences through
 the Submit form, waits on the Jobs page until the job is done, opens its results,
 checks that the 3D viewer drew into its canvas (WebGL through SwiftShader) and that
-the plots are there, and saves screenshots into ``docs/screenshots/`` for the README.
+the plots are there, and saves screenshots of each page.
 Skipped when Debian's ``/usr/bin/chromium`` or Playwright is missing.
+
+The screenshots go to the test's temporary folder, so a test run never changes
+tracked files. To refresh the README's screenshots, name their folder (relative
+to the repository root, or absolute) in ``WORKBENCH_SCREENSHOTS``::
+
+    WORKBENCH_SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest tests/ui/test_e2e_browser.py
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ import pytest
 from tests.ui.conftest import BAD_FASTA, GOOD_FASTA
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+REPO = Path(__file__).resolve().parents[2]
+#: Environment variable naming the folder the screenshots are written to (``docs/screenshots`` for the README).
+SCREENSHOTS_ENV = "WORKBENCH_SCREENSHOTS"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -99,6 +107,14 @@ def servers(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         _stop(dispatcher)
 
 
+def screenshot_folder(tmp_path: Path) -> Path:
+    """``$WORKBENCH_SCREENSHOTS`` (relative to the repository root unless absolute), else ``tmp_path/screenshots``."""
+    chosen = os.environ.get(SCREENSHOTS_ENV, "").strip()
+    folder = REPO / chosen if chosen else tmp_path / "screenshots"  # an absolute path replaces REPO
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def _drawn_fraction(png: bytes) -> float:
     """Fraction of pixels that are not the white background."""
     from PIL import Image
@@ -129,7 +145,7 @@ def test_submit_follow_and_view_a_batch_in_chromium(servers):
     from playwright.sync_api import expect, sync_playwright
 
     url, logs = servers
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shots = screenshot_folder(logs)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -142,7 +158,7 @@ def test_submit_follow_and_view_a_batch_in_chromium(servers):
             fasta.press("Control+Enter")
             expect(page.get_by_text("invalid residue '1'")).to_be_visible(timeout=30_000)
             page.wait_for_timeout(1000)  # let the records table draw
-            page.screenshot(path=str(SCREENSHOTS / "submit-error.png"), full_page=True)
+            page.screenshot(path=str(shots / "submit-error.png"), full_page=True)
             fasta.fill(GOOD_FASTA)
             fasta.press("Control+Enter")
             expect(page.get_by_text("2 valid record(s)")).to_be_visible(timeout=30_000)
@@ -150,7 +166,7 @@ def test_submit_follow_and_view_a_batch_in_chromium(servers):
             page.get_by_label("Job name (optional)").press("Enter")
             page.get_by_role("button", name="Submit", exact=True).click()
             expect(page.get_by_text("Queued job")).to_be_visible(timeout=30_000)
-            page.screenshot(path=str(SCREENSHOTS / "submit.png"), full_page=True)
+            page.screenshot(path=str(shots / "submit.png"), full_page=True)
 
             # Jobs: the list refreshes itself until the job is done
             page.goto(f"{url}/jobs")
@@ -163,14 +179,14 @@ def test_submit_follow_and_view_a_batch_in_chromium(servers):
                                      f"{(logs / 'serve.log').read_text()[-4000:]}") from None
             expect(page.get_by_text("2 / 2")).to_be_visible(timeout=30_000)
             expect(page.get_by_text("1 done", exact=True)).to_be_visible()
-            page.screenshot(path=str(SCREENSHOTS / "jobs.png"), full_page=True)
+            page.screenshot(path=str(shots / "jobs.png"), full_page=True)
 
             # Results: ranking table, viewer, plots
             open_results.click()
             expect(page.get_by_role("heading", name="Ranking")).to_be_visible(timeout=60_000)
             drawn = _viewer_canvas_drawn(page, logs / "results-viewer.png")
             assert drawn > 0.01, f"the 3D viewer's canvas looks empty ({drawn:.3%} drawn)"
-            page.screenshot(path=str(SCREENSHOTS / "results.png"), full_page=True)
+            page.screenshot(path=str(shots / "results.png"), full_page=True)
 
             # downloads: the zip of the job is built when asked for
             with page.expect_download(timeout=60_000) as download:
@@ -194,16 +210,16 @@ def test_submit_follow_and_view_a_batch_in_chromium(servers):
             plots = page.locator(".js-plotly-plot")
             expect(plots.first).to_be_visible(timeout=30_000)
             page.wait_for_timeout(1000)
-            page.screenshot(path=str(SCREENSHOTS / "results-confidence.png"), full_page=True)
+            page.screenshot(path=str(shots / "results-confidence.png"), full_page=True)
             page.get_by_role("tab", name="Refinement").click()
             page.wait_for_timeout(1500)
             assert page.locator(".js-plotly-plot:visible").count() >= 2
-            page.screenshot(path=str(SCREENSHOTS / "results-refinement.png"), full_page=True)
+            page.screenshot(path=str(shots / "results-refinement.png"), full_page=True)
 
             # Compare: two models of the job, superposed
             page.goto(f"{url}/compare")
             expect(page.get_by_text("TM-score")).to_be_visible(timeout=60_000)
             assert _viewer_canvas_drawn(page, logs / "compare-viewer.png") > 0.01
-            page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
+            page.screenshot(path=str(shots / "compare.png"), full_page=True)
         finally:
             browser.close()

@@ -2,8 +2,10 @@
 
 Biopython parses the records; this module checks what a predictor needs: the
 amino-acid alphabet (20 standard letters plus X, U, O, B, Z; lower case
-accepted), ``:`` between the chains of a complex, length limits, and unique
-ids, each with a file-safe form. Errors name the record and the line. Two ids
+accepted), ``:`` between the chains of a complex, length limits, unique
+ids, each with a file-safe form, and headers without control characters (a NUL
+in an id would fail the job store on PostgreSQL; the record fails instead, and
+its error carries the id with the character escaped). Errors name the record and the line. Two ids
 may share a file-safe form (``a`` and ``A``, ``x/y`` and ``x_y``): the results
 folder gives each its own folder (:func:`workbench.results.record_folder_names`).
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 from Bio import SeqIO
 
+from workbench._text import control_character, escape_control_characters
 from workbench.errors import SequenceFormatError
 from workbench.io._source import Source, load_text
 
@@ -161,7 +164,7 @@ def scan_fasta(
         label = f"record {seq_record.id!r}" if seq_record.id else f"record {k + 1}"
         try:
             record = _validate(seq_record.id, seq_record.description, str(seq_record.seq),
-                               header, body, max_length, label, loaded.name)
+                               header, body, max_length, label, loaded.name, header_line=lines[header])
             clash = seen.get(record.id)
             if clash is not None:
                 raise SequenceFormatError(f"{label}: id {record.id!r} repeats the id of line {clash.line}",
@@ -176,13 +179,19 @@ def scan_fasta(
 
 def _validate(
     record_id: str, description: str, raw: str, header: int, body: list[str],
-    max_length: int, label: str, source: str,
+    max_length: int, label: str, source: str, *, header_line: str = "",
 ) -> SequenceRecord:
     def fail(problem: str, line: int = header + 1) -> SequenceFormatError:
-        return SequenceFormatError(f"{label}: {problem}", source=source, line=line, record=record_id)
+        # the id with its control characters escaped, so that it can be stored and shown
+        return SequenceFormatError(f"{label}: {problem}", source=source, line=line,
+                                   record=escape_control_characters(record_id))
 
     if not record_id:
         raise fail("empty id after '>'")
+    # the raw line: Biopython strips characters such as U+0085 from the end of the description
+    control = control_character(record_id) or control_character(header_line or description, allow_whitespace=True)
+    if control is not None:
+        raise fail(f"the header holds the control character {control}; ids and descriptions must be printable text")
     name = safe_name(record_id)
     if not name:
         raise fail(f"id {record_id!r} has no letters or digits usable in a file name")

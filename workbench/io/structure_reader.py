@@ -26,6 +26,7 @@ from typing import Literal
 import gemmi
 import numpy as np
 
+from workbench import config
 from workbench.errors import StructureFormatError
 from workbench.io._pdb_records import check_atom_records, fill_polymer_elements, missing_residues_from_remarks
 from workbench.io._source import Source, load_text
@@ -54,6 +55,8 @@ def read_structure(
     *,
     model: int | None = None,
     altloc: AltlocChoice = "occupancy",
+    max_bytes: int | None = None,
+    max_atoms: int | None = None,
 ) -> Structure:
     """Read a PDB or mmCIF file, its bytes, or its text into a :class:`Structure`.
 
@@ -72,6 +75,13 @@ def read_structure(
         Which alternate location to keep, per residue: ``"occupancy"`` (highest
         mean occupancy, then the first listed), ``"first"``, or a letter such
         as ``"B"`` (residues without that letter fall back to ``"occupancy"``).
+    max_bytes : int, optional
+        Largest input, in bytes after decompression; default
+        :func:`workbench.config.max_input_bytes` (``$WORKBENCH_MAX_INPUT_BYTES``, 512 MiB).
+    max_atoms : int, optional
+        Most atom records (ATOM / HETATM lines, ``_atom_site`` rows; all models
+        together) accepted; default :func:`workbench.config.max_atoms`
+        (``$WORKBENCH_MAX_ATOMS``, 2 million). Counted before the records are parsed.
 
     Returns
     -------
@@ -80,17 +90,18 @@ def read_structure(
     Raises
     ------
     StructureFormatError
-        The text is not a readable structure; the message names the file, the
-        line where known, and the problem.
+        The text is not a readable structure, or it is over a size limit; the
+        message names the file, the line where known, and the problem.
     FileNotFoundError
         ``source`` is a path that does not exist.
     """
-    loaded = load_text(source, StructureFormatError, what="PDB/mmCIF")
+    loaded = load_text(source, StructureFormatError, what="PDB/mmCIF", max_bytes=max_bytes)
     fmt = _detect_format(loaded.text, loaded.suffix, format, loaded.name)
+    atom_limit = config.max_atoms() if max_atoms is None else max_atoms
     if fmt == "pdb":
-        st, missing = _parse_pdb(loaded.text, loaded.name)
+        st, missing = _parse_pdb(loaded.text, loaded.name, atom_limit)
     else:
-        st, missing = _parse_mmcif(loaded.text, loaded.name)
+        st, missing = _parse_mmcif(loaded.text, loaded.name, atom_limit)
     name = Path(loaded.name).name.split(".")[0] if loaded.name[0] != "<" else (st.name or "")
     return _to_structure(st, missing, source=loaded.name, name=name, model=model, altloc=altloc)
 
@@ -122,8 +133,19 @@ def _gemmi_error(exc: Exception, source: str) -> StructureFormatError:
                                 source=source, line=line)
 
 
-def _parse_pdb(text: str, source: str) -> tuple[gemmi.Structure, tuple[MissingResidue, ...]]:
+def _check_atom_count(n_atoms: int, limit: int, source: str) -> None:
+    """Refuse a structure with more than ``limit`` atom records, before gemmi builds it."""
+    if n_atoms > limit:
+        raise StructureFormatError(
+            f"{n_atoms:,} atom records, more than the limit of {limit:,} "
+            "(raise it with WORKBENCH_MAX_ATOMS or max_atoms=)",
+            source=source,
+        )
+
+
+def _parse_pdb(text: str, source: str, max_atoms: int) -> tuple[gemmi.Structure, tuple[MissingResidue, ...]]:
     lines = text.splitlines()
+    _check_atom_count(sum(1 for line in lines if line.startswith(("ATOM", "HETATM"))), max_atoms, source)
     check_atom_records(lines, source)
     if fill_polymer_elements(lines):
         text = "\n".join(lines) + "\n"
@@ -134,7 +156,7 @@ def _parse_pdb(text: str, source: str) -> tuple[gemmi.Structure, tuple[MissingRe
     return st, missing_residues_from_remarks(list(st.raw_remarks))
 
 
-def _parse_mmcif(text: str, source: str) -> tuple[gemmi.Structure, tuple[MissingResidue, ...]]:
+def _parse_mmcif(text: str, source: str, max_atoms: int) -> tuple[gemmi.Structure, tuple[MissingResidue, ...]]:
     try:
         doc = gemmi.cif.read_string(text)
     except (RuntimeError, ValueError) as exc:
@@ -142,6 +164,7 @@ def _parse_mmcif(text: str, source: str) -> tuple[gemmi.Structure, tuple[Missing
     block = next((b for b in doc if b.find_values("_atom_site.Cartn_x")), None)
     if block is None:
         raise StructureFormatError("no _atom_site loop with coordinates (Cartn_x)", source=source)
+    _check_atom_count(len(block.find_values("_atom_site.Cartn_x")), max_atoms, source)
     _check_atom_site(block, source)
     try:
         st = gemmi.make_structure_from_block(block)

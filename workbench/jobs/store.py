@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -48,7 +49,9 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     insert,
+    inspect,
     select,
     update,
 )
@@ -59,6 +62,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from workbench import config
+from workbench._text import control_character, escape_control_characters
 from workbench.config import workbench_home
 from workbench.jobs import transitions
 from workbench.jobs.model import ITEM_STATUSES, Job, JobItem, JobStatus, is_job_id
@@ -71,6 +75,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _MAX_CONFLICTS = 100
 #: Queued jobs read at once by :meth:`JobStore.claim_next`.
 _CLAIM_CANDIDATES = 16
+#: Tries at creating the tables of a new store before its error is raised.
+_SCHEMA_ATTEMPTS = 5
+#: PostgreSQL advisory lock held while the tables are created (any fixed 64-bit number: "wbschema").
+_SCHEMA_LOCK_KEY = 0x7762736368656D61
 
 metadata = MetaData()
 
@@ -138,6 +146,11 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _free_text(value: Any) -> Any:
+    """A text the store records from elsewhere, with control characters other than whitespace escaped."""
+    return escape_control_characters(value, keep_whitespace=True) if isinstance(value, str) else value
+
+
 def _check_json(what: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"{what} must be a dict, got {type(value).__name__}")
@@ -174,6 +187,39 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
+def _create_schema(engine: Engine) -> None:
+    """Create the tables that are missing, safely when many processes open a new store at once.
+
+    The check for each table and its creation are one transaction that holds
+    the database's schema lock: ``BEGIN IMMEDIATE`` on SQLite (other writers
+    wait, up to the busy timeout), a transaction-scoped advisory lock on
+    PostgreSQL (whose DDL is transactional). The first process creates the
+    tables; the others then find them. Other databases get a retry: a
+    creation that fails because another process made the table first is
+    checked and accepted. A store whose tables all exist is only read (it may
+    be read-only, and opening it takes no write lock).
+    """
+    if set(metadata.tables) <= set(inspect(engine).get_table_names()):
+        return
+    for attempt in range(_SCHEMA_ATTEMPTS):
+        try:
+            with engine.connect() as connection:
+                if engine.dialect.name == "sqlite":
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                elif engine.dialect.name == "postgresql":
+                    connection.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK_KEY)))
+                metadata.create_all(connection, checkfirst=True)
+                connection.commit()
+            return
+        except SQLAlchemyError:
+            if attempt + 1 == _SCHEMA_ATTEMPTS:
+                raise
+            missing = set(metadata.tables) - set(inspect(engine).get_table_names())
+            if not missing:
+                return  # another process created them meanwhile
+            time.sleep(0.05 * (attempt + 1))
+
+
 def _to_job(row: Any) -> Job:
     values = dict(row._mapping)
     for key in ("lease_expires", "created_at", "started_at", "finished_at"):
@@ -204,7 +250,8 @@ class JobStore:
 
     Notes
     -----
-    Tables are created when missing. All datetimes in and out are
+    Tables are created when missing, in one locked transaction, so that
+    processes opening a new store at once all succeed. All datetimes in and out are
     timezone-aware UTC; methods that act on time take an optional ``now``
     (default: the current time) so tests and replays can set the clock.
     A malformed job id raises :class:`ValueError` before any query runs; an
@@ -216,7 +263,7 @@ class JobStore:
         url = url or default_url()
         try:
             self.engine = _make_engine(url)
-            metadata.create_all(self.engine)
+            _create_schema(self.engine)
         except SQLAlchemyError as exc:
             # A wrong URL or a file that is not a database: say so in one line, without the password.
             shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
@@ -296,9 +343,19 @@ class JobStore:
         -------
         Job
             The queued job, ``version`` 0.
+
+        Raises
+        ------
+        ValueError
+            An empty owner, an owner or name holding a control character (NUL
+            cannot be stored on PostgreSQL), or inputs that are not JSON.
         """
         if not isinstance(owner, str) or not owner:
             raise ValueError(f"owner must be a non-empty string, got {owner!r}")
+        for what, text in (("owner", owner), ("job name", str(name))):
+            control = control_character(text)
+            if control is not None:
+                raise ValueError(f"{what} {text!r} holds the control character {control}; use printable text")
         job = Job(
             id=uuid.uuid4().hex, owner=owner, name=str(name),
             inputs=_check_json("inputs", inputs), parameters=_check_json("parameters", parameters),
@@ -368,6 +425,7 @@ class JobStore:
 
     def fail(self, job_id: str, worker: str, error: str, *, now: datetime | None = None) -> Job:
         """Mark ``worker``'s running job failed, with the reason ``error``."""
+        error = _free_text(error) or ""
         return self._apply(job_id, lambda job: transitions.fail(job, worker, _now(now), error))
 
     def request_cancel(self, job_id: str, *, now: datetime | None = None) -> Job:
@@ -421,6 +479,9 @@ class JobStore:
             Each with ``name`` (record name, unique in the job) and ``status``
             (queued, running, done, failed or cached), and optionally ``item``
             (content key) and ``error``. A row with the same name is replaced.
+            Control characters in these texts (a NUL that PostgreSQL cannot
+            store) are written as escapes (backslash, x, two hex digits), so
+            one odd record name never fails the job.
         now : datetime, optional
             ``updated_at`` of the rows; default the current time.
 
@@ -441,8 +502,9 @@ class JobStore:
             if status not in ITEM_STATUSES:
                 raise ValueError(f"job {job_id}, item {name!r}: status must be one of "
                                  f"{sorted(ITEM_STATUSES)}, got {status!r}")
-            rows.append({"job_id": job_id, "name": name, "item": entry.get("item"), "status": status,
-                         "error": entry.get("error"), "updated_at": stamp})
+            rows.append({"job_id": job_id, "name": escape_control_characters(name),
+                         "item": _free_text(entry.get("item")), "status": status,
+                         "error": _free_text(entry.get("error")), "updated_at": stamp})
         if not rows:
             return
         upsert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert

@@ -300,11 +300,11 @@ def load_boltz(files: ResultFiles) -> Prediction:
     plddt = pae = None
     if "plddt" in files.companions:
         path = files.companions["plddt"]
-        values = float_array(require(load_npz(path), "plddt", path), "plddt", path, 1)
+        values = float_array(require(load_npz(path, max_axis=structure.n_atoms), "plddt", path), "plddt", path, 1)
         plddt = normalise_plddt(per_residue_from_tokens(values, structure, path, "pLDDT"), path.name, path)
     if "pae" in files.companions:
         path = files.companions["pae"]
-        matrix = float_array(require(load_npz(path), "pae", path), "PAE", path, 2)
+        matrix = float_array(require(load_npz(path, max_axis=structure.n_atoms), "pae", path), "PAE", path, 2)
         pae = per_residue_from_tokens(matrix, structure, path, "PAE")
     return _finish(files, structure, plddt, ptm, iptm, pae, "Boltz", parameters)
 
@@ -316,7 +316,7 @@ def load_chai1(files: ResultFiles) -> Prediction:
     parameters: dict[str, Any] = {}
     if "scores" in files.companions:
         path = files.companions["scores"]
-        scores = load_npz(path)
+        scores = load_npz(path, max_axis=structure.n_atoms)
         ptm = scalar(scores.get("ptm"), "ptm", path)
         iptm = scalar(scores.get("iptm"), "iptm", path)
         parameters = _summary_parameters(scores, path)

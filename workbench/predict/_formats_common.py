@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
+from workbench import config
 from workbench.errors import StructureFormatError
 from workbench.io.structure_reader import read_structure
 from workbench.predict._formats_origin import Origin
@@ -31,6 +33,13 @@ from workbench.structure import Structure
 #: Largest difference (pLDDT units, 0-100) tolerated between B-factor and JSON pLDDT:
 #: PDB files keep two decimals and some tools round to one.
 PLDDT_TOLERANCE = 1.0
+
+#: Most elements accepted in one array of a confidence npz (PAE of 10,000 tokens is 10^8).
+MAX_ARRAY_ELEMENTS = 10**8
+#: Most arrays accepted in one npz.
+MAX_NPZ_MEMBERS = 1000
+#: dtype kinds accepted in an npz: bool, integers, floats, bytes and unicode text.
+_NPZ_DTYPE_KINDS = frozenset("biufSU")
 
 _STANDARD_NUCLEOTIDES = frozenset({"A", "C", "G", "U", "DA", "DC", "DG", "DT", "N", "DN"})
 _STANDARD_RESIDUES = frozenset(STANDARD_AMINO_ACIDS) | _STANDARD_NUCLEOTIDES | {"UNK"}
@@ -83,6 +92,10 @@ class ConfidenceWarning(UserWarning):
     """An imported model lacks some of its confidence, or its confidence was inferred; the import went on."""
 
 
+class SkippedFileWarning(UserWarning):
+    """A file in an import folder was not read (a symbolic link leading out of the folder); the import went on."""
+
+
 class NotAPredictionError(StructureFormatError):
     """A structure file that is not a prediction (an experimental structure, B-factors that are not pLDDT)."""
 
@@ -93,25 +106,112 @@ def warn_confidence(message: str) -> None:
 
 
 def load_json(path: Path) -> Any:
-    """Parse a JSON file; malformed or unreadable JSON raises :class:`StructureFormatError`."""
+    """Parse a JSON file; malformed, unreadable or oversized JSON raises :class:`StructureFormatError`.
+
+    Files over :func:`workbench.config.max_input_bytes` are refused before they are read.
+    """
+    limit = config.max_input_bytes()
+    if path.stat().st_size > limit:
+        raise StructureFormatError(
+            f"larger than the input limit of {config.format_bytes(limit)} (raise it with WORKBENCH_MAX_INPUT_BYTES)",
+            source=str(path),
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise StructureFormatError(f"malformed JSON ({exc.msg})", source=str(path), line=exc.lineno) from None
     except UnicodeDecodeError:
         raise StructureFormatError("not a UTF-8 JSON text file", source=str(path)) from None
+    except RecursionError:
+        raise StructureFormatError("JSON nested too deeply to read", source=str(path)) from None
 
 
-def load_npz(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz`` (or a single ``.npy`` as ``{"array": ...}``), never unpickling objects."""
+def load_npz(path: Path, *, max_axis: int | None = None) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` (or a single ``.npy`` as ``{"array": ...}``), checked before they are loaded.
+
+    Each array's header (shape and dtype) is read from its zip member first,
+    and the file is refused, naming the array, when one holds objects or
+    records (never unpickled), has more than :data:`MAX_ARRAY_ELEMENTS`
+    elements, more bytes than :func:`workbench.config.max_input_bytes`, or an
+    axis longer than ``max_axis``. Only then are the arrays loaded, with
+    ``allow_pickle=False``.
+
+    Parameters
+    ----------
+    path : Path
+    max_axis : int, optional
+        Longest axis that fits the model (for per-token arrays, the model's atom count).
+
+    Returns
+    -------
+    dict of str to ndarray
+
+    Raises
+    ------
+    StructureFormatError
+        Not a numpy file, a corrupt one, or an array refused by the checks above; one line naming the file.
+    """
     try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                _check_npz_members(archive, path, max_axis)
+        else:
+            with path.open("rb") as handle:
+                _check_npy_header(handle, "array", path, max_axis, path.stat().st_size)
         data = np.load(path, allow_pickle=False)
         if isinstance(data, np.ndarray):
             return {"array": data}
         with data:
             return {key: np.array(data[key]) for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise StructureFormatError(f"not a readable numpy file ({exc})", source=str(path)) from None
+    except StructureFormatError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError,
+            RuntimeError, MemoryError, KeyError) as exc:  # whatever a crafted zip makes zipfile or numpy raise
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StructureFormatError(f"not a readable numpy file ({reason})", source=str(path)) from None
+
+
+def _check_npz_members(archive: zipfile.ZipFile, path: Path, max_axis: int | None) -> None:
+    """Check every ``.npy`` member's header of an npz archive (see :func:`load_npz`)."""
+    members = archive.infolist()
+    if len(members) > MAX_NPZ_MEMBERS:
+        raise StructureFormatError(f"{len(members)} arrays, more than the {MAX_NPZ_MEMBERS} accepted", source=str(path))
+    for member in members:
+        key = member.filename.removesuffix(".npy")
+        with archive.open(member) as handle:
+            _check_npy_header(handle, key, path, max_axis, member.file_size)
+
+
+def _check_npy_header(handle: IO[bytes], key: str, path: Path, max_axis: int | None, stored: int | None) -> None:
+    """Read one ``.npy`` header from ``handle``; refuse what :func:`load_npz` refuses.
+
+    ``stored`` is the size of the member (or file), header included: data it cannot hold is refused too.
+    """
+    try:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:  # 2.0, and 3.0 whose only change is a UTF-8 header (ASCII for every dtype accepted here)
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+    except ValueError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StructureFormatError(f"not a readable numpy file (array {key!r}: {reason})", source=str(path)) from None
+    problem = None
+    elements = math.prod(shape)
+    if dtype.hasobject or dtype.kind not in _NPZ_DTYPE_KINDS or dtype.names is not None:
+        problem = f"dtype {dtype} is not a plain numeric, boolean or text dtype"
+    elif elements > MAX_ARRAY_ELEMENTS:
+        problem = f"{elements:,} elements, more than the limit of {MAX_ARRAY_ELEMENTS:,}"
+    elif elements * dtype.itemsize > config.max_input_bytes():
+        limit = config.format_bytes(config.max_input_bytes())
+        problem = f"{elements * dtype.itemsize:,} bytes, more than the input limit of {limit} " \
+                  "(WORKBENCH_MAX_INPUT_BYTES)"
+    elif max_axis is not None and any(n > max_axis for n in shape):
+        problem = f"an axis longer than the model's {max_axis} atoms"
+    elif stored is not None and stored < elements * dtype.itemsize:
+        problem = f"{stored:,} bytes stored for {elements * dtype.itemsize:,} bytes of data"
+    if problem is not None:
+        raise StructureFormatError(f"array {key!r} of shape {shape}: {problem}", source=str(path))
 
 
 def require(mapping: Any, key: str, path: Path) -> Any:

@@ -46,6 +46,17 @@ Warnings are Python warnings (:class:`ConfidenceWarning`); ``workbench import``
 prints them as ``workbench import: warning: ...`` lines. One file's error or
 refusal never stops the others.
 
+Untrusted folders
+-----------------
+Every file is read within limits: models and JSON up to
+``$WORKBENCH_MAX_INPUT_BYTES`` (512 MiB), models up to ``$WORKBENCH_MAX_ATOMS``
+atoms, npz arrays checked from their headers (no objects, at most 10^8
+elements, no axis longer than the model's atom count) before they are loaded
+with ``allow_pickle=False``. Symbolic links that lead out of the folder are
+skipped with a :class:`SkippedFileWarning` naming them, and linked folders are
+not entered. Any other failure a crafted file causes becomes that result's
+:class:`~workbench.errors.StructureFormatError`.
+
 Examples
 --------
 Reading one job, then a folder of many (not run as a doctest: it needs result files)::
@@ -60,6 +71,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +100,7 @@ from workbench.predict._formats_common import (
     ConfidenceWarning,
     NotAPredictionError,
     ResultFiles,
+    SkippedFileWarning,
     build_prediction,
     chain_sequences,
     read_model,
@@ -125,8 +138,9 @@ _LOADERS: dict[str, Callable[[ResultFiles], Prediction]] = {
 #: Predictors recognised from a lone model file's records, read by the AlphaFold3-style loaders.
 _CONTENT_FORMATS = frozenset({"alphafold3", "boltz", "chai1", "protenix"})
 __all__ = [
-    "FORMATS", "ConfidenceWarning", "ImportedOptions", "ImportedPredictor", "NotAPredictionError", "best_results",
-    "find_results", "import_prediction", "import_predictions", "import_to_folder", "load_result",
+    "FORMATS", "ConfidenceWarning", "ImportedOptions", "ImportedPredictor", "NotAPredictionError",
+    "SkippedFileWarning", "best_results", "find_results", "import_prediction", "import_predictions",
+    "import_to_folder", "load_result",
 ]  # fmt: skip
 #: Format names accepted by ``format=``.
 FORMATS: tuple[str, ...] = tuple(sorted(_LOADERS))
@@ -197,11 +211,18 @@ def find_results(directory: str | Path, *, format: str | None = None) -> list[Re
     list of ResultFiles
         Sorted by path. Files under ColabFold's ``*_env`` cache and ``templates``
         / ``msas`` folders are inputs, not results, and are left out.
+
+    Warns
+    -----
+    SkippedFileWarning
+        For each symbolic link (model or confidence file) that leads outside
+        ``directory``: it is not read. Linked folders are not entered.
     """
     fmt = _check_format(format)
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory}: not a folder")
+    root = directory.resolve()
     listings: dict[Path, frozenset[str]] = {}
     results = []
     for path in sorted(directory.rglob("*")):
@@ -210,11 +231,32 @@ def find_results(directory: str | Path, *, format: str | None = None) -> list[Re
         if any(_SKIPPED_FOLDER.search(part) for part in path.relative_to(directory).parts[:-1]):
             continue
         if path.parent not in listings:
-            listings[path.parent] = frozenset(p.name for p in path.parent.iterdir())
+            listings[path.parent] = _contained_names(path.parent, root)
+        if path.name not in listings[path.parent]:
+            continue  # a link out of the folder, warned about in the listing
         files = _match(path, listings[path.parent], fmt)
         if files is not None:
             results.append(files)
     return results
+
+
+def _contained_names(folder: Path, root: Path) -> frozenset[str]:
+    """Names in ``folder``, less symbolic links that lead out of ``root`` (each skipped with a warning).
+
+    A link whose target is missing, or inside ``root``, is kept: the first is
+    reported by the loader as a missing file, the second reads like any file.
+    """
+    names = set()
+    for entry in folder.iterdir():
+        if entry.is_symlink() and entry.exists() and not entry.resolve().is_relative_to(root):
+            warnings.warn(
+                f"{entry}: skipped, a symbolic link to {entry.resolve()}, outside the import folder {root}",
+                SkippedFileWarning,
+                stacklevel=3,
+            )
+            continue
+        names.add(entry.name)
+    return frozenset(names)
 
 
 def _group_key(files: ResultFiles) -> tuple[str, str, str]:
@@ -405,10 +447,28 @@ def import_predictions(
     imported: list[tuple[str, Prediction | Exception]] = []
     for name in sorted(named):
         try:
-            imported.append((name, load_result(named[name], as_prediction=as_prediction, format_given=given)))
+            imported.append((name, _load_contained(named[name], as_prediction=as_prediction, format_given=given)))
         except (ValueError, OSError) as exc:
             imported.append((name, exc))
     return imported
+
+
+def _load_contained(files: ResultFiles, *, as_prediction: bool = False, format_given: bool = False) -> Prediction:
+    """:func:`load_result`, with any failure a crafted file may cause turned into a :class:`StructureFormatError`.
+
+    Readers raise :class:`ValueError` or :class:`OSError` for the bad input they
+    know; anything else (a JSON nested past the recursion limit, memory
+    exhausted by an array) is caught here too, so that one file never stops the
+    import of the others. The message names the model file and the error type.
+    """
+    try:
+        return load_result(files, as_prediction=as_prediction, format_given=format_given)
+    except (ValueError, OSError):
+        raise
+    except Exception as exc:  # untrusted files: report, never stop the batch
+        reason = str(exc).splitlines()[0] if str(exc) else ""
+        raise StructureFormatError(f"could not be read ({type(exc).__name__}{': ' + reason if reason else ''})",
+                                   source=str(files.structure)) from exc
 
 
 def import_to_folder(
@@ -523,7 +583,7 @@ class ImportedPredictor:
                 if isinstance(files, str):
                     outcomes.append(PredictionOutcome(record, error=files))
                     continue
-                prediction = load_result(files, format_given=self.format is not None)
+                prediction = _load_contained(files, format_given=self.format is not None)
             except (ValueError, OSError) as exc:
                 outcomes.append(PredictionOutcome(record, error=str(exc)))
                 continue
