@@ -299,10 +299,10 @@ def _files(item: ItemFolder, root: Path, row: SummaryRow | None) -> list[tuple[s
     A record's folder (the item's files under the record's name), or the cached
     item for the reference, which no record has.
     """
-    folder = root / row.folder if row is not None and row.folder else None
-    if folder is not None and folder.is_dir():
-        names = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-        return [(name, quote(f"{row.folder}/{name}")) for name in names]  # type: ignore[union-attr]
+    folder = row.folder if row is not None else None
+    if folder and (root / folder).is_dir():
+        names = sorted(p.name for p in (root / folder).iterdir() if p.is_file() and not p.name.startswith("."))
+        return [(name, quote(f"{folder}/{name}")) for name in names]
     ordered = list(item.files())
     others = sorted(p.name for p in item.path.iterdir()
                     if p.is_file() and not p.name.startswith(".") and p.name not in ordered and p.name != "DONE")
