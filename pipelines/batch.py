@@ -329,17 +329,17 @@ def _against_reference(rows: list[SummaryRow], outcomes: Mapping[str, ItemOutcom
     """
     usable = reference is not None and reference.ok
     base = reference.result.get("energy_after") if reference is not None and usable else None
-    reference_terms = reference.result.get("stability_terms") if reference is not None and usable else None
+    reference_json = reference.result.get("stability_terms") if reference is not None and usable else None
+    reference_terms = StabilityTerms.from_dict(reference_json) if reference_json else None
     reference_key = reference.key if reference is not None else None
     compared = []
     for row in rows:
         ddg = None
         outcome = outcomes.get(row.item) if row.item is not None else None
         terms = outcome.result.get("stability_terms") if outcome is not None else None
-        if reference_terms and terms and row.mutations:
-            ddg = estimate_ddg(StabilityTerms.from_dict(terms), StabilityTerms.from_dict(reference_terms),
-                               row.mutations).ddg
-        elif reference_terms and row.item == reference_key:
+        if reference_terms is not None and terms and row.mutations:
+            ddg = estimate_ddg(StabilityTerms.from_dict(terms), reference_terms, row.mutations).ddg
+        elif reference_terms is not None and row.item == reference_key:
             ddg = 0.0  # the reference itself
         compared.append(dataclasses.replace(
             row, energy_change=None if base is None or row.energy_after is None else row.energy_after - base,

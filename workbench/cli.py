@@ -17,7 +17,7 @@ from workbench import __version__
 from workbench.analysis.comparison import PAIRINGS, compare
 from workbench.analysis.matching import DEFAULT_MIN_IDENTITY
 from workbench.cli_batch import add_batch_commands, add_request_options, request_from_args, run_and_report
-from workbench.errors import WorkbenchInputError
+from workbench.errors import WorkbenchInputError, one_line
 from workbench.files import atomic_write_bytes
 from workbench.io import read_structure, write_structure
 from workbench.io.structure_writer import check_output_path
@@ -225,15 +225,6 @@ def report_path_for(output: Path) -> Path:
     return output.with_name(stem + ".json")
 
 
-def _error_message(exc: Exception) -> str:
-    """One line for the user: the path and the reason for file-system errors, the text for the rest."""
-    if isinstance(exc, OSError) and exc.filename is not None:
-        return f"{exc.filename}: {exc.strerror or exc}"
-    if isinstance(exc, KeyError) and exc.args:
-        return str(exc.args[0])  # str(KeyError) would add quotes
-    return str(exc) or type(exc).__name__
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 bad input, 2 usage)."""
     args = _build_parser().parse_args(argv)
@@ -242,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             status = args.handler(args)
         except (WorkbenchInputError, ValueError, OSError, KeyError) as exc:
-            print(f"workbench {args.command}: error: {_error_message(exc)}", file=sys.stderr)
+            print(f"workbench {args.command}: error: {one_line(exc)}", file=sys.stderr)
             status = 1
     for warning in caught:
         print(f"workbench {args.command}: warning: {warning.message}", file=sys.stderr)

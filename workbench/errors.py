@@ -49,3 +49,12 @@ class SequenceFormatError(WorkbenchInputError):
 
 class StructureWarning(UserWarning):
     """Something in a structure file was ignored or repaired while reading."""
+
+
+def one_line(exc: BaseException) -> str:
+    """One line for a person: the path and the reason for file-system errors, the message for the rest."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])  # str(KeyError) would add quotes
+    return str(exc) or type(exc).__name__

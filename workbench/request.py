@@ -133,7 +133,8 @@ class BatchRequest:
     def validate(self) -> str | None:
         """Refuse settings that would fail every item, before any item runs.
 
-        File options must exist, and the predictor's declared check must pass
+        File options must exist (a value that may be a hub id and is no local
+        path is left to the predictor's check), and the predictor's declared check must pass
         (a template must parse, ESMFold's weights must be on this machine or a
         download allowed). The OpenMM platform is not checked here: CUDA may
         exist on the workers and not on this machine.
@@ -150,8 +151,10 @@ class BatchRequest:
         """
         for option in self.predictor.info.option_fields:
             value = getattr(self.predictor.options, option.name)
-            if not option.metadata.get("file") or value is None or _looks_like_hub_id(option.name, value):
+            if not option.metadata.get("file") or value is None:
                 continue
+            if option.metadata.get("hub_id") and not Path(value).exists():
+                continue  # a hub id, or a missing folder: the predictor's check says which, and what to do
             if not str(value) or not Path(value).exists():
                 what = str(option.metadata.get("label", f"{self.predictor.name} option {option.name}")).lower()
                 raise FileNotFoundError(errno.ENOENT, f"{what} not found", str(value))
@@ -267,8 +270,3 @@ def _refine_json(config: RefineConfig) -> dict[str, Any]:
 def _changed(options: PredictorOptions, default: PredictorOptions) -> dict[str, Any]:
     new, base = options.to_dict(), default.to_dict()
     return {name: value for name, value in new.items() if value != base[name]}
-
-
-def _looks_like_hub_id(name: str, value: str) -> bool:
-    """A weights option that names a model hub repository (``owner/name``) rather than a local path."""
-    return name == "weights" and not Path(value).exists() and value.count("/") == 1 and not value.startswith((".", "/"))

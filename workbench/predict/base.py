@@ -195,8 +195,10 @@ class PredictorOptions:
     Each field is one option, with its default defined there and nowhere else.
     Field metadata says how callers treat it: ``help`` (one line, for the CLI
     and the UI), ``file`` (a path whose content, not name, is part of an item's
-    content key and which a server must confine), ``cli`` (False: not offered as
-    a command-line flag).
+    content key and which a server must confine), ``hub_id`` (the file option
+    may instead name a model-hub repository, which the predictor's ``check``
+    resolves), ``cli`` (False: not offered as a command-line flag), ``label``
+    and ``upload`` (for the web form).
     """
 
     def to_dict(self) -> dict[str, Any]:

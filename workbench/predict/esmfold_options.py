@@ -24,7 +24,8 @@ class EsmFoldOptions(PredictorOptions):
     """Options of :class:`~workbench.predict.esmfold.EsmFoldPredictor` (its constructor's keyword arguments)."""
 
     weights: str = field(default=DEFAULT_WEIGHTS, metadata={
-        "help": f"local weights folder (save_pretrained output) or hub id (default {DEFAULT_WEIGHTS})", "file": True})
+        "help": f"local weights folder (save_pretrained output) or hub id (default {DEFAULT_WEIGHTS})", "file": True,
+        "hub_id": True})
     device: str | None = field(default=None, metadata={"help": "cuda, cuda:1 or cpu (default: cuda if available)"})
     trunk_dtype: str = field(default="auto", metadata={"help": "folding-trunk precision: auto, fp32, tf32 or bf16"})
     lm_dtype: str = field(default="auto", metadata={"cli": False})

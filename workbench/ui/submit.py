@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from workbench.errors import one_line
 from workbench.predict import available_predictors, memory, predictor_info
 from workbench.predict.base import DEFAULT_PREDICTOR
 from workbench.request import BatchRequest
@@ -116,12 +117,18 @@ def _options() -> tuple[BatchRequest | None, list[str]]:
             key="submit_md_ps"))}
     try:
         request = BatchRequest.create(predictor, values, refine=refine_options)
-        found = request.validate()  # what a job would fail on, refused here (weights, template)
+        found = _validated(json.dumps(request.to_json(), sort_keys=True))  # weights, template: refused here
     except (TypeError, ValueError, OSError) as exc:
-        return None, [*problems, _one_line(exc)]
+        return None, [*problems, one_line(exc)]
     if found:
         st.caption(f"Checked on this machine: {found}")
     return request, problems
+
+
+@st.cache_data(show_spinner=False, ttl=60, max_entries=16)
+def _validated(request_json: str) -> str | None:
+    """``BatchRequest.validate()``, once a minute per request rather than on every click (a failure is not kept)."""
+    return BatchRequest.from_json(json.loads(request_json)).validate()
 
 
 def _refusals(request: BatchRequest, records: tuple[Any, ...]) -> dict[str, str]:
@@ -132,13 +139,6 @@ def _refusals(request: BatchRequest, records: tuple[Any, ...]) -> dict[str, str]
 @st.cache_data(show_spinner="Checking the records against the template…", max_entries=16)
 def _cached_refusals(request_json: str, records: tuple[Any, ...]) -> dict[str, str]:
     return BatchRequest.from_json(json.loads(request_json)).screen(list(records))
-
-
-def _one_line(exc: BaseException) -> str:
-    """The error for the form: the path and reason for file errors, else the message."""
-    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
-        return f"{exc.filename}: {exc.strerror}"
-    return str(exc)
 
 
 def _structure_upload(option: Field[Any]) -> tuple[str | None, str | None]:
