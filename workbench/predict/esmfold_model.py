@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from workbench.files import file_sha256
 from workbench.predict.esmfold_weights import EsmFoldWeightsError, missing_weights_message, resolve_weights
 
 if TYPE_CHECKING:  # transformers is imported when a model is first loaded, not with this module
@@ -190,7 +191,7 @@ def weights_sha256(folder: Path) -> str:
     files = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
     if not files:
         return ""
-    digests = [(f.name, _file_sha256(f)) for f in files]
+    digests = [(f.name, file_sha256(f)) for f in files]
     if len(digests) == 1:
         return digests[0][1]
     return hashlib.sha256("".join(f"{n} {d}\n" for n, d in digests).encode()).hexdigest()
@@ -244,11 +245,3 @@ def _from_pretrained(weights: str, folder: Path | None, local_only: bool) -> Esm
             f"could not load ESMFold weights from {source!r}: {exc}. "
             + missing_weights_message(weights, is_path=folder is not None)
         ) from exc
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
