@@ -25,6 +25,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,14 +33,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from distributed import Client
+from distributed import Client, Future
 
 from workbench.errors import SequenceFormatError
 from workbench.files import check_writable_folder
 from workbench.io._source import Source
 from workbench.io.fasta import SequenceRecord, scan_fasta
-from workbench.pipelines.cluster import gpu_resources, make_cluster
-from workbench.pipelines.engine import ItemOutcome, ItemRunner, Progress, Task, is_complete
+from workbench.pipelines import shared_cache as shared_cache_module
+from workbench.pipelines.cluster import check_workers_see, gpu_resources, make_cluster
+from workbench.pipelines.engine import ItemOutcome, ItemRunner, Progress, Task, Upstream, is_complete
 from workbench.pipelines.keys import item_key, software_versions
 from workbench.pipelines.summary import build_summary
 from workbench.pipelines.tasks import ItemSpec, finish_item, predict_batch, predictor_for
@@ -106,6 +108,7 @@ def run_batch(
     progress: ProgressCallback | None = None,
     show_progress: bool = False,
     cancel: threading.Event | None = None,
+    shared_cache: str | Path | None = None,
 ) -> BatchResult:
     """Predict, refine and analyse a batch of sequences on a Dask cluster.
 
@@ -135,6 +138,11 @@ def run_batch(
         Draw a progress bar on the terminal (stderr).
     cancel : threading.Event, optional
         Set it to stop: pending items are cancelled, finished ones are kept.
+    shared_cache : str or Path, optional
+        A cache of finished items shared with other batches and jobs
+        (:mod:`~workbench.pipelines.shared_cache`; the CLI and the dispatcher
+        pass :func:`workbench.config.shared_cache_root`): items found there
+        are not computed, and items computed here are added to it.
 
     Returns
     -------
@@ -146,17 +154,18 @@ def run_batch(
         For settings that would fail every item (a missing or unreadable template), before any item runs.
     """
     request.validate()
-    out = check_writable_folder(out)
     started = time.perf_counter()
     invalid: list[SequenceFormatError] = []
     if isinstance(sequences, Sequence) and not isinstance(sequences, str | bytes):
         records = list(sequences)
     else:
         records, invalid = scan_fasta(sequences, max_length=request.max_length)
+    out = check_writable_folder(Path(out).resolve())  # after reading the input; absolute: workers may be elsewhere
     settings = request.key_settings() | {"versions": software_versions()}
     with _client(client, cluster) as active, batch_log(out / LOG) as log:
         log.info("batch of %d record(s) (%d invalid) into %s", len(records) + len(invalid), len(invalid), out)
         log.info("request: %s", json.dumps(request.to_json(), sort_keys=True))
+        check_workers_see(active, out)
         for error in invalid:
             log.warning("invalid record: %s", error)
         reference = _reference_record(active, request) if request.refine is not None else None
@@ -165,7 +174,8 @@ def run_batch(
                  for key, (sequence, group) in groups.items()}
         outcomes = _run_items(active, out / CACHE, request, specs, groups, reference, log,
                               batch_tokens=batch_tokens, item_timeout=item_timeout, retries=retries,
-                              progress=progress, show_progress=show_progress, cancel=cancel)
+                              progress=progress, show_progress=show_progress, cancel=cancel,
+                              shared_cache=None if shared_cache is None else Path(shared_cache).resolve())
         reference_key = item_key(reference.sequence, settings) if reference is not None else None
         rows = _rows(records, invalid, groups, outcomes, outcomes.get(reference_key) if reference_key else None)
         table = build_summary(rows)
@@ -192,21 +202,33 @@ def run_batch(
 def _run_items(client: Client, cache: Path, request: BatchRequest, specs: Mapping[str, ItemSpec],
                groups: Mapping[str, tuple[str, list[SequenceRecord]]], reference: SequenceRecord | None,
                log: logging.Logger, *, batch_tokens: int | None, item_timeout: float | None, retries: int,
-               progress: ProgressCallback | None, show_progress: bool,
-               cancel: threading.Event | None) -> dict[str, ItemOutcome]:
+               progress: ProgressCallback | None, show_progress: bool, cancel: threading.Event | None,
+               shared_cache: Path | None) -> dict[str, ItemOutcome]:
     """Submit the prediction batches and the items; the outcome of every item, cached ones included."""
-    info = request.predictor.info
     cached = [key for key in specs if is_complete(cache / key)]
+    reused = [] if shared_cache is None else shared_cache_module.reuse(
+        shared_cache, [key for key in specs if key not in set(cached)], cache)
+    cached += reused
     todo = [key for key in specs if key not in set(cached)]
-    log.info("%d item(s): %d complete from an earlier run, %d to compute", len(specs), len(cached), len(todo))
+    log.info("%d item(s): %d complete from an earlier run (%d of them from the shared cache %s), %d to compute",
+             len(specs), len(cached), len(reused), shared_cache, len(todo))
+    outcomes = _submit_items(client, cache, request, specs, groups, reference, log, todo, cached,
+                             batch_tokens=batch_tokens, item_timeout=item_timeout, retries=retries,
+                             progress=progress, show_progress=show_progress, cancel=cancel)
+    if shared_cache is not None:
+        kept = shared_cache_module.keep(shared_cache, [k for k, o in outcomes.items() if o.status == "done"], cache)
+        log.info("%d new item(s) added to the shared cache %s", kept, shared_cache)
+    return outcomes
+
+
+def _submit_items(client: Client, cache: Path, request: BatchRequest, specs: Mapping[str, ItemSpec],
+                  groups: Mapping[str, tuple[str, list[SequenceRecord]]], reference: SequenceRecord | None,
+                  log: logging.Logger, todo: list[str], cached: list[str], *, batch_tokens: int | None,
+                  item_timeout: float | None, retries: int, progress: ProgressCallback | None, show_progress: bool,
+                  cancel: threading.Event | None) -> dict[str, ItemOutcome]:
+    info = request.predictor.info
     batches = _pack(todo, specs, batch_tokens if batch_tokens is not None else info.batch_tokens)
     resources = gpu_resources(client) if info.needs_gpu else None
-    tasks = []
-    for batch in batches:
-        predicted = client.submit(predict_batch, request.predictor,
-                                  [(key, _record(groups[key], reference)) for key in batch],
-                                  resources=resources, retries=retries, pure=False)
-        tasks += [Task(key, finish_item, (specs[key], predicted)) for key in batch]
     with _progress_bar(len(specs), show_progress) as bar:
         def report(counts: Progress) -> None:
             bar(counts)
@@ -220,7 +242,32 @@ def _run_items(client: Client, cache: Path, request: BatchRequest, specs: Mappin
                     progress(counts, records)
 
         runner = ItemRunner(client, cache, retries=retries, timeout=item_timeout, progress=report, cancel=cancel)
-        return runner.run(tasks, cached=cached)
+        predictions = [_predict(client, request, batch, groups, reference, cache, resources, retries)
+                       for batch in batches]
+        tasks = _item_tasks(specs, predictions)
+        upstream = [Upstream(*prediction) for prediction in _drain(predictions)]
+        # drained: the runner alone holds the futures from here, and lets each go when its items are finished
+        return runner.run(_drain(tasks), cached=cached, upstream=_drain(upstream))
+
+
+def _predict(client: Client, request: BatchRequest, batch: Sequence[str],
+             groups: Mapping[str, tuple[str, list[SequenceRecord]]], reference: SequenceRecord | None,
+             cache: Path, resources: dict[str, float] | None, retries: int) -> tuple[Future, tuple[str, ...]]:
+    """Submit one prediction task; its future and the item keys it predicts."""
+    future = client.submit(predict_batch, request.predictor, [(key, _record(groups[key], reference)) for key in batch],
+                           str(cache), resources=resources, retries=retries, pure=False,
+                           key=f"workbench-predict-{batch[0]}-{uuid.uuid4().hex[:12]}")
+    return future, tuple(batch)
+
+
+def _item_tasks(specs: Mapping[str, ItemSpec], predictions: list[tuple[Future, tuple[str, ...]]]) -> list[Task]:
+    return [Task(key, finish_item, (specs[key], future)) for future, keys in predictions for key in keys]
+
+
+def _drain(items: list[Any]) -> Iterator[Any]:
+    """Yield and forget the items of ``items``, so the caller keeps no reference to them."""
+    while items:
+        yield items.pop()
 
 
 def _rows(records: Sequence[SequenceRecord], invalid: Sequence[SequenceFormatError],

@@ -16,7 +16,15 @@ from pathlib import Path
 from workbench import __version__
 from workbench.analysis.comparison import PAIRINGS, compare
 from workbench.analysis.matching import DEFAULT_MIN_IDENTITY
-from workbench.cli_batch import add_batch_commands, add_request_options, request_from_args, run_and_report
+from workbench.cli_batch import (
+    INTERRUPTED,
+    add_batch_commands,
+    add_request_options,
+    add_shared_cache_options,
+    request_from_args,
+    run_and_report,
+    shared_cache_from_args,
+)
 from workbench.errors import WorkbenchInputError, one_line
 from workbench.files import atomic_write_bytes
 from workbench.io import read_structure, write_structure
@@ -98,6 +106,7 @@ def _build_parser() -> argparse.ArgumentParser:
     predict.add_argument("-o", "--output", required=True, help="output folder")
     add_request_options(predict)
     predict.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_shared_cache_options(predict)
     predict.set_defaults(handler=_predict)
 
     importer = commands.add_parser(
@@ -188,12 +197,9 @@ def _refine(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from workbench.files import check_writable_folder
-
-    check_writable_folder(args.output)
     request = request_from_args(args)
     return run_and_report(request, args.fasta, args.output, cluster="inprocess",
-                          show_progress=not args.no_progress)
+                          show_progress=not args.no_progress, shared_cache=shared_cache_from_args(args))
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -235,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (WorkbenchInputError, ValueError, OSError, KeyError) as exc:
             print(f"workbench {args.command}: error: {one_line(exc)}", file=sys.stderr)
             status = 1
+        except KeyboardInterrupt:
+            print(f"workbench {args.command}: interrupted", file=sys.stderr)
+            status = INTERRUPTED
     for warning in caught:
         print(f"workbench {args.command}: warning: {warning.message}", file=sys.stderr)
     return status

@@ -1,4 +1,4 @@
-"""The batch commands of ``workbench``: run, submit, jobs, serve, ui.
+"""The batch commands of ``workbench``: run, submit, jobs, serve, cache, weights, ui.
 
 ``run`` computes a batch now, on a Dask cluster, with a progress bar.
 ``submit`` queues it in the job store for the dispatcher (``serve``), and
@@ -10,9 +10,13 @@ other commands stay quick.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import pathlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import Field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +38,7 @@ def add_batch_commands(commands: Any) -> None:
     run.add_argument("--cluster-config", help="YAML file of SLURMCluster settings (for --cluster slurm)")
     run.add_argument("--item-timeout", type=float, metavar="S", help="fail an item running longer than S seconds")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_shared_cache_options(run)
     run.set_defaults(handler=_run)
 
     submit = commands.add_parser("submit", help="queue a FASTA batch for the dispatcher (workbench serve)")
@@ -78,11 +83,41 @@ def add_batch_commands(commands: Any) -> None:
     weights.add_argument("name", nargs="?", default="esmfold_v1", help="esmfold_v1 (default) or a hub id")
     weights.set_defaults(handler=_weights)
 
+    cache = commands.add_parser(
+        "cache", help="show or clean the cache of finished items shared by every batch and job",
+        description="Finished items are content-addressed (sequence, settings, software versions); a batch or job "
+                    "that needs one already in the shared cache takes it instead of computing it. Batch folders "
+                    "hold their own links to the files: cleaning the cache never damages them.")
+    cache.add_argument("action", choices=["info", "clean"])
+    cache.add_argument("--older-than", type=float, metavar="DAYS",
+                       help="clean: only items finished more than DAYS days ago (default: all)")
+    cache.add_argument("--shared-cache", metavar="DIR",
+                       help="the cache folder (default $WORKBENCH_CACHE, else $WORKBENCH_HOME/cache)")
+    cache.set_defaults(handler=_cache)
+
     ui = commands.add_parser("ui", help="start the web UI (Streamlit)")
     ui.add_argument("--port", type=int, default=8501)
     ui.add_argument("--address", default="127.0.0.1")
     ui.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
     ui.set_defaults(handler=_ui)
+
+
+def add_shared_cache_options(parser: argparse.ArgumentParser) -> None:
+    """``--shared-cache DIR`` and ``--no-shared-cache`` (``workbench run`` and ``predict``)."""
+    parser.add_argument("--shared-cache", metavar="DIR",
+                        help="cache of finished items shared with other batches and jobs "
+                             "(default $WORKBENCH_CACHE, else $WORKBENCH_HOME/cache; see `workbench cache`)")
+    parser.add_argument("--no-shared-cache", action="store_true",
+                        help="neither take items from the shared cache nor add to it")
+
+
+def shared_cache_from_args(args: argparse.Namespace) -> pathlib.Path | None:
+    """The shared cache folder the flags ask for; None with ``--no-shared-cache``."""
+    from workbench.config import shared_cache_root
+
+    if args.no_shared_cache:
+        return None
+    return pathlib.Path(args.shared_cache) if args.shared_cache else shared_cache_root()
 
 
 def add_request_options(parser: argparse.ArgumentParser) -> None:
@@ -185,29 +220,34 @@ def screen_fasta(request: BatchRequest, fasta: str, what: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from workbench.files import check_writable_folder
-
-    check_writable_folder(args.output)
     request = request_from_args(args)
     return run_and_report(request, args.fasta, args.output, cluster=args.cluster, config=args.cluster_config,
-                          item_timeout=args.item_timeout, show_progress=not args.no_progress)
+                          item_timeout=args.item_timeout, show_progress=not args.no_progress,
+                          shared_cache=shared_cache_from_args(args))
 
 
 def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: str, config: str | None = None,
-                   item_timeout: float | None = None, show_progress: bool = True) -> int:
-    """Run a batch on a new cluster and print its ranking: ``workbench run`` and ``workbench predict``."""
+                   item_timeout: float | None = None, show_progress: bool = True,
+                   shared_cache: pathlib.Path | None = None) -> int:
+    """Run a batch on a new cluster and print its ranking: ``workbench run`` and ``workbench predict``.
+
+    The first Ctrl-C stops the batch: pending items are cancelled, finished ones
+    kept, the summary written, and the exit status is 130; a second Ctrl-C
+    stops at once.
+    """
+    from workbench.files import check_writable_folder
     from workbench.pipelines.batch import run_batch
     from workbench.pipelines.cluster import make_cluster
 
-    screen_fasta(request, fasta, "run")  # before the cluster starts, not after
-
+    screen_fasta(request, fasta, "run")  # before the cluster starts, not after, and before making the folder
+    check_writable_folder(output)
     for option in request.predictor.info.option_fields:  # say which embedded default file is used
         value = getattr(request.predictor.options, option.name)
         if option.metadata.get("file") and value and value == getattr(type(request.predictor.options)(), option.name):
             print(f"{option.name}: {value} (the default)", file=sys.stderr)
-    with make_cluster(cluster, config=config) as client:
+    with interruptible() as cancel, make_cluster(cluster, config=config) as client:
         result = run_batch(request, fasta, output, client=client, item_timeout=item_timeout,
-                           show_progress=show_progress)
+                           show_progress=show_progress, cancel=cancel, shared_cache=shared_cache)
     table = result.summary
     for row in table.sort_values("rank", na_position="last").itertuples():
         if row.status == "done":
@@ -228,7 +268,55 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
         print(f"ΔΔG est.: {SUMMARY_SENTENCE}")
     print(f"{counts['done']} computed, {counts['cached']} already complete, {counts['failed']} failed, "
           f"{counts['invalid']} invalid record(s); summary: {result.paths['csv']}")
+    if cancel.is_set():
+        print(f"interrupted: {counts['cancelled']} item(s) not run; run the same command again to resume "
+              f"(finished items are not computed again)", file=sys.stderr)
+        return INTERRUPTED
     return 0 if counts["failed"] == counts["invalid"] == counts["cancelled"] == 0 else 1
+
+
+INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT, as shells report it)."""
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[threading.Event]:
+    """An event the first Ctrl-C sets (a batch then stops and keeps what finished); the second stops at once.
+
+    Outside the main thread (no signal handlers there), the event is never set by Ctrl-C.
+    """
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\ninterrupted: stopping; finished items are kept (Ctrl-C again to stop at once)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from workbench.config import format_bytes, shared_cache_root
+    from workbench.pipelines import shared_cache
+
+    folder = pathlib.Path(args.shared_cache) if args.shared_cache else shared_cache_root()
+    if args.action == "clean":
+        removed = shared_cache.clean(folder, older_than_days=args.older_than)
+        print(f"{folder}: removed {removed.items} item(s), {format_bytes(removed.bytes)}"
+              + (f", and {removed.incomplete} incomplete folder(s)" if removed.incomplete else ""))
+    held = shared_cache.usage(folder)
+    print(f"{folder}: {held.items} item(s), {format_bytes(held.bytes)}"
+          + (f", {held.incomplete} incomplete folder(s) (`workbench cache clean` removes them)"
+             if held.incomplete else ""))
+    return 0
 
 
 def _submit(args: argparse.Namespace) -> int:
