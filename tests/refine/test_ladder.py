@@ -132,3 +132,8 @@ def test_round_record_counts_and_json():
     assert record.n_violations == 3
     assert record.to_dict()["violations"] == {"clash": 2, "angle": 1, "chirality": 0}
     assert record.to_dict()["released"] == 3
+
+
+def test_a_single_round_is_kept_and_says_so():
+    assert keep_best([_round(1, 0.2, clash=1)], 1.0) == (0, "round 1 of 1, the only round (1 violation(s), 0.20 Å "
+                                                            "from the input)")

@@ -217,6 +217,8 @@ def keep_best(rounds: Sequence[RoundRecord], max_rmsd_ca: float) -> tuple[int, s
 
     best = min(within, key=key)
     kept = rounds[best]
+    if n == 1:
+        return best, f"round 1 of 1, the only round ({_count(kept)} violation(s), {kept.rmsd_ca:.2f} Å from the input)"
     ties = sum(1 for k in within if key(k)[:2] == key(best)[:2])
     reason = (f"round {kept.round} of {n}: fewest violations ({_count(kept)}) among the {len(within)} round(s) "
               f"within {max_rmsd_ca:g} Å CA RMSD of the input")

@@ -44,7 +44,8 @@ class RefinementResult:
         Minimise-check rounds of the relax (restraints released in between).
     released_residues : tuple of str
         Residues whose restraints were released (stiffness 0) after
-        violating twice, as they were in the kept round.
+        violating twice, as they were in the kept round (a pocket residue
+        near a removed ligand keeps the ordinary stiffness even then).
     weakened_residues : tuple of str
         Residues whose restraints were weakened to a tenth after violating
         once, as they were in the kept round.
