@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -290,6 +291,22 @@ def test_markup_in_record_ids_is_escaped(template_results):
     assert "b" not in [tag for tag, _ in tags]  # <b>bad</b> stayed text
     images = [attributes.get("src") for tag, attributes in tags if tag == "img"]
     assert len(images) == len(list(template_results.path.glob("*/*.png")))
+
+
+def test_refinement_warnings_and_the_kept_round_are_shown_as_text(template_results, tmp_path):
+    """A removed ligand's warning (from refinement.json) appears beside its item, escaped; the kept round too."""
+    copy = tmp_path / "batch"
+    shutil.copytree(template_results.path, copy)
+    first = template_results.rows[0]
+    path = copy / "cache" / first.item / "refinement.json"
+    refinement = json.loads(path.read_text())
+    assert refinement["warnings"] == [] and refinement["kept_reason"].startswith("round ")
+    warning = "removed 1 cofactor (A:<b>GDP</b> 301): it is not in the force field"
+    path.write_text(json.dumps(refinement | {"warnings": [warning]}))
+    page = render_report(open_results(copy))
+    assert f"warning: {escape(warning)}" in page and "<b>GDP" not in page
+    assert str(escape(refinement["kept_reason"])) in page
+    assert page.count("warning: ") == 1
 
 
 def test_plddt_appears_only_where_a_row_has_one(template_results):

@@ -72,6 +72,12 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="restraint stiffness, kJ/mol/Å² (default 41.84 = 10 kcal/mol/Å²)")
     refine.add_argument("--max-rounds", type=int, default=RefineConfig.max_rounds,
                         help="bound on minimise-check-release rounds (default %(default)s)")
+    refine.add_argument("--max-rmsd-ca", type=float, default=RefineConfig.max_rmsd_ca,
+                        help="keep the relax round with the fewest violations among those within this CA RMSD of "
+                             "the input, Å (default %(default)s)")
+    refine.add_argument("--keep-ligands", action="store_true",
+                        help="copy ligands, cofactors and ions into the output at their input coordinates (they are "
+                             "not relaxed: not in the force field); by default they are removed, with a warning")
     refine.add_argument("--uniform-md-restraints", action="store_true",
                         help="MD restraints at full stiffness everywhere (for B-factors that are not pLDDT)")
     refine.add_argument("--chains", help="comma-separated chains to refine (default: all)")
@@ -178,7 +184,8 @@ def _refine(args: argparse.Namespace) -> int:
     structure = _read(args, args.input)
     config = RefineConfig(
         md_ps=args.md_ps, platform=args.platform, threads=args.threads, solvent=args.solvent,
-        stiffness=args.stiffness, max_rounds=args.max_rounds,
+        stiffness=args.stiffness, max_rounds=args.max_rounds, max_rmsd_ca=args.max_rmsd_ca,
+        keep_ligands=args.keep_ligands,
         md_weights="uniform" if args.uniform_md_restraints else "plddt",
         chains=tuple(c.strip() for c in args.chains.split(",")) if args.chains else None,
         ph=args.ph, hydrogens=not args.no_hydrogens,
@@ -193,6 +200,8 @@ def _refine(args: argparse.Namespace) -> int:
     atomic_write_bytes(report_path, (json.dumps(report, indent=2) + "\n").encode())
     print(format_report(result))
     print(f"wrote {output} and {report_path}")
+    for line in result.warnings:
+        print(f"workbench refine: warning: {line}", file=sys.stderr)
     return 0
 
 
