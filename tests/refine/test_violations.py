@@ -182,6 +182,28 @@ def test_criteria_change_what_counts(crambin):
     assert (~fallback.bond_tabulated).sum() - len(fallback.peptide) == 4
 
 
+def test_force_field_equilibria_lie_inside_the_windows(crambin):
+    """ff14SB's equilibrium lengths and angles are within the Engh & Huber 2001 windows: a minimum can be clean."""
+    from workbench.refine.violations import _force_field_terms
+
+    for prepared, model in (crambin, _model("1ubq")):
+        system = create_system(prepared.topology, solvent="vacuum", cutoff=None)
+        bonds, lengths, angles, thetas = _force_field_terms(system, prepared.heavy)
+        np.testing.assert_array_equal(bonds, model.bonds)
+        inside = np.abs(lengths - model.bond_ideal) < model.bond_tolerance
+        assert inside.all(), [model.atom_labels[i] for i in model.bonds[~inside].ravel()]
+        theta = dict(zip(map(tuple, angles.tolist()), thetas, strict=True))
+        ff = np.array([theta[tuple(t)] for t in model.angles.tolist()])
+        assert (np.abs(ff - model.angle_ideal) < model.angle_tolerance).all()
+        assert model.angle_tabulated.mean() > 0.95 and model.bond_tabulated.mean() > 0.5
+
+
+def _model(name: str):
+    prepared = prepare_model(load(name))
+    return prepared, GeometryModel(prepared.topology, create_system(prepared.topology, solvent="vacuum", cutoff=None),
+                                   prepared.residue_labels)
+
+
 def test_legacy_criteria_load():
     old = {"clash_overlap": 1.5, "bond_tolerance": 0.24, "angle_tolerance": 24.0, "peptide_bond_tolerance": 0.17,
            "omega_tolerance": 45.0}
