@@ -236,9 +236,10 @@ def test_a_twisted_peptide_is_flagged(crambin):
     """Issue 17's twisted peptide: omega -39 degrees, CA-C-N opened to 129 degrees (crambin, one peptide changed).
 
     AlphaFold2 flags its CA-C-N: |cos(129) - (-0.4473)| = 0.182 > 12 x 0.014 = 0.168. The check before issue 17
-    (omega 45 degrees, angles 24 degrees from ff14SB's 116.6) passed it as clean. The rest of the chain turns
-    as a rigid body about the peptide bond, so it may also clash with the other side: that is the construction's,
-    and not asserted either way.
+    (omega 45 degrees, angles 24 degrees from ff14SB's 116.6; commit ac21e03) found neither the twist nor the
+    angle here, only the clash below. The rest of the chain turns as a rigid body about the peptide bond, so it
+    may clash with the other side (here Thr 1 OG1 with Ile 34 CG2): that is the construction's, and not asserted
+    either way.
     """
     prepared, model = crambin
     x = prepared.positions.copy()

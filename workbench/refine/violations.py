@@ -28,15 +28,17 @@ noisy models and says nothing) and twisted peptides.
   peptide bond) off its Engh & Huber (2001) mean by more than ``n_sigma``
   standard deviations, in degrees (N-CA-C: 111.0 ± 12 x 2.7 degrees).
   AlphaFold2 checks these angles through the 1-3 distance at 12 σ of a σ
-  propagated from the angle's and both bonds' σ, which is looser (N-CA-C:
-  0.58 Å, about 39 degrees with ideal bonds). The two angles at the peptide
-  bond follow AlphaFold2's between-residue rule: CA-C-N and C-N-CA are
-  judged by their cosines, ``n_sigma`` x 0.014 from cos(116.568 degrees) and
-  ``n_sigma`` x 0.0353 from cos(121.352 degrees)
+  propagated from the angle's and both bonds' σ, which is looser: with ideal
+  bonds, N-CA-C (111.0 ± 2.7) may take 78-180 degrees there, 78.6-143.4
+  here; Arg NE-CZ-NH1 (120.3 ± 0.5) 104.5-141.5 there, 114.3-126.3 here
+  (so 2LZM's Arg 119 at 126.3 degrees is a violation here, not there). The
+  two angles at the peptide bond follow AlphaFold2's between-residue rule:
+  CA-C-N and C-N-CA are judged by their cosines, ``n_sigma`` x 0.014 from
+  cos(116.568 degrees) and ``n_sigma`` x 0.0353 from cos(121.352 degrees)
   (``alphafold.model.all_atom.between_residue_bond_loss``; for CA-C-N
-  AlphaFold2 takes the C-N bond's σ, 0.014, not its own 0.0311, which makes
-  the window 106.2-128.0 degrees). Angles the table does not list get the
-  ff14SB equilibrium angle and ``angle_tolerance`` (24 degrees = 12 x 2).
+  AlphaFold2 takes the C-N bond's σ, 0.014, not its own 0.0311): windows of
+  106.2-128.0 and 95.5-160.7 degrees at 12 σ. Angles the table does not list
+  get the ff14SB equilibrium angle and ``angle_tolerance`` (24 degrees = 12 x 2).
 - **peptide_bond**: a C(i)-N(i+1) bond off AlphaFold2's
   ``between_res_bond_length_c_n`` (1.329 Å, 1.341 before a proline: Engh &
   Huber's 1991 values) by more than ``n_sigma`` of its σ (0.014 Å, 0.016
