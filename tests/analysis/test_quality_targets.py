@@ -68,3 +68,28 @@ def test_z_scores_against_plain_numpy(read_shared: Callable[[str], Structure], t
 def test_unknown_target_set_is_refused(read_shared: Callable[[str], Structure]) -> None:
     with pytest.raises(ValueError, match="unknown Engh & Huber set"):
         A.geometry_deviations(read_shared("structures/1crn.pdb"), targets="1999")
+
+
+def test_side_chain_terms_on_request(read_shared: Callable[[str], Structure]) -> None:
+    structure = read_shared("structures/2lzm.pdb")
+    plain = A.geometry_deviations(structure)
+    assert not {"CB-CG", "NE-CZ-NH1"} & set(plain.kind.tolist())
+    full = A.geometry_deviations(structure, side_chains=True)
+    assert len(full.kind) > len(plain.kind)
+    # Arg 119 NE-CZ-NH1 against Engh & Huber 2001's 120.3 ± 0.5 degrees, measured with plain numpy.
+    k = _entry(full, structure, "NE-CZ-NH1", 119)
+    ne, cz, nh1 = (_xyz(structure, 119, n) for n in ("NE", "CZ", "NH1"))
+    u, v = ne - cz, nh1 - cz
+    value = float(np.degrees(np.arccos(u @ v / np.linalg.norm(u) / np.linalg.norm(v))))
+    assert (full.ideal[k], full.sigma[k]) == (120.3, 0.5)
+    assert full.value[k] == pytest.approx(value, abs=2e-3)
+    assert full.z[k] == pytest.approx((value - 120.3) / 0.5, abs=0.01)
+    assert k in full.outliers
+    # Met 102 SD-CE (1.774 ± 0.056 Å) and Pro 143 CD-N (1.474 ± 0.014 Å).
+    for kind, res_id, (mean, sigma) in (("SD-CE", 102, (1.774, 0.056)), ("CD-N", 143, (1.474, 0.014))):
+        k = _entry(full, structure, kind, res_id)
+        a, b = (_xyz(structure, res_id, n) for n in kind.split("-"))
+        assert (full.ideal[k], full.sigma[k]) == (mean, sigma)
+        assert full.value[k] == pytest.approx(np.linalg.norm(a - b), abs=2e-4)
+    with pytest.raises(ValueError, match="2001 set only"):
+        A.geometry_deviations(structure, targets="1991", side_chains=True)

@@ -25,7 +25,14 @@ import numpy as np
 from workbench.analysis._residues import atom_table, peptide_bonded, sequence_neighbours
 from workbench.analysis._select import amino_acid_mask, check_finite, select_atoms
 from workbench.clash_rule import CLASH_DEFAULT_RADIUS, CLASH_RADII, clash_radii, overlapping_pairs
-from workbench.engh_huber import TARGET_SETS, Target, peptide_target, residue_targets
+from workbench.engh_huber import (
+    EH2001_SIDE_CHAIN_ANGLES,
+    EH2001_SIDE_CHAIN_BONDS,
+    TARGET_SETS,
+    Target,
+    peptide_target,
+    residue_targets,
+)
 from workbench.kernels import geometry as geometry_kernel
 from workbench.structure import Structure
 
@@ -139,8 +146,9 @@ def clashes(structure: Structure, tolerance: float = 1.5) -> Clashes:
     )
 
 
-def geometry_deviations(structure: Structure, n_sigma: float = 4.0, targets: str = "2001") -> GeometryDeviations:
-    """Main-chain (and CB) bond lengths and angles against Engh & Huber target values.
+def geometry_deviations(structure: Structure, n_sigma: float = 4.0, targets: str = "2001", *,
+                        side_chains: bool = False) -> GeometryDeviations:
+    """Main-chain (and CB) bond lengths and angles against Engh & Huber target values; side chains on request.
 
     Parameters
     ----------
@@ -155,6 +163,9 @@ def geometry_deviations(structure: Structure, n_sigma: float = 4.0, targets: str
     targets : {"2001", "1991"}
         Engh & Huber (2001), International Tables Vol. F ch. 18.3 (default), or
         Engh & Huber (1991), Acta Cryst. A47:392 (:mod:`workbench.engh_huber`).
+    side_chains : bool
+        Also every side-chain bond and angle of the 2001 table beyond CB
+        (``"CB-CG"``, ``"NE-CZ-NH1"``, ...), as MolProbity checks them.
 
     Returns
     -------
@@ -172,6 +183,8 @@ def geometry_deviations(structure: Structure, n_sigma: float = 4.0, targets: str
     """
     if targets not in TARGET_SETS:
         raise ValueError(f"unknown Engh & Huber set {targets!r}; choose one of {', '.join(TARGET_SETS)}")
+    if side_chains and targets != "2001":
+        raise ValueError("side-chain targets are in the 2001 set only")
     names = ("N", "CA", "C", "O", "CB")
     table = atom_table(structure, names)
     table[~amino_acid_mask(structure)[structure.residue_starts[:-1]]] = -1
@@ -189,6 +202,8 @@ def geometry_deviations(structure: Structure, n_sigma: float = 4.0, targets: str
             if min(atoms) >= 0 and found is not None:
                 kinds.append(kind)
                 rows.append((atoms, r, found))
+    if side_chains:
+        _add_side_chains(structure, table, kinds, rows)
     linked = np.flatnonzero(sequence_neighbours(structure))
     cis = _cis(structure.coords, table[linked][:, [col["CA"], col["C"]]], table[linked + 1][:, [col["N"], col["CA"]]])
     for r, is_cis in zip(linked.tolist(), cis.tolist(), strict=True):
@@ -223,6 +238,32 @@ def geometry_deviations(structure: Structure, n_sigma: float = 4.0, targets: str
         n_sigma=float(n_sigma),
         targets=targets,
     )
+
+
+#: Atoms of the main chain and CB, whose terms geometry_deviations always checks.
+_MAIN = frozenset({"N", "CA", "C", "O", "OXT", "CB"})
+
+
+def _add_side_chains(structure: Structure, table: np.ndarray, kinds: list[str],
+                     rows: list[tuple[list[int], int, Target]]) -> None:
+    """Append every 2001 side-chain term beyond CB of each amino-acid residue whose atoms are present."""
+    terms: dict[str, list[tuple[str, Target]]] = {}
+    for source in (EH2001_SIDE_CHAIN_BONDS, EH2001_SIDE_CHAIN_ANGLES):
+        for (residue, name), target in source.items():
+            if not set(name.split("-")) <= _MAIN:
+                terms.setdefault(residue, []).append((name, target))
+    starts = structure.residue_starts
+    for r, residue in enumerate(structure.residues.res_name):
+        if table[r].max() < 0 or str(residue) not in terms:
+            continue
+        index: dict[str, int] = {}
+        for i in range(int(starts[r]), int(starts[r + 1])):
+            index.setdefault(str(structure.atom_name[i]), i)
+        for name, target in terms[str(residue)]:
+            atoms = name.split("-")
+            if all(a in index for a in atoms):
+                kinds.append(name)
+                rows.append(([index[a] for a in atoms], r, target))
 
 
 def _cis(coords: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
