@@ -1,7 +1,7 @@
 """Engh & Huber target values for protein bond lengths and bond angles: the 2001 set and the 1991 set.
 
-The 2001 set (the default everywhere) is the one MolProbity, Phenix and
-AlphaFold2 use:
+The 2001 set (the default everywhere) is the one MolProbity's geometry check
+(Dangle) and AlphaFold2's within-residue violation check use:
 
     R. A. Engh & R. Huber (2001). Structure quality and target parameters.
     *International Tables for Crystallography*, Vol. F, ch. 18.3, pp. 382-392.
@@ -13,9 +13,10 @@ two independent machine-readable transcriptions of that chapter, which agree
 wherever both list a value:
 
 - main chain: MolProbity's Dangle, ``dangle/resource/dangle/EnghHuber_IntlTblsF_1999.txt``
-  (rlabduke/javadev; I. W. Davis, 2007), which also settles which residue of
-  a peptide bond decides the column (the chapter does not say; Davis resolved
-  it by comparison with the 1991 paper: proline's N and glycine's CA are the
+  (rlabduke/javadev; I. W. Davis, 2007; the chapter's 1999 manuscript date in
+  its name), which also settles which residue of a peptide bond decides the
+  column: Davis notes that the chapter does not say, and resolved it by
+  comparison with the 1991 paper (proline's N and glycine's CA are the
   unusual ones);
 - side chains (and the per-residue main-chain rows): the lDDT stereochemistry
   table ``stereo_chemical_props.txt`` (OpenStructure, Mariani et al. 2013,

@@ -1,4 +1,4 @@
-"""Stereochemical checks: heavy-atom clashes and backbone bond-length / angle outliers.
+"""Stereochemical checks: heavy-atom clashes and bond-length / angle outliers.
 
 Clashes follow AlphaFold2's between-residue clash check, with the radius table
 and rule of :mod:`workbench.clash_rule` that the refinement's violation check
@@ -6,14 +6,18 @@ uses too: two heavy atoms of different residues clash when closer than the sum
 of their van der Waals radii minus a tolerance (1.5 Å), except across a peptide
 bond (C-N of consecutive residues) and a disulfide (SG-SG).
 
-Main-chain and CB bond lengths and angles are compared with Engh & Huber's
-(2001) target values (:mod:`workbench.engh_huber`: International Tables for
-Crystallography Vol. F, ch. 18.3, the set MolProbity, Phenix and AlphaFold2
-use), per residue for CA-CB, N-CA-CB and CB-CA-C, per column (glycine,
-proline, other) for the main chain and the peptide bond, with the cis-proline
-value of C-N-CA for a cis peptide before a proline. Engh & Huber's 1991 values
-remain available (``targets="1991"``). An outlier deviates by more than
-``n_sigma`` standard deviations (4 by default, as in MolProbity).
+Main-chain and CB bond lengths and angles (and, with ``side_chains=True``,
+every side-chain term of the table) are compared with Engh & Huber's (2001)
+target values (:mod:`workbench.engh_huber`: International Tables for
+Crystallography Vol. F, ch. 18.3, the set MolProbity's geometry check and
+AlphaFold2's within-residue check use), per residue for CA-CB, N-CA-CB and
+CB-CA-C, per column (glycine, proline, other) for the main chain and the
+peptide bond, with the cis-proline value of C-N-CA for a cis peptide before a
+proline. Engh & Huber's 1991 values remain available (``targets="1991"``). An
+outlier deviates by more than ``n_sigma`` standard deviations (4 by default,
+as in MolProbity). Against the 1991 values, the 2001 ones (mostly wider σ)
+find fewer 4 σ outliers: 1UBQ 0 bond / 3 angle outliers (1991: 0 / 4), 2LZM
+1 / 12 (2 / 19), the AlphaFold DB model AF-Q5VSL9 0 / 17 (0 / 37).
 """
 
 from __future__ import annotations
