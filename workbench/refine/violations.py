@@ -252,10 +252,34 @@ class GeometryModel:
         With bonds (and hydrogens, if ``system`` has them).
     system : openmm.System
         The force-field system of ``topology``: its ``HarmonicBondForce`` and
-        ``HarmonicAngleForce`` give the ideal lengths and angles.
+        ``HarmonicAngleForce`` list the heavy-atom bonds and angles checked,
+        and give the ideal values of those Engh & Huber do not tabulate.
     residue_labels : sequence of str, optional
         One label per residue of ``topology`` (default ``"A:LYS 12"`` from it).
     criteria : ViolationCriteria, optional
+
+    Attributes
+    ----------
+    bonds : ndarray, shape=(m, 2), dtype=int64
+        Heavy-atom bonds (peptide bonds included; they are judged as ``peptide``).
+    bond_ideal, bond_tolerance : ndarray, shape=(m,), dtype=float64
+        Ideal length and allowed deviation, Å.
+    bond_tabulated : ndarray, shape=(m,), dtype=bool
+        Whether the ideal is Engh & Huber's (else the force field's, with ``criteria.bond_tolerance``).
+    angles : ndarray, shape=(k, 3), dtype=int64
+        Heavy-atom angles judged in degrees.
+    angle_ideal, angle_tolerance : ndarray, shape=(k,), dtype=float64
+        Degrees.
+    angle_tabulated : ndarray, shape=(k,), dtype=bool
+    junction_angles : ndarray, shape=(j, 3), dtype=int64
+        CA-C-N and C-N-CA across peptide bonds, judged on the cosine (AlphaFold2's rule).
+    junction_cosine, junction_tolerance : ndarray, shape=(j,), dtype=float64
+    peptide : ndarray, shape=(p, 2), dtype=int64
+        Peptide bonds (C, N).
+    peptide_ideal, peptide_tolerance : ndarray, shape=(p,), dtype=float64
+        Å.
+    omega : ndarray, shape=(p, 4), dtype=int64
+        (CA, C, N, CA) of each peptide bond.
     """
 
     def __init__(self, topology: app.Topology, system: mm.System, residue_labels: Sequence[str] | None = None,
@@ -559,7 +583,8 @@ def find_violations(structure: Structure, criteria: ViolationCriteria | None = N
     The structure is given the force field's view: chains are split at
     backbone breaks (:func:`workbench.refine.find_chain_breaks`), hydrogens
     are added when it has none (heavy atoms are not moved, and only heavy
-    atoms are checked), and Amber ff14SB supplies the ideal values.
+    atoms are checked), and Amber ff14SB supplies the bonds and angles
+    (ideal values: Engh & Huber 2001 where tabulated, see the module).
 
     Parameters
     ----------
