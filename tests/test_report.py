@@ -373,3 +373,24 @@ def test_no_plddt_without_a_mean_plddt_or_per_residue_values(esmfold_results, tm
     page = render_report(open_results(copy))
     assert f"pLDDT per residue of {first.id}" not in page
     assert "pLDDT" in page  # the other item keeps its own
+
+
+def test_item_facts_show_cis_trans_changes(tmp_path):
+    """A refinement's cis/trans changes are a fact of its item; refinements recorded before issue 17 show none."""
+    import json
+
+    from workbench.report import _item_facts
+    from workbench.results import ItemFolder
+
+    item = ItemFolder(tmp_path)
+    report = {"violations_before": {"n_violations": 3}, "violations_after": {"n_violations": 0},
+              "cis_trans_changes": ["A:MET 1 - A:GLU 2 twisted -> cis"]}
+    (tmp_path / "refinement.json").write_text(json.dumps(report))
+    facts = dict(_item_facts(item, None, has_plddt=False))
+    assert facts["violations before → after"] == "3 → 0"
+    assert facts["cis/trans changes"] == "A:MET 1 - A:GLU 2 twisted -> cis"
+    (tmp_path / "refinement.json").write_text(json.dumps({**report, "cis_trans_changes": []}))
+    assert dict(_item_facts(item, None, has_plddt=False))["cis/trans changes"] == "none"
+    del report["cis_trans_changes"]
+    (tmp_path / "refinement.json").write_text(json.dumps(report))
+    assert "cis/trans changes" not in dict(_item_facts(item, None, has_plddt=False))

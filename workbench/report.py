@@ -340,6 +340,9 @@ def _item_facts(item: ItemFolder, row: SummaryRow | None, has_plddt: bool) -> li
         violations = [(refinement.get(k) or {}).get("n_violations") for k in ("violations_before", "violations_after")]
         if not any(_missing(v) for v in violations):
             facts.append(("violations before → after", f"{violations[0]} → {violations[1]}"))
+        changes = refinement.get("cis_trans_changes")
+        if isinstance(changes, list):  # refinements written before issue 17 have none recorded
+            facts.append(("cis/trans changes", "; ".join(str(c) for c in changes) if changes else "none"))
         for key, label in (("iterations", "minimiser iterations"), ("rounds", "rounds"),
                            ("kept_reason", "kept round"), ("solvent", "solvent"), ("platform", "OpenMM platform")):
             if not _missing(refinement.get(key)):

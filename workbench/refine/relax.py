@@ -79,7 +79,7 @@ from workbench.refine.ladder import RELEASE_STEPS, RoundRecord, keep_best, relea
 from workbench.refine.platform import PlatformChoice, openmm_seed, select_platform
 from workbench.refine.prepare import PreparedModel, prepare_model
 from workbench.refine.result import RefinementResult
-from workbench.refine.violations import GeometryModel, ViolationCriteria, Violations
+from workbench.refine.violations import GeometryModel, ViolationCriteria, Violations, cis_trans_changes
 from workbench.structure import Structure
 
 __all__ = ["RELEASE_STEPS", "RefineConfig", "Relaxation", "refine"]
@@ -595,6 +595,7 @@ class Relaxation:
             rmsd_heavy=rmsd_heavy,
             violations_before=self.violations_before,
             violations_after=violations,
+            cis_trans_changes=cis_trans_changes(self.geometry, prepared.positions, positions),
             iterations=self.counter.iterations,
             rounds=self.rounds,
             released_residues=tuple(prepared.residue_labels[r] for r in np.flatnonzero(factor == 0.0)),

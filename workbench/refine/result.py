@@ -72,6 +72,11 @@ class RefinementResult:
     preparation : PreparationReport
     parameters : dict
         The configuration the refinement ran with.
+    cis_trans_changes : tuple of str
+        Peptide bonds whose state the refinement changed between cis and trans
+        (or from twisted to cis), ``"A:ALA 5 - A:PRO 6 trans -> cis"``
+        (:func:`workbench.refine.violations.cis_trans_changes`; cis: abs(omega) < 30
+        degrees, trans: abs(omega) > 150). A cis proline of the input that stays cis is no change.
     """
 
     structure: Structure
@@ -98,6 +103,7 @@ class RefinementResult:
     kept_reason: str = ""
     round_table: tuple[RoundRecord, ...] = ()
     kept_ligands: bool = False
+    cis_trans_changes: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -126,6 +132,7 @@ class RefinementResult:
             "rmsd_heavy_angstrom": self.rmsd_heavy,
             "violations_before": self.violations_before.to_dict(),
             "violations_after": self.violations_after.to_dict(),
+            "cis_trans_changes": list(self.cis_trans_changes),
             "iterations": self.iterations,
             "rounds": self.rounds,
             "kept_round": self.kept_round,
@@ -161,6 +168,9 @@ def format_report(result: RefinementResult) -> str:
         f"  RMSD         CA {r.rmsd_ca:.3f} Å, heavy atoms {r.rmsd_heavy:.3f} Å (to the input, no superposition)",
         f"  violations   before {_violations(r.violations_before)}",
         f"               after  {_violations(r.violations_after)}",
+        f"  cis/trans    {len(r.cis_trans_changes)} peptide bond(s) changed"
+        + (": " + ", ".join(r.cis_trans_changes[:4]) + (" ..." if len(r.cis_trans_changes) > 4 else "")
+           if r.cis_trans_changes else ""),
         f"  minimiser    {r.iterations} L-BFGS iterations in {r.rounds} round(s)"
         + (f"; restraints weakened on {len(r.weakened_residues)}, released on {len(r.released_residues)} residue(s)"
            if r.released_residues or r.weakened_residues else ""),
