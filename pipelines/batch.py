@@ -44,7 +44,7 @@ from workbench.pipelines.cluster import check_workers_see, gpu_resources, make_c
 from workbench.pipelines.engine import ItemOutcome, ItemRunner, Progress, Task, Upstream, is_complete
 from workbench.pipelines.keys import item_key, software_versions
 from workbench.pipelines.summary import build_summary
-from workbench.pipelines.tasks import ItemSpec, finish_item, predict_batch, predictor_for
+from workbench.pipelines.tasks import ItemSpec, finish_item, predict_and_finish_item, predict_batch, predictor_for
 from workbench.predict.base import ReferencePredictor
 from workbench.report import write_report_files
 from workbench.request import BatchRequest, PredictorSpec
@@ -242,9 +242,11 @@ def _submit_items(client: Client, cache: Path, request: BatchRequest, specs: Map
                     progress(counts, records)
 
         runner = ItemRunner(client, cache, retries=retries, timeout=item_timeout, progress=report, cancel=cancel)
+        single = [batch[0] for batch in batches if len(batch) == 1 and resources is None]
         predictions = [_predict(client, request, batch, groups, reference, cache, resources, retries)
-                       for batch in batches]
-        tasks = _item_tasks(specs, predictions)
+                       for batch in batches if not (len(batch) == 1 and resources is None)]
+        tasks = [Task(key, predict_and_finish_item, (specs[key], _record(groups[key], reference))) for key in single]
+        tasks += _item_tasks(specs, predictions)
         upstream = [Upstream(*prediction) for prediction in _drain(predictions)]
         # drained: the runner alone holds the futures from here, and lets each go when its items are finished
         return runner.run(_drain(tasks), cached=cached, upstream=_drain(upstream))

@@ -197,6 +197,17 @@ def execute_item(work: Callable[[Any, Path], dict[str, Any]], payload: Any, fold
     return ItemOutcome(key, "done", result, seconds=seconds)
 
 
+def execute_chunk(works: list[Callable[[Any, Path], dict[str, Any]]], payloads: list[Any], folders: list[str],
+                  run: str = "") -> list[ItemOutcome]:
+    """:func:`execute_item` for several items, one after the other, in one Dask task.
+
+    Dask's own cost per task (a few milliseconds of scheduler, worker and
+    client time) would otherwise be the main cost of a batch of cheap items.
+    """
+    return [execute_item(work, payload, folder, run) for work, payload, folder in zip(works, payloads, folders,
+                                                                                      strict=True)]
+
+
 def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
@@ -271,6 +282,10 @@ class ItemRunner:
         When set, pending items are cancelled and reported as such.
     poll : float
         Seconds between time-limit and cancel checks.
+    chunk : int, optional
+        Items per Dask task. By default 1 when there is a time limit (so the
+        limit is per item) or few items, else up to :data:`MAX_CHUNK`, so
+        that each worker still gets several tasks (:func:`chunk_size`).
 
     Notes
     -----
@@ -283,8 +298,9 @@ class ItemRunner:
 
     def __init__(self, client: Client, out: Path, *, retries: int = 2, timeout: float | None = None,
                  progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
-                 poll: float = 0.5) -> None:
+                 poll: float = 0.5, chunk: int | None = None) -> None:
         self.client = client
+        self.chunk = chunk
         self.out = Path(out)
         self.retries = retries
         self.timeout = timeout
@@ -293,7 +309,7 @@ class ItemRunner:
         self.poll = poll
         self.run_id = uuid.uuid4().hex[:12]
         self._lock = threading.Lock()
-        self._pending: dict[Key, tuple[Future, str]] = {}  # item futures by Dask key, with their item key
+        self._pending: dict[Key, tuple[Future, tuple[str, ...]]] = {}  # futures by Dask key, with their item keys
         self._upstream: dict[Key, tuple[Future, set[str], int]] = {}  # by Dask key: future, keys waiting, items
         self._abandoned: dict[str, str] = {}  # item key: why this run gave up on it
 
@@ -319,8 +335,8 @@ class ItemRunner:
             outcome = ItemOutcome(key, "cached", read_result(self.out / key))
             outcomes[key] = outcome
             counts = _count(counts, outcome)
-        submitted = self._submit(tasks, upstream)
-        counts = dataclasses.replace(counts, total=counts.cached + len(submitted))
+        submitted, items = self._submit(tasks, upstream)
+        counts = dataclasses.replace(counts, total=counts.cached + items)
         if counts.cached:
             self._report(counts)
         stop = threading.Event()
@@ -345,36 +361,54 @@ class ItemRunner:
 
     # ------------------------------------------------------------------ internals
 
-    def _submit(self, tasks: Iterable[Task], upstream: Iterable[Upstream]) -> list[Future]:
-        """Map the items (one call per resource set: far cheaper than submits); remember what is pending."""
+    def _submit(self, tasks: Iterable[Task], upstream: Iterable[Upstream]) -> tuple[list[Future], int]:
+        """Map the items in chunks (one map call per resource set); remember what is pending.
+
+        Returns the futures and the number of items in them.
+        """
         by_resources: dict[tuple, list[Task]] = {}
         for task in tasks:
             by_resources.setdefault(tuple(sorted((task.resources or {}).items())), []).append(task)
+        total = sum(len(group) for group in by_resources.values())
+        size = self.chunk or chunk_size(total, len(self.client.scheduler_info(n_workers=-1).get("workers", {})),
+                                        self.timeout)
         submitted: list[Future] = []
         for resources, group in by_resources.items():
-            futures = self.client.map(execute_item, [t.work for t in group], [t.payload for t in group],
-                                      [str(self.out / t.key) for t in group], [self.run_id] * len(group),
-                                      key=[f"workbench-item-{t.key}-{self.run_id}" for t in group], pure=False,
-                                      resources=dict(resources) or None, retries=self.retries)
+            chunks = [group[i:i + size] for i in range(0, len(group), size)]
+            futures = self.client.map(
+                execute_chunk, [[t.work for t in c] for c in chunks], [[t.payload for t in c] for c in chunks],
+                [[str(self.out / t.key) for t in c] for c in chunks], [self.run_id] * len(chunks),
+                key=[f"workbench-items-{c[0].key}-{len(c)}-{self.run_id}" for c in chunks], pure=False,
+                resources=dict(resources) or None, retries=self.retries)
             with self._lock:
-                self._pending.update((f.key, (f, t.key)) for f, t in zip(futures, group, strict=True))
+                self._pending.update((f.key, (f, tuple(t.key for t in chunk)))
+                                     for f, chunk in zip(futures, chunks, strict=True))
             submitted += futures
         with self._lock:
             for item in upstream:
                 self._upstream[item.future.key] = (item.future, set(item.keys), len(item.keys))
-        return submitted
+        return submitted, total
 
     def _outcomes(self, batch: list[Future]) -> list[ItemOutcome]:
         """Outcomes of finished futures, the successful ones fetched in one gather; then let them go."""
         with self._lock:
-            keys = {f.key: self._pending.pop(f.key, (f, ""))[1] for f in batch}
-        finished = [f for f in batch if f.status == "finished" and keys[f.key] not in self._abandoned]
+            keys = {f.key: self._pending.pop(f.key, (f, ()))[1] for f in batch}
+        finished = [f for f in batch if f.status == "finished"
+                    and not any(key in self._abandoned for key in keys[f.key])]
         results = dict(zip((f.key for f in finished), self.client.gather(finished), strict=True)) if finished else {}
-        outcomes = [results[f.key] if f.key in results else self._unfinished(f, keys[f.key]) for f in batch]
+        outcomes: list[ItemOutcome] = []
+        for future in batch:
+            if future.key in results:
+                outcomes += results[future.key]
+            else:
+                outcomes += [self._unfinished(future, key) for key in keys[future.key]]
         self._release_upstream(outcome.key for outcome in outcomes)
         return outcomes
 
     def _unfinished(self, future: Future, key: str) -> ItemOutcome:
+        done = _read_done(self.out / key)
+        if done is not None and done.get("run") == self.run_id:  # finished in its chunk before the chunk was lost
+            return ItemOutcome(key, "done", done["result"], seconds=done.get("seconds", 0.0))
         if key in self._abandoned:
             reason = self._abandoned[key]
             return ItemOutcome(key, "cancelled" if reason == "cancelled" else "failed", error=reason)
@@ -400,10 +434,11 @@ class ItemRunner:
         while not stop.wait(self.poll):
             if self.cancel is not None and self.cancel.is_set():
                 with self._lock:
-                    pending = [(f, key) for f, key in self._pending.values()]
+                    pending = list(self._pending.values())
                     pending_upstream = [f for f, _, _ in self._upstream.values()]
-                for _, key in pending:
-                    self._abandoned.setdefault(key, "cancelled")
+                for _, keys in pending:
+                    for key in keys:
+                        self._abandoned.setdefault(key, "cancelled")
                 self.client.cancel([f for f, _ in pending] + pending_upstream)
                 return
             if self.timeout is None:
@@ -422,9 +457,10 @@ class ItemRunner:
         with self._lock:
             for dask_key, (since, worker) in list(started.items()):
                 if dask_key in self._pending:
-                    future, key = self._pending[dask_key]
-                    if now - since > self.timeout and not future.done():
-                        self._abandoned.setdefault(key, f"timed out: still running after {self.timeout:g} s")
+                    future, keys = self._pending[dask_key]
+                    if now - since > self.timeout * len(keys) and not future.done():
+                        for key in keys:
+                            self._abandoned.setdefault(key, f"timed out: still running after {self.timeout:g} s")
                         expired.append(future)
                         workers.add(worker)
                 elif dask_key in self._upstream:
@@ -434,7 +470,7 @@ class ItemRunner:
                                   f"{self.timeout * items:g} s ({self.timeout:g} s per item)")
                         for key in waiting:
                             self._abandoned.setdefault(key, reason)
-                        expired += [future] + [f for f, key in self._pending.values() if key in waiting]
+                        expired += [future] + [f for f, keys in self._pending.values() if waiting & set(keys)]
                         workers.add(worker)
                 else:
                     del started[dask_key]
@@ -455,6 +491,26 @@ class ItemRunner:
     def _report(self, counts: Progress) -> None:
         if self.progress is not None:
             self.progress(counts)
+
+
+MAX_CHUNK = 32
+"""Most items in one Dask task: enough to make Dask's per-task cost small next to a cheap item's."""
+
+
+def chunk_size(items: int, workers: int, timeout: float | None) -> int:
+    """Items per Dask task: 1 with a time limit or few items, else up to :data:`MAX_CHUNK`.
+
+    Each worker should still get at least 8 tasks, so the load balances and
+    progress moves.
+
+    Examples
+    --------
+    >>> chunk_size(12, 2, None), chunk_size(10_000, 2, None), chunk_size(10_000, 2, 60.0)
+    (1, 32, 1)
+    """
+    if timeout is not None:
+        return 1
+    return max(1, min(MAX_CHUNK, items // (8 * max(workers, 1))))
 
 
 def _executing(dask_worker: Worker) -> list[str]:

@@ -191,6 +191,17 @@ def finish_item(payload: tuple[ItemSpec, Mapping[str, PredictedItem]], folder: P
     return numbers
 
 
+def predict_and_finish_item(payload: tuple[ItemSpec, SequenceRecord], folder: Path) -> dict[str, Any]:
+    """Predict one record and finish its item in one task (the engine's ``work`` for a batch of one).
+
+    A CPU predictor that predicts one record at a time gains nothing from a
+    separate prediction task, and a second task per item doubles the
+    scheduler's work and a result's trip between tasks.
+    """
+    spec, record = payload
+    return finish_item((spec, predict_batch(spec.request.predictor, [(spec.key, record)])), folder)
+
+
 def compose_item(prediction: Prediction, request: BatchRequest) -> ItemModels:
     """The model and its refinement for one prediction, with one preparation.
 

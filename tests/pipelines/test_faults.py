@@ -92,20 +92,24 @@ def test_sigkill_of_a_worker_rewrites_and_repredicts_no_finished_item(fault, tmp
     assert set(times) == {r.id for r in records}
 
 
-def test_a_hung_prediction_fails_within_the_item_time_limit_and_frees_its_worker(fault, tmp_path):
+@pytest.mark.parametrize(("batched", "reason"), [(False, "timed out: still running after 3 s"),
+                                                 (True, "timed out in prediction: its batch of 2 item(s)")])
+def test_a_hung_prediction_fails_within_the_item_time_limit_and_frees_its_worker(fault, tmp_path, batched, reason):
+    """One record per task (prediction inside the item's task), or two per prediction task (its own task)."""
     client = fault
     records = _records(4)
     request = _request(tmp_path, hang=records[1].id, hang_seconds=120.0)
+    tokens = 2 * len(records[0].sequence) if batched else 0
     started = time.monotonic()
-    result = run_batch(request, records, tmp_path / "out", client=client, item_timeout=3.0)
+    result = run_batch(request, records, tmp_path / "out", client=client, item_timeout=3.0, batch_tokens=tokens)
     elapsed = time.monotonic() - started
     client.wait_for_workers(2, timeout=60)
 
     rows = {row.id: row for row in open_results(tmp_path / "out").rows}
-    assert rows[records[1].id].status == "failed"
-    assert rows[records[1].id].error.startswith("timed out in prediction"), rows[records[1].id].error
-    assert all(rows[r.id].status == "done" for r in records if r.id != records[1].id)
-    assert result.counts["failed"] == 1 and result.counts["done"] == 3
+    failed = {r.id for r in records[:2]} if batched else {records[1].id}  # a batch of two shares its prediction
+    assert {name for name, row in rows.items() if row.status == "failed"} == failed
+    assert all(rows[name].error.startswith(reason) for name in failed), {n: rows[n].error for n in failed}
+    assert result.counts["failed"] == len(failed) and result.counts["done"] == 4 - len(failed)
     assert elapsed < 60, f"the batch waited {elapsed:.0f} s for a prediction limited to 3 s"
     # the worker was restarted: nothing is still executing the hung prediction
     assert client.run(lambda dask_worker: len(dask_worker.state.executing)) == dict.fromkeys(
