@@ -1,0 +1,240 @@
+"""Numbers and labels of many text fields at once, as numpy arrays.
+
+The readers hand fields of atom records to these functions as a character
+matrix, one row per record and one column per character (``uint8``, blanks
+as spaces). Checking and converting the common forms (``-12.345``, ``7``,
+``CA``) is done with whole-column operations; the few rows in another form
+(an exponent, a blank inside the field, a hybrid-36 residue number) are left
+for the caller to check one by one, so the rules stay those of Python's
+``float`` and ``int`` while the usual file costs no Python per atom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+_SPACE, _MINUS, _PLUS, _DOT, _ZERO, _NINE = 32, 45, 43, 46, 48, 57
+# Digits of a mantissa stay exact in float64 up to 15 of them.
+_MAX_DIGITS = 15
+
+
+def char_matrix(values: list[str]) -> np.ndarray | None:
+    """The characters of ``values`` as rows of a matrix, NUL padding made blank.
+
+    Parameters
+    ----------
+    values : list of str
+        Texts of one field, one per record.
+
+    Returns
+    -------
+    ndarray, shape=(n, width), dtype=uint8, or None
+        None if a value is not ASCII.
+    """
+    try:
+        packed = np.array(values, dtype=np.bytes_)
+    except UnicodeEncodeError:
+        return None
+    width = max(packed.dtype.itemsize, 1)
+    chars = packed.view(np.uint8).reshape(len(values), width).copy() if len(values) else np.zeros((0, 1), np.uint8)
+    chars[chars == 0] = _SPACE
+    return chars
+
+
+def parse_decimals(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Read fields of the form ``[blanks][sign]digits[.digits][blanks]``.
+
+    The value is the digits as one integer (at most 15 of them, exact in
+    float64) divided by a power of ten: a single rounding, so it equals
+    ``float(text)``. The work goes column by column over all rows at once.
+
+    Parameters
+    ----------
+    chars : ndarray, shape=(n, width), dtype=uint8
+        One field per row; column-major (Fortran) order spares a copy.
+
+    Returns
+    -------
+    values : ndarray, shape=(n,), dtype=float64
+        The numbers; NaN where ``ok`` is False.
+    ok : ndarray, shape=(n,), dtype=bool
+        Rows in that form. The others (blank, an exponent, ``nan``, more than
+        15 digits, garbage) are for the caller to judge.
+    """
+    n, width = chars.shape
+    columns = np.ascontiguousarray(chars.T)
+    end = np.zeros(n, dtype=np.int64)  # one past the last filled column
+    dot = np.full(n, width, dtype=np.int64)  # the first dot
+    for j in range(width):
+        end[columns[j] != _SPACE] = j + 1
+        dot[(columns[j] == _DOT) & (dot == width)] = j
+    dot = np.minimum(dot, end)
+    values = np.full(n, np.nan)
+    ok = np.zeros(n, dtype=bool)
+    key = dot * (width + 1) + end
+    groups = np.flatnonzero(np.bincount(key))
+    for group in groups.tolist():
+        rows = np.flatnonzero(key == group) if len(groups) > 1 else slice(None)
+        group_dot, group_end = divmod(group, width + 1)
+        values[rows], ok[rows] = _parse_group(columns[:group_end, rows], group_dot)
+    return values, ok
+
+
+def _parse_group(columns: np.ndarray, dot: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`parse_decimals` of rows (here columns of ``columns``) filled to the last and with a ``.`` at ``dot``."""
+    end, n = columns.shape
+    ok = np.full(n, end > 0)
+    filled = np.zeros(n, dtype=bool)  # a sign or digit seen
+    negative = np.zeros(n, dtype=bool)
+    n_digits = np.zeros(n, dtype=np.int64)
+    mantissa = np.zeros(n)
+    for j in range(end):
+        if j == dot:
+            continue
+        c = columns[j]
+        digit = (c - _ZERO) <= 9  # uint8 arithmetic wraps below '0'
+        if j < dot:  # blanks, then at most one sign, then digits
+            sign = (c == _MINUS) | (c == _PLUS)
+            ok &= digit | (((c == _SPACE) | sign) & ~filled)
+            negative |= c == _MINUS
+            filled |= c != _SPACE
+        else:  # digits only after the dot
+            ok &= digit
+        n_digits += digit
+        mantissa = mantissa * 10 + np.where(digit, c - _ZERO, 0)
+    ok &= (n_digits > 0) & (n_digits <= _MAX_DIGITS)
+    values = mantissa / 10.0 ** max(end - dot - 1, 0)
+    values[negative] *= -1
+    values[~ok] = np.nan
+    return values, ok
+
+
+def finish_numbers(
+    values: np.ndarray, ok: np.ndarray, texts: Callable[[int], str], *, blank: float | None,
+    convert: Callable[[str], float] = float, unknown: tuple[str, ...] = (),
+) -> int | None:
+    """Judge the rows :func:`parse_decimals` left, one by one, in place.
+
+    Parameters
+    ----------
+    values, ok : ndarray
+        From :func:`parse_decimals`; updated for the rows judged here.
+    texts : callable
+        The text of row ``i``.
+    blank : float, optional
+        Value of a blank field; None if a blank is malformed.
+    convert : callable
+        The rule for the other forms (``float``; ``int`` for residue numbers).
+    unknown : tuple of str
+        Texts that stand for an unknown value (mmCIF ``?`` and ``.``): NaN, and accepted.
+
+    Returns
+    -------
+    int or None
+        The first row that is not a finite number, or None.
+    """
+    for row in np.flatnonzero(~ok).tolist():
+        text = texts(row)
+        if not text.strip() and blank is not None:
+            number: float = blank
+        elif text in unknown:
+            number = np.nan
+        else:
+            try:
+                number = convert(text)
+            except ValueError:
+                return row
+            if not np.isfinite(number):
+                return row
+        values[row] = number
+        ok[row] = True
+    return None
+
+
+def labels(chars: np.ndarray, clean: Callable[[str], str] = str.strip) -> np.ndarray:
+    """The text of each row, cleaned, as a str array; each distinct text is cleaned once.
+
+    Parameters
+    ----------
+    chars : ndarray, shape=(n, width), dtype=uint8
+    clean : callable
+        Applied to each distinct text (default: strip blanks).
+
+    Returns
+    -------
+    ndarray, shape=(n,), dtype=str
+    """
+    n, width = chars.shape
+    codes, first = factorize(chars)
+    texts = [clean(chars[i].tobytes().decode("ascii")) for i in first.tolist()]
+    return np.array(texts or [""], dtype=str)[codes]
+
+
+def factorize(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number the distinct rows of ``chars``.
+
+    Two bytes at a time through a table of 65,536 entries, so the cost grows
+    with the rows, not with a sort.
+
+    Returns
+    -------
+    codes : ndarray, shape=(n,), dtype=int64
+        Equal rows, equal codes, from 0.
+    first : ndarray, shape=(n_distinct,), dtype=int64
+        A row of each code.
+    """
+    n, width = chars.shape
+    codes = np.zeros(n, dtype=np.int64)
+    n_codes = 1
+    for start in range(0, width, 2):
+        pair = chars[:, start].astype(np.int64) << 8
+        if start + 1 < width:
+            pair |= chars[:, start + 1]
+        pair, n_pairs = _compact(pair, 65536)
+        combined = codes * n_pairs + pair
+        if n_codes * n_pairs <= 2**22:
+            codes, n_codes = _compact(combined, n_codes * n_pairs)
+        else:
+            distinct, codes = np.unique(combined, return_inverse=True)
+            codes, n_codes = codes.reshape(-1), len(distinct)
+    first = np.full(n_codes, -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)
+    return codes, first[first >= 0]
+
+
+def _compact(values: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Renumber ``values`` (each below ``size``) as 0, 1, ... in increasing order; also how many there are."""
+    table = np.zeros(size, dtype=np.int64)
+    table[values] = 1
+    used = np.flatnonzero(table)
+    table[used] = np.arange(len(used))
+    return table[values], max(len(used), 1)
+
+
+def changes(*columns: np.ndarray) -> np.ndarray:
+    """Where a row differs from the row before in any column; the first row counts as a change.
+
+    Parameters
+    ----------
+    *columns : ndarray, shape=(n,) or (n, width)
+
+    Returns
+    -------
+    ndarray, shape=(n,), dtype=bool
+    """
+    n = len(columns[0])
+    changed = np.zeros(n, dtype=bool)
+    if n:
+        changed[0] = True
+    for column in columns:
+        if column.ndim > 1:  # a character matrix: compared eight characters at a time
+            width = -(-column.shape[1] // 8) * 8
+            packed = np.zeros((n, width), dtype=np.uint8)
+            packed[:, :column.shape[1]] = column
+            for part in packed.view(np.uint64).T:
+                changed[1:] |= part[1:] != part[:-1]
+        else:
+            changed[1:] |= column[1:] != column[:-1]
+    return changed
