@@ -70,7 +70,8 @@ class AtomRows:
         many atoms, chain parts and residues in each model as there are here
         (runs of equal keys), no record was moved and the two agree.
         """
-        if len(np.unique(self.model)) != int(changes(self.model).sum()):
+        blocks = changes(self.model)
+        if len(set(self.model[blocks].tolist())) != int(blocks.sum()):
             return False
         chain_start, residue_start = run_starts(self.model, self.chain_key, self.residue_key)
         for model in st:

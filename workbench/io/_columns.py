@@ -21,7 +21,7 @@ _MAX_DIGITS = 15
 
 
 def char_matrix(values: list[str]) -> np.ndarray | None:
-    """The characters of ``values`` as rows of a matrix, NUL padding made blank.
+    """The characters of ``values`` as rows of a matrix, blank after each value's end.
 
     Parameters
     ----------
@@ -30,17 +30,45 @@ def char_matrix(values: list[str]) -> np.ndarray | None:
 
     Returns
     -------
-    ndarray, shape=(n, width), dtype=uint8, or None
+    ndarray, shape=(n, width), dtype=uint8, column-major (Fortran) order, or None
         None if a value is not ASCII.
     """
-    try:
-        packed = np.array(values, dtype=np.bytes_)
-    except UnicodeEncodeError:
+    joined = "\n".join(values)
+    if not joined.isascii():
         return None
-    width = max(packed.dtype.itemsize, 1)
-    chars = packed.view(np.uint8).reshape(len(values), width).copy() if len(values) else np.zeros((0, 1), np.uint8)
-    chars[chars == 0] = _SPACE
-    return chars
+    buffer = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    breaks = np.flatnonzero(buffer == ord("\n"))
+    if len(breaks) != max(len(values) - 1, 0):  # a value holds a line break: one at a time
+        packed = np.array(values, dtype=np.bytes_)
+        chars = packed.view(np.uint8).reshape(len(values), max(packed.dtype.itemsize, 1)).copy()
+        chars[chars == 0] = _SPACE
+        return chars
+    starts = np.concatenate(([0], breaks + 1))[: len(values)]
+    ends = np.append(breaks, len(buffer))[: len(values)]
+    return fixed_width(buffer, starts, ends - starts, int((ends - starts).max(initial=1)))
+
+
+def fixed_width(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
+    """Characters ``0:width`` of the pieces ``buffer[start:start + length]``, blank past each piece.
+
+    Parameters
+    ----------
+    buffer : ndarray, shape=(size,), dtype=uint8
+    starts, lengths : ndarray, shape=(n,), dtype=int64
+    width : int
+
+    Returns
+    -------
+    ndarray, shape=(n, width), dtype=uint8, column-major (Fortran) order
+        So that a field's columns are contiguous. The pieces are copied row
+        by row (reading the buffer once, in order) and then transposed.
+    """
+    if len(buffer) < int(starts.max(initial=0)) + width:
+        buffer = np.concatenate((buffer, np.full(width, _SPACE, dtype=np.uint8)))
+    chars = np.lib.stride_tricks.sliding_window_view(buffer, width)[starts]
+    for column in range(int(lengths.min(initial=width)), width):
+        chars[lengths <= column, column] = _SPACE
+    return np.asfortranarray(chars)
 
 
 def parse_decimals(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +194,6 @@ def labels(chars: np.ndarray, clean: Callable[[str], str] = str.strip) -> np.nda
     -------
     ndarray, shape=(n,), dtype=str
     """
-    n, width = chars.shape
     codes, first = factorize(chars)
     texts = [clean(chars[i].tobytes().decode("ascii")) for i in first.tolist()]
     return np.array(texts or [""], dtype=str)[codes]
@@ -175,7 +202,8 @@ def labels(chars: np.ndarray, clean: Callable[[str], str] = str.strip) -> np.nda
 def factorize(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Number the distinct rows of ``chars``.
 
-    Two bytes at a time through a table of 65,536 entries, so the cost grows
+    One column at a time: the codes so far and the column's byte make a
+    number below ``n_codes * 256`` that a table renumbers, so the cost grows
     with the rows, not with a sort.
 
     Returns
@@ -188,14 +216,10 @@ def factorize(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, width = chars.shape
     codes = np.zeros(n, dtype=np.int64)
     n_codes = 1
-    for start in range(0, width, 2):
-        pair = chars[:, start].astype(np.int64) << 8
-        if start + 1 < width:
-            pair |= chars[:, start + 1]
-        pair, n_pairs = _compact(pair, 65536)
-        combined = codes * n_pairs + pair
-        if n_codes * n_pairs <= 2**22:
-            codes, n_codes = _compact(combined, n_codes * n_pairs)
+    for column in range(width):
+        combined = codes * 256 + chars[:, column]
+        if n_codes * 256 <= 2**22:
+            codes, n_codes = _compact(combined, n_codes * 256)
         else:
             distinct, codes = np.unique(combined, return_inverse=True)
             codes, n_codes = codes.reshape(-1), len(distinct)

@@ -30,7 +30,7 @@ _UNKNOWN = ("?", ".")
 # Gemmi's values for an unknown occupancy and B-factor.
 _DEFAULTS = {"occupancy": 1.0, "B_iso_or_equiv": 50.0}
 
-Numbers = dict[str, np.ndarray]
+Numbers = dict[str, tuple[np.ndarray, np.ndarray | None]]
 
 
 def check_atom_site(block: gemmi.cif.Block, source: str) -> Numbers:
@@ -45,8 +45,10 @@ def check_atom_site(block: gemmi.cif.Block, source: str) -> Numbers:
 
     Returns
     -------
-    dict of str to ndarray, shape=(n_rows,), dtype=float64
-        The numeric columns present; NaN where the value is ``?`` or ``.``.
+    dict of str to (ndarray, ndarray or None)
+        For each numeric column present, its values (shape=(n_rows,),
+        dtype=float64, NaN where ``?`` or ``.``) and its characters
+        (:func:`~workbench.io._columns.char_matrix`).
 
     Raises
     ------
@@ -73,7 +75,7 @@ def check_atom_site(block: gemmi.cif.Block, source: str) -> Numbers:
             raise StructureFormatError(
                 f"_atom_site row {bad + 1}: {column} {texts[bad]!r} is not a finite number", source=source
             )
-        numbers[column] = values
+        numbers[column] = (values, chars)
     return numbers
 
 
@@ -103,30 +105,28 @@ def read_atom_site(block: gemmi.cif.Block, numbers: Numbers) -> AtomRows | None:
 
     def column(*names: str) -> np.ndarray | None:
         name = next((n for n in names if n in present), None)
-        if name is None:
-            return None
-        chars = char_matrix(list(block.find_values(f"_atom_site.{name}")))
-        return chars
+        return None if name is None else char_matrix(list(block.find_values(f"_atom_site.{name}")))
 
     text = {name: column(*alternatives) for name, alternatives in (
         ("atom_name", ("auth_atom_id", "label_atom_id")), ("res_name", ("auth_comp_id", "label_comp_id")),
         ("chain_id", ("auth_asym_id", "label_asym_id")), ("element", ("type_symbol",)),
-        ("altloc", ("label_alt_id",)), ("ins_code", ("pdbx_PDB_ins_code",)), ("group", ("group_PDB",)),
-        ("seq", ("auth_seq_id",)), ("model", ("pdbx_PDB_model_num",)))}
-    n = len(numbers["Cartn_x"])
-    if any(chars is None for key, chars in text.items() if key not in ("ins_code", "group", "model")):
+        ("altloc", ("label_alt_id",)), ("ins_code", ("pdbx_PDB_ins_code",)), ("group", ("group_PDB",)))}
+    n = len(numbers["Cartn_x"][0])
+    if any(chars is None for key, chars in text.items() if key not in ("ins_code", "group")):
         return None
-    seq, model_chars = text["seq"], text["model"]
-    res_id, model = numbers["auth_seq_id"], numbers.get("pdbx_PDB_model_num", np.ones(n))
-    for values, chars in ((res_id, seq), (model, model_chars)):
-        if not np.isfinite(values).all() or (chars is not None and (
+    res_id, seq = numbers["auth_seq_id"]
+    model, model_chars = numbers.get("pdbx_PDB_model_num", (np.ones(n), None))
+    if seq is None:
+        return None
+    for number, chars in ((res_id, seq), (model, model_chars)):
+        if not np.isfinite(number).all() or (chars is not None and (
                 (chars == ord(".")) | (chars == ord("+")) | ((chars | 0x20) == ord("e"))).any()):
             return None
     cleaners = {"element": _element, "altloc": _altloc}
-    values = {key: labels(chars, cleaners.get(key, _clean))
-              for key, chars in text.items() if chars is not None and key != "seq"}
+    values = {key: labels(chars, cleaners.get(key, _clean)) for key, chars in text.items() if chars is not None}
     res_name = values["res_name"]
-    if any(name.startswith("~") for name in np.unique(res_name).tolist()):
+    res_chars = text["res_name"]
+    if res_chars is not None and (res_chars[:, :2] == ord("~")).any():  # shortened names, which gemmi restores
         return None
     ins_code = values.get("ins_code", np.full(n, "", dtype=str))
     chain_key, residue_key = (values["chain_id"],), (res_id, ins_code, res_name)
@@ -135,16 +135,17 @@ def read_atom_site(block: gemmi.cif.Block, numbers: Numbers) -> AtomRows | None:
     group = values.get("group")
     if group is None:
         hetero = np.array([one_letter_code(r) is None for r in res_name.tolist()], dtype=bool)
-    elif set(np.unique(group).tolist()) <= {"ATOM", "HETATM"}:
-        hetero = group == "HETATM"
     else:
-        return None
+        hetero = group == "HETATM"
+        if not (hetero | (group == "ATOM")).all():
+            return None
     atoms = ModelAtoms(
-        coords=np.stack([numbers["Cartn_x"], numbers["Cartn_y"], numbers["Cartn_z"]], axis=1).astype(np.float32),
-        text={"atom_name": values["atom_name"], "element": values["element"], "res_name": res_name, "ins_code": ins_code, "chain_id": values["chain_id"]},
+        coords=np.stack([numbers[f"Cartn_{axis}"][0] for axis in "xyz"], axis=1).astype(np.float32),
+        text={"atom_name": values["atom_name"], "element": values["element"], "res_name": res_name,
+              "ins_code": ins_code, "chain_id": values["chain_id"]},
         res_id=res_id.astype(np.int32),
-        b_factor=_with_default(numbers["B_iso_or_equiv"], "B_iso_or_equiv"),
-        occupancy=_with_default(numbers["occupancy"], "occupancy"),
+        b_factor=_with_default(numbers["B_iso_or_equiv"][0], "B_iso_or_equiv"),
+        occupancy=_with_default(numbers["occupancy"][0], "occupancy"),
         hetero=first_of_residue(hetero, residue_start),
         altloc=values["altloc"],
     )

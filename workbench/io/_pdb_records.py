@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import isfinite
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from workbench.errors import StructureFormatError, StructureWarning
 from workbench.io._atom_rows import AtomRows, ModelAtoms, first_of_residue, run_starts
-from workbench.io._columns import finish_numbers, labels, parse_decimals
+from workbench.io._columns import finish_numbers, fixed_width, labels, parse_decimals
 from workbench.residues import one_letter_code
 from workbench.structure import MissingResidue
 
@@ -40,10 +41,10 @@ _REMARK_465 = re.compile(
 
 
 def check_atom_records(lines: list[str], source: str) -> None:
-    """Raise if an ATOM/HETATM record has a malformed number; warn about records after END.
+    r"""Raise if an ATOM/HETATM record has a malformed number; warn about records after END.
 
     The line-by-line check, for texts :class:`PdbLines` does not index (other
-    line ends than ``\\n`` and ``\\r\\n``, characters beyond ASCII).
+    line ends than ``\n`` and ``\r\n``, characters beyond ASCII).
 
     Parameters
     ----------
@@ -150,12 +151,12 @@ def _check_numbers_of_line(line: str, number: int, source: str) -> None:
 
 
 _COLUMNS = 80  # the record columns read here; the rest of a longer line is ignored
-_LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e"  # str.splitlines() breaks there too (and at a lone \\r)
+_LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e"  # str.splitlines() breaks there too (and at a lone CR)
 
 
 @dataclass
 class PdbLines:
-    """Where each line of a PDB text starts and ends, found with numpy.
+    r"""Where each line of a PDB text starts and ends, found with numpy.
 
     Attributes
     ----------
@@ -164,7 +165,7 @@ class PdbLines:
         The text's characters followed by blanks.
     starts, lengths : ndarray, shape=(n_lines,), dtype=int64
         Line ``i`` is ``text[starts[i]:starts[i] + lengths[i]]`` (its
-        ``\\r\\n`` or ``\\n`` left out), numbered ``i + 1`` as ``str.splitlines`` would.
+        ``\r\n`` or ``\n`` left out), numbered ``i + 1`` as ``str.splitlines`` would.
     """
 
     text: str
@@ -174,7 +175,7 @@ class PdbLines:
 
     @classmethod
     def index(cls, text: str) -> PdbLines | None:
-        """Index ``text``; None if it is not ASCII or breaks lines other than at ``\\n`` or ``\\r\\n``."""
+        r"""Index ``text``; None if it is not ASCII or breaks lines other than at ``\n`` or ``\r\n``."""
         if (not text.isascii() or any(c in text for c in _LINE_BREAKS)
                 or ("\r" in text and text.count("\r") != text.count("\r\n"))):
             return None
@@ -198,13 +199,13 @@ class PdbLines:
         Returns
         -------
         ndarray, shape=(len(rows), stop), dtype=uint8
-            In column-major (Fortran) order if ``by_column``.
+            In column-major (Fortran) order if ``by_column``: each column is
+            gathered on its own, and a field's columns are then contiguous.
         """
-        windows = np.lib.stride_tricks.sliding_window_view(self.buffer, stop)
-        chars = windows[self.starts[rows]]
+        starts, lengths = self.starts[rows], self.lengths[rows]
         if by_column:
-            chars = np.asfortranarray(chars)
-        lengths = self.lengths[rows]
+            return fixed_width(self.buffer, starts, lengths, stop)
+        chars = np.lib.stride_tricks.sliding_window_view(self.buffer, stop)[starts]
         for column in range(int(lengths.min(initial=stop)), stop):
             chars[lengths <= column, column] = ord(" ")
         return chars
@@ -220,7 +221,7 @@ def count_atom_records(names: np.ndarray) -> int:
 
 
 def read_atom_records(lines: PdbLines, names: np.ndarray, source: str) -> AtomRows | None:
-    """Check the numbers of every ATOM/HETATM record and read the records as arrays.
+    r"""Check the numbers of every ATOM/HETATM record and read the records as arrays.
 
     The checks and warnings are those of :func:`check_atom_records`, done
     column by column. The records up to END are then read as gemmi reads
@@ -347,20 +348,24 @@ def _check_numbers(lines: PdbLines, rows: np.ndarray, chars: np.ndarray,
     numbers = {}
     for start, stop, field, blank_ok in _NUMERIC_FIELDS:
         values, ok = parse_decimals(chars[:, start:stop])
-        bad = finish_numbers(values, ok, lambda i, a=start, b=stop: lines.line(rows[i])[a:b],
-                             blank=0.0 if blank_ok else None)
+        bad = finish_numbers(values, ok, _field_text(lines, rows, start, stop), blank=0.0 if blank_ok else None)
         numbers[field] = values
         if bad is not None:
             first_bad = min(first_bad, bad)
     res_id, ok = parse_decimals(chars[:, 22:26])
     ok &= ~((chars[:, 22:26] == ord(".")) | (chars[:, 22:26] == ord("+"))).any(axis=1)
-    bad = finish_numbers(res_id, ok, lambda i: lines.line(rows[i])[22:26], blank=None, convert=_residue_number)
+    bad = finish_numbers(res_id, ok, _field_text(lines, rows, 22, 26), blank=None, convert=_residue_number)
     if bad is not None:
         first_bad = min(first_bad, bad)
     if first_bad < len(rows):
         _check_numbers_of_line(lines.line(rows[first_bad]), int(rows[first_bad]) + 1, source)
         raise AssertionError("column and line number checks disagree")  # pragma: no cover
     return np.stack([numbers[field] for _, _, field, _ in _NUMERIC_FIELDS], axis=1), res_id.astype(np.int64)
+
+
+def _field_text(lines: PdbLines, rows: np.ndarray, start: int, stop: int) -> Callable[[int], str]:
+    """The text of columns ``start:stop`` of record ``i`` (``rows[i]``)."""
+    return lambda i: lines.line(int(rows[i]))[start:stop]
 
 
 def _residue_number(text: str) -> int:
