@@ -70,11 +70,22 @@ def test_arrays_equal_gemmis_hierarchy(path, monkeypatch):
     assert_same_structure(columns, atoms, coord_tol=0, b_tol=0)
 
 
+def _spy_on_ordering(monkeypatch) -> list[bool]:
+    """The verdicts of AtomRows.ordered_as (True: the arrays were used), as they are given."""
+    verdicts: list[bool] = []
+    original = AtomRows.ordered_as
+
+    def spy(self, st):
+        verdicts.append(original(self, st))
+        return verdicts[-1]
+
+    monkeypatch.setattr(AtomRows, "ordered_as", spy)
+    return verdicts
+
+
 @pytest.mark.parametrize("name", ["7pbl.pdb", "3o21.pdb", "1l2y.pdb", "1o1z.pdb", "1l2y.cif", "1ake.cif"])
 def test_standard_files_take_the_column_path(shared_data, name, monkeypatch):
-    verdicts = []
-    original = AtomRows.ordered_as
-    monkeypatch.setattr(AtomRows, "ordered_as", lambda self, st: verdicts.append(original(self, st)) or verdicts[-1])
+    verdicts = _spy_on_ordering(monkeypatch)
     read_structure(shared_data / "structures" / name)
     assert verdicts == [True]
 
@@ -105,3 +116,63 @@ def test_hybrid36_residue_numbers_as_gemmi_and_exponents_as_float(monkeypatch):
     columns = _read(text, atom_by_atom=False, monkeypatch=monkeypatch)
     assert columns.res_id.tolist() == [10000, 9999]
     assert columns.coords[1, 0] == 10.0
+
+
+CIF = """data_t
+loop_
+_atom_site.group_PDB
+_atom_site.id
+_atom_site.type_symbol
+_atom_site.label_atom_id
+_atom_site.label_alt_id
+_atom_site.label_comp_id
+_atom_site.label_asym_id
+_atom_site.label_seq_id
+_atom_site.pdbx_PDB_ins_code
+_atom_site.Cartn_x
+_atom_site.Cartn_y
+_atom_site.Cartn_z
+_atom_site.occupancy
+_atom_site.B_iso_or_equiv
+_atom_site.auth_seq_id
+_atom_site.auth_asym_id
+_atom_site.pdbx_PDB_model_num
+ATOM 1 N N . ALA A 1 ? 1.0 2.0 3.0 1 10 1 A 1
+ATOM 2 C CA . ALA A 1 ? 2.0 2.0 3.0 ? ? 1 A 1
+ATOM 3 O "O5'" . ALA A 1 ? 2.5 2.0 3.0 0.5 12.25 1 A 1
+HETATM 4 SE SE A MSE A 2 B 3.0 2.0 3.0 1 10 2 A 1
+HETATM 5 SE SE B MSE A 2 B 3.5 2.0 3.0 1 10 2 A 1
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CIF,
+        CIF.replace("? ? 1 A 1", "1 20 1 A 1"),
+        CIF.replace("ATOM 3 O", "ATOM 3 O\u00e9"),  # beyond ASCII: atom by atom
+        CIF.replace("_atom_site.group_PDB\n", "").replace("ATOM ", "").replace("HETATM ", ""),  # no group_PDB
+        CIF + "ATOM 6 C C . ALA A 1 ? 1.5 2.0 3.0 1 10 1 A 1\n",  # residue 1 split: gemmi gathers it
+        CIF + "ATOM 6 C C . ALA A 1 ? 1.5 2.0 3.0 1 10 1 A 2\n",  # a second model, not like the first
+        "\n".join([record(), record(c22_26="   2"), record(c22_26="   1")]) + "\n",  # split PDB residue
+        "\n".join([record(), record(c22_26="A000"), "TER", record(c20_22=" B", c76_78="  ")]) + "\n",
+    ],
+    ids=["cif-unknown-b", "cif", "cif-non-ascii", "cif-no-group", "cif-split-residue", "cif-models", "pdb-split-residue",
+         "pdb-hybrid36-no-element"],
+)
+def test_written_texts_read_the_same_both_ways(text, monkeypatch):
+    columns = _read(text, atom_by_atom=False, monkeypatch=monkeypatch)
+    atoms = _read(text, atom_by_atom=True, monkeypatch=monkeypatch)
+    if isinstance(atoms, str):
+        assert columns == atoms
+        return
+    assert_same_structure(columns, atoms, coord_tol=0, b_tol=0)
+
+
+def test_quoted_names_and_element_symbols(monkeypatch):
+    text = CIF.replace("? ? 1 A 1", "1 20 1 A 1")
+    verdicts = _spy_on_ordering(monkeypatch)
+    structure = read_structure(text)
+    assert verdicts == [True]
+    assert structure.atom_name[2] == "O5'" and structure.element[3] == "Se"
+    assert structure.b_factor.tolist() == [10, 20, 12.25, 10]

@@ -16,6 +16,8 @@ from collections.abc import Callable
 import numpy as np
 
 _SPACE, _MINUS, _PLUS, _DOT, _ZERO, _NINE = 32, 45, 43, 46, 48, 57
+# Rows copied and transposed at a time.
+_BLOCK = 2048
 # Digits of a mantissa stay exact in float64 up to 15 of them.
 _MAX_DIGITS = 15
 
@@ -65,10 +67,14 @@ def fixed_width(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray, wid
     """
     if len(buffer) < int(starts.max(initial=0)) + width:
         buffer = np.concatenate((buffer, np.full(width, _SPACE, dtype=np.uint8)))
-    chars = np.lib.stride_tricks.sliding_window_view(buffer, width)[starts]
+    windows = np.lib.stride_tricks.sliding_window_view(buffer, width)
+    transposed = np.empty((width, len(starts)), dtype=np.uint8)
+    for first in range(0, len(starts), _BLOCK):  # blocks that stay in cache while transposed
+        block = slice(first, first + _BLOCK)
+        transposed[:, block] = windows[starts[block]].T
     for column in range(int(lengths.min(initial=width)), width):
-        chars[lengths <= column, column] = _SPACE
-    return np.asfortranarray(chars)
+        transposed[column, lengths <= column] = _SPACE
+    return transposed.T
 
 
 def parse_decimals(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,16 +99,19 @@ def parse_decimals(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     n, width = chars.shape
     columns = np.ascontiguousarray(chars.T)
-    end = np.zeros(n, dtype=np.int64)  # one past the last filled column
-    dot = np.full(n, width, dtype=np.int64)  # the first dot
+    dots = np.flatnonzero(columns[:, 0] == _DOT) if n else np.zeros(0, dtype=np.int64)
+    if n and len(dots) and (columns[-1] != _SPACE).all() and (columns[dots[0]] == _DOT).all():
+        return _parse_group(columns, int(dots[0]))  # the usual fixed layout: one group
+    end = np.zeros(n, dtype=np.uint8)  # one past the last filled column
+    dot = np.full(n, width, dtype=np.uint8)  # the first dot
     for j in range(width):
-        end[columns[j] != _SPACE] = j + 1
-        dot[(columns[j] == _DOT) & (dot == width)] = j
-    dot = np.minimum(dot, end)
+        end = np.maximum(end, (columns[j] != _SPACE) * np.uint8(j + 1))
+        dot = np.where((columns[j] == _DOT) & (dot == width), np.uint8(j), dot)
+    dot = np.minimum(dot, end)  # no dot: the digits end where the field does
     values = np.full(n, np.nan)
     ok = np.zeros(n, dtype=bool)
-    key = dot * (width + 1) + end
-    groups = np.flatnonzero(np.bincount(key))
+    key = dot.astype(np.int64) * (width + 1) + end
+    groups = np.flatnonzero(np.bincount(key)) if n and (key != key[0]).any() else np.unique(key[:1])
     for group in groups.tolist():
         rows = np.flatnonzero(key == group) if len(groups) > 1 else slice(None)
         group_dot, group_end = divmod(group, width + 1)
@@ -116,22 +125,26 @@ def _parse_group(columns: np.ndarray, dot: int) -> tuple[np.ndarray, np.ndarray]
     ok = np.full(n, end > 0)
     filled = np.zeros(n, dtype=bool)  # a sign or digit seen
     negative = np.zeros(n, dtype=bool)
-    n_digits = np.zeros(n, dtype=np.int64)
-    mantissa = np.zeros(n)
+    n_digits = np.zeros(n, dtype=np.uint8)
+    exact = np.dtype(np.uint32 if end <= 9 else np.int64)  # the mantissa has fewer digits than characters
+    mantissa = np.zeros(n, dtype=exact)
+    ten = np.array(10, dtype=exact)
     for j in range(end):
         if j == dot:
             continue
         c = columns[j]
-        digit = (c - _ZERO) <= 9  # uint8 arithmetic wraps below '0'
+        d = c - np.uint8(_ZERO)  # wraps below '0'
+        digit = d <= 9
         if j < dot:  # blanks, then at most one sign, then digits
-            sign = (c == _MINUS) | (c == _PLUS)
-            ok &= digit | (((c == _SPACE) | sign) & ~filled)
-            negative |= c == _MINUS
-            filled |= c != _SPACE
+            space, minus = c == _SPACE, c == _MINUS
+            sign = minus | (c == _PLUS)
+            ok &= (digit | space | sign) & ~((space | sign) & filled)
+            negative |= minus
+            filled |= ~space
         else:  # digits only after the dot
             ok &= digit
         n_digits += digit
-        mantissa = mantissa * 10 + np.where(digit, c - _ZERO, 0)
+        mantissa = mantissa * ten + d * digit
     ok &= (n_digits > 0) & (n_digits <= _MAX_DIGITS)
     values = mantissa / 10.0 ** max(end - dot - 1, 0)
     values[negative] *= -1

@@ -27,8 +27,6 @@ _REQUIRED = (
 _NUMERIC = (("Cartn_x", False), ("Cartn_y", False), ("Cartn_z", False), ("occupancy", True),
             ("B_iso_or_equiv", True), ("auth_seq_id", True), ("pdbx_PDB_model_num", True))
 _UNKNOWN = ("?", ".")
-# Gemmi's values for an unknown occupancy and B-factor.
-_DEFAULTS = {"occupancy": 1.0, "B_iso_or_equiv": 50.0}
 
 Numbers = dict[str, tuple[np.ndarray, np.ndarray | None]]
 
@@ -92,9 +90,9 @@ def read_atom_site(block: gemmi.cif.Block, numbers: Numbers) -> AtomRows | None:
     -------
     AtomRows or None
         None where a column the arrays need is missing or holds what gemmi
-        reads in its own way (unknown residue numbers, a ``group_PDB`` other
-        than ATOM and HETATM, shortened residue names): gemmi's hierarchy is
-        then the reference.
+        reads in its own way (unknown residue numbers, occupancies or
+        B-factors, a ``group_PDB`` other than ATOM and HETATM, shortened
+        residue names): gemmi's hierarchy is then the reference.
     """
     table = block.find_mmcif_category("_atom_site.")
     present = {tag.removeprefix("_atom_site.") for tag in table.tags}
@@ -103,17 +101,20 @@ def read_atom_site(block: gemmi.cif.Block, numbers: Numbers) -> AtomRows | None:
     if not all(column in present for column in needed):
         return None
 
-    def column(*names: str) -> np.ndarray | None:
-        name = next((n for n in names if n in present), None)
-        return None if name is None else char_matrix(list(block.find_values(f"_atom_site.{name}")))
-
-    text = {name: column(*alternatives) for name, alternatives in (
+    text: dict[str, np.ndarray | None] = {}
+    for key, alternatives in (
         ("atom_name", ("auth_atom_id", "label_atom_id")), ("res_name", ("auth_comp_id", "label_comp_id")),
         ("chain_id", ("auth_asym_id", "label_asym_id")), ("element", ("type_symbol",)),
-        ("altloc", ("label_alt_id",)), ("ins_code", ("pdbx_PDB_ins_code",)), ("group", ("group_PDB",)))}
+        ("altloc", ("label_alt_id",)), ("ins_code", ("pdbx_PDB_ins_code",)), ("group", ("group_PDB",)),
+    ):
+        name = next((a for a in alternatives if a in present), None)
+        text[key] = None if name is None else char_matrix(list(block.find_values(f"_atom_site.{name}")))
+        if name is not None and text[key] is None:  # beyond ASCII
+            return None
     n = len(numbers["Cartn_x"][0])
-    if any(chars is None for key, chars in text.items() if key not in ("ins_code", "group")):
-        return None
+    occupancy, b_factor = numbers["occupancy"][0], numbers["B_iso_or_equiv"][0]
+    if not (np.isfinite(occupancy).all() and np.isfinite(b_factor).all()):
+        return None  # unknown: gemmi's defaults apply
     res_id, seq = numbers["auth_seq_id"]
     model, model_chars = numbers.get("pdbx_PDB_model_num", (np.ones(n), None))
     if seq is None:
@@ -144,17 +145,12 @@ def read_atom_site(block: gemmi.cif.Block, numbers: Numbers) -> AtomRows | None:
         text={"atom_name": values["atom_name"], "element": values["element"], "res_name": res_name,
               "ins_code": ins_code, "chain_id": values["chain_id"]},
         res_id=res_id.astype(np.int32),
-        b_factor=_with_default(numbers["B_iso_or_equiv"][0], "B_iso_or_equiv"),
-        occupancy=_with_default(numbers["occupancy"][0], "occupancy"),
+        b_factor=b_factor.astype(np.float32),
+        occupancy=occupancy.astype(np.float32),
         hetero=first_of_residue(hetero, residue_start),
         altloc=values["altloc"],
     )
     return AtomRows(model=model, atoms=atoms, chain_key=chain_key, residue_key=residue_key)
-
-
-def _with_default(values: np.ndarray, column: str) -> np.ndarray:
-    """``values`` as float32, gemmi's default where unknown."""
-    return np.where(np.isfinite(values), values, _DEFAULTS[column]).astype(np.float32)
 
 
 def _clean(text: str) -> str:

@@ -260,8 +260,9 @@ def read_atom_records(lines: PdbLines, names: np.ndarray, source: str) -> AtomRo
                 StructureWarning,
                 stacklevel=4,
             )
-        kept = rows < ends[0]
-        rows, chars, numbers, res_id = rows[kept], chars[kept], numbers[kept], res_id[kept]
+        if ignored:
+            kept = rows < ends[0]
+            rows, chars, numbers, res_id = rows[kept], chars[kept], numbers[kept], res_id[kept]
     model = _model_numbers(lines, names, rows)
     if model is None:
         return None
