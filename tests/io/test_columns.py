@@ -157,8 +157,8 @@ HETATM 5 SE SE B MSE A 2 B 3.5 2.0 3.0 1 10 2 A 1
         "\n".join([record(), record(c22_26="   2"), record(c22_26="   1")]) + "\n",  # split PDB residue
         "\n".join([record(), record(c22_26="A000"), "TER", record(c20_22=" B", c76_78="  ")]) + "\n",
     ],
-    ids=["cif-unknown-b", "cif", "cif-non-ascii", "cif-no-group", "cif-split-residue", "cif-models", "pdb-split-residue",
-         "pdb-hybrid36-no-element"],
+    ids=["cif-unknown-b", "cif", "cif-non-ascii", "cif-no-group", "cif-split-residue", "cif-models",
+         "pdb-split-residue", "pdb-hybrid36-no-element"],
 )
 def test_written_texts_read_the_same_both_ways(text, monkeypatch):
     columns = _read(text, atom_by_atom=False, monkeypatch=monkeypatch)
