@@ -46,6 +46,7 @@ def test_parse_decimals_leaves_other_forms_to_the_caller(text, value):
 def test_labels_strip_and_keep_order():
     assert labels(char_matrix([" CA ", "N   ", " CA ", "HG12"])).tolist() == ["CA", "N", "CA", "HG12"]
     assert labels(char_matrix(["ABCDEFGHIJ", "x", "ABCDEFGHIJ"])).tolist() == ["ABCDEFGHIJ", "x", "ABCDEFGHIJ"]
+    assert labels(np.zeros((0, 4), dtype=np.uint8)).tolist() == []
 
 
 def _read(path, *, atom_by_atom: bool, monkeypatch):

@@ -40,15 +40,15 @@ class AtomRows:
         Model number of each record.
     atoms : ModelAtoms
         The records of all models together.
-    chain_key, residue_key : tuple of ndarray, each shape=(n,) or (n, width)
-        What starts a new chain part (a run of one chain name) and a new
-        residue in gemmi's reading: a change in any of them, or of the model.
+    chain_start, residue_start : ndarray, shape=(n,), dtype=bool
+        Records that start a chain part (a run of one chain name within a
+        model) and a residue, as gemmi reads the file (:func:`run_starts`).
     """
 
     model: np.ndarray
     atoms: ModelAtoms
-    chain_key: tuple[np.ndarray, ...]
-    residue_key: tuple[np.ndarray, ...]
+    chain_start: np.ndarray
+    residue_start: np.ndarray
 
     def of_model(self, number: int) -> ModelAtoms:
         """The records of model ``number`` (none: empty arrays)."""
@@ -73,7 +73,7 @@ class AtomRows:
         blocks = changes(self.model)
         if len(set(self.model[blocks].tolist())) != int(blocks.sum()):
             return False
-        chain_start, residue_start = run_starts(self.model, self.chain_key, self.residue_key)
+        chain_start, residue_start = self.chain_start, self.residue_start
         for model in st:
             rows = self.model == model.num
             if (model.count_atom_sites() != int(rows.sum()) or len(model) != int(chain_start[rows].sum())
@@ -84,7 +84,19 @@ class AtomRows:
 
 def run_starts(model: np.ndarray, chain_key: tuple[np.ndarray, ...],
                residue_key: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Rows that start a chain part, and rows that start a residue (see :class:`AtomRows`)."""
+    """Rows that start a chain part, and rows that start a residue.
+
+    Parameters
+    ----------
+    model : ndarray, shape=(n,)
+    chain_key, residue_key : tuple of ndarray, each shape=(n,) or (n, width)
+        A chain part starts where the model or any ``chain_key`` column
+        changes; a residue where that happens or any ``residue_key`` column changes.
+
+    Returns
+    -------
+    chain_start, residue_start : ndarray, shape=(n,), dtype=bool
+    """
     chain_start = changes(model, *chain_key)
     return chain_start, chain_start | changes(*residue_key)
 

@@ -65,13 +65,18 @@ def fixed_width(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray, wid
         So that a field's columns are contiguous. The pieces are copied row
         by row (reading the buffer once, in order) and then transposed.
     """
-    if len(buffer) < int(starts.max(initial=0)) + width:
+    if len(buffer) < width:
         buffer = np.concatenate((buffer, np.full(width, _SPACE, dtype=np.uint8)))
+    last = len(buffer) - width  # pieces starting after it are copied one by one below
     windows = np.lib.stride_tricks.sliding_window_view(buffer, width)
     transposed = np.empty((width, len(starts)), dtype=np.uint8)
     for first in range(0, len(starts), _BLOCK):  # blocks that stay in cache while transposed
         block = slice(first, first + _BLOCK)
-        transposed[:, block] = windows[starts[block]].T
+        transposed[:, block] = windows[np.minimum(starts[block], last)].T
+    for row in np.flatnonzero(starts > last).tolist():
+        piece = buffer[starts[row]:starts[row] + lengths[row]]
+        transposed[:, row] = _SPACE
+        transposed[:len(piece), row] = piece
     for column in range(int(lengths.min(initial=width)), width):
         transposed[column, lengths <= column] = _SPACE
     return transposed.T
@@ -221,29 +226,29 @@ def factorize(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Returns
     -------
-    codes : ndarray, shape=(n,), dtype=int64
+    codes : ndarray, shape=(n,), dtype=intp
         Equal rows, equal codes, from 0.
     first : ndarray, shape=(n_distinct,), dtype=int64
         A row of each code.
     """
     n, width = chars.shape
-    codes = np.zeros(n, dtype=np.int64)
+    codes = np.zeros(n, dtype=np.intp)
     n_codes = 1
     for column in range(width):
-        combined = codes * 256 + chars[:, column]
+        combined = codes * 256 + chars[:, column] if column else chars[:, column].astype(np.intp)
         if n_codes * 256 <= 2**22:
             codes, n_codes = _compact(combined, n_codes * 256)
         else:
-            distinct, codes = np.unique(combined, return_inverse=True)
-            codes, n_codes = codes.reshape(-1), len(distinct)
-    first = np.full(n_codes, -1, dtype=np.int64)
+            distinct, inverse = np.unique(combined, return_inverse=True)
+            codes, n_codes = inverse.reshape(-1), len(distinct)
+    first = np.zeros(n_codes if n else 0, dtype=np.intp)
     first[codes[::-1]] = np.arange(n - 1, -1, -1)
-    return codes, first[first >= 0]
+    return codes, first
 
 
 def _compact(values: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     """Renumber ``values`` (each below ``size``) as 0, 1, ... in increasing order; also how many there are."""
-    table = np.zeros(size, dtype=np.int64)
+    table = np.zeros(size, dtype=np.intp)
     table[values] = 1
     used = np.flatnonzero(table)
     table[used] = np.arange(len(used))
@@ -266,12 +271,6 @@ def changes(*columns: np.ndarray) -> np.ndarray:
     if n:
         changed[0] = True
     for column in columns:
-        if column.ndim > 1:  # a character matrix: compared eight characters at a time
-            width = -(-column.shape[1] // 8) * 8
-            packed = np.zeros((n, width), dtype=np.uint8)
-            packed[:, :column.shape[1]] = column
-            for part in packed.view(np.uint64).T:
-                changed[1:] |= part[1:] != part[:-1]
-        else:
-            changed[1:] |= column[1:] != column[:-1]
+        for part in (column.T if column.ndim > 1 else (column,)):  # a character matrix: column by column
+            changed[1:] |= part[1:] != part[:-1]
     return changed

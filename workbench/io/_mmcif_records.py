@@ -132,7 +132,7 @@ def read_atom_site(block: gemmi.cif.Block, numbers: Numbers) -> AtomRows | None:
     ins_code = values.get("ins_code", np.full(n, "", dtype=str))
     chain_key, residue_key = (values["chain_id"],), (res_id, ins_code, res_name)
     model = model.astype(np.int64)
-    _, residue_start = run_starts(model, chain_key, residue_key)
+    chain_start, residue_start = run_starts(model, chain_key, residue_key)
     group = values.get("group")
     if group is None:
         hetero = np.array([one_letter_code(r) is None for r in res_name.tolist()], dtype=bool)
@@ -150,7 +150,7 @@ def read_atom_site(block: gemmi.cif.Block, numbers: Numbers) -> AtomRows | None:
         hetero=first_of_residue(hetero, residue_start),
         altloc=values["altloc"],
     )
-    return AtomRows(model=model, atoms=atoms, chain_key=chain_key, residue_key=residue_key)
+    return AtomRows(model=model, atoms=atoms, chain_start=chain_start, residue_start=residue_start)
 
 
 def _clean(text: str) -> str:

@@ -161,8 +161,8 @@ class PdbLines:
     Attributes
     ----------
     text : str
-    buffer : ndarray, shape=(len(text) + 80,), dtype=uint8
-        The text's characters followed by blanks.
+    buffer : ndarray, shape=(len(text),), dtype=uint8
+        The text's characters.
     starts, lengths : ndarray, shape=(n_lines,), dtype=int64
         Line ``i`` is ``text[starts[i]:starts[i] + lengths[i]]`` (its
         ``\r\n`` or ``\n`` left out), numbered ``i + 1`` as ``str.splitlines`` would.
@@ -176,43 +176,39 @@ class PdbLines:
     @classmethod
     def index(cls, text: str) -> PdbLines | None:
         r"""Index ``text``; None if it is not ASCII or breaks lines other than at ``\n`` or ``\r\n``."""
-        if (not text.isascii() or any(c in text for c in _LINE_BREAKS)
-                or ("\r" in text and text.count("\r") != text.count("\r\n"))):
+        if not text.isascii():
             return None
-        buffer = np.frombuffer(text.encode("ascii") + b" " * _COLUMNS, dtype=np.uint8)
-        ends = np.flatnonzero(buffer[: len(text)] == ord("\n"))
+        buffer = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        ends = np.flatnonzero(buffer == ord("\n"))
+        has_cr = "\r" in text
+        if np.count_nonzero(buffer < ord(" ")) > len(ends) and (  # control characters: which?
+                any(c in text for c in _LINE_BREAKS) or (has_cr and text.count("\r") != text.count("\r\n"))):
+            return None
         starts = np.concatenate(([0], ends + 1))
         if starts[-1] < len(text):
             ends = np.append(ends, len(text))
         else:
             starts = starts[:-1]
-        ends = ends - (buffer[np.maximum(ends - 1, 0)] == ord("\r")) * (ends > starts)
+        if has_cr:
+            ends = ends - (buffer[np.maximum(ends - 1, 0)] == ord("\r")) * (ends > starts)
         return cls(text=text, buffer=buffer, starts=starts, lengths=ends - starts)
 
     def line(self, index: int) -> str:
         start = int(self.starts[index])
         return self.text[start:start + int(self.lengths[index])]
 
-    def columns(self, rows: np.ndarray, stop: int = _COLUMNS, *, by_column: bool = True) -> np.ndarray:
+    def columns(self, rows: np.ndarray, stop: int = _COLUMNS) -> np.ndarray:
         """Columns ``0:stop`` of the lines ``rows``, blank past each line's end.
 
         Returns
         -------
-        ndarray, shape=(len(rows), stop), dtype=uint8
-            In column-major (Fortran) order if ``by_column``: each column is
-            gathered on its own, and a field's columns are then contiguous.
+        ndarray, shape=(len(rows), stop), dtype=uint8, column-major (Fortran) order
         """
-        starts, lengths = self.starts[rows], self.lengths[rows]
-        if by_column:
-            return fixed_width(self.buffer, starts, lengths, stop)
-        chars = np.lib.stride_tricks.sliding_window_view(self.buffer, stop)[starts]
-        for column in range(int(lengths.min(initial=stop)), stop):
-            chars[lengths <= column, column] = ord(" ")
-        return chars
+        return fixed_width(self.buffer, self.starts[rows], self.lengths[rows], stop)
 
     def record_names(self) -> np.ndarray:
         """Columns 1-6 of every line, as ``S6`` byte strings."""
-        return np.ascontiguousarray(self.columns(np.arange(len(self.starts)), 6, by_column=False)).view("S6").ravel()
+        return np.ascontiguousarray(self.columns(np.arange(len(self.starts)), 6)).view("S6").ravel()
 
 
 def count_atom_records(names: np.ndarray) -> int:
@@ -282,7 +278,7 @@ def _model_numbers(lines: PdbLines, names: np.ndarray, rows: np.ndarray) -> np.n
 def _rows(chars: np.ndarray, numbers: np.ndarray, res_id: np.ndarray, model: np.ndarray) -> AtomRows:
     """The records' columns as arrays (see :func:`read_atom_records`)."""
     chain_key, residue_key = (chars[:, 20:22],), (chars[:, 17:27], chars[:, 72:76])
-    _, residue_start = run_starts(model, chain_key, residue_key)
+    chain_start, residue_start = run_starts(model, chain_key, residue_key)
     first = np.flatnonzero(residue_start)
     residue = np.cumsum(residue_start) - 1
 
@@ -308,7 +304,7 @@ def _rows(chars: np.ndarray, numbers: np.ndarray, res_id: np.ndarray, model: np.
         hetero=first_of_residue(chars[:, 0] == ord("H"), residue_start),
         altloc=labels(chars[:, 16:17]),
     )
-    return AtomRows(model=model, atoms=atoms, chain_key=chain_key, residue_key=residue_key)
+    return AtomRows(model=model, atoms=atoms, chain_start=chain_start, residue_start=residue_start)
 
 
 def _element_name(columns: str) -> str:
