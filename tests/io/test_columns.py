@@ -157,9 +157,11 @@ HETATM 5 SE SE B MSE A 2 B 3.5 2.0 3.0 1 10 2 A 1
         CIF + "ATOM 6 C C . ALA A 1 ? 1.5 2.0 3.0 1 10 1 A 2\n",  # a second model, not like the first
         "\n".join([record(), record(c22_26="   2"), record(c22_26="   1")]) + "\n",  # split PDB residue
         "\n".join([record(), record(c22_26="A000"), "TER", record(c20_22=" B", c76_78="  ")]) + "\n",
+        "\r\n".join([record(), record(c22_26="   2", c54_60="", c60_66="")]) + "\r\n",
+        "\n".join(["MODEL        1", record(), "ENDMDL", "MODEL        2", record(c30_38="1.5"), "ENDMDL", "END"]),
     ],
     ids=["cif-unknown-b", "cif", "cif-non-ascii", "cif-no-group", "cif-split-residue", "cif-models",
-         "pdb-split-residue", "pdb-hybrid36-no-element"],
+         "pdb-split-residue", "pdb-hybrid36-no-element", "pdb-crlf-blank-occupancy", "pdb-models"],
 )
 def test_written_texts_read_the_same_both_ways(text, monkeypatch):
     columns = _read(text, atom_by_atom=False, monkeypatch=monkeypatch)
