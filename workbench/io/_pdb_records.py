@@ -181,8 +181,7 @@ class PdbLines:
         buffer = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
         ends = np.flatnonzero(buffer == ord("\n"))
         has_cr = "\r" in text
-        if np.count_nonzero(buffer < ord(" ")) > len(ends) and (  # control characters: which?
-                any(c in text for c in _LINE_BREAKS) or (has_cr and text.count("\r") != text.count("\r\n"))):
+        if any(c in text for c in _LINE_BREAKS) or (has_cr and text.count("\r") != text.count("\r\n")):
             return None
         starts = np.concatenate(([0], ends + 1))
         if starts[-1] < len(text):
@@ -208,7 +207,16 @@ class PdbLines:
 
     def record_names(self) -> np.ndarray:
         """Columns 1-6 of every line, as ``S6`` byte strings."""
-        return np.ascontiguousarray(self.columns(np.arange(len(self.starts)), 6)).view("S6").ravel()
+        width = 6
+        buffer = self.buffer if len(self.buffer) >= width else np.concatenate(
+            (self.buffer, np.full(width, ord(" "), dtype=np.uint8)))
+        last = len(buffer) - width
+        chars = np.lib.stride_tricks.sliding_window_view(buffer, width)[np.minimum(self.starts, last)]
+        for row in np.flatnonzero((self.lengths < width) | (self.starts > last)).tolist():  # few: END, TER
+            piece = buffer[self.starts[row]:self.starts[row] + min(int(self.lengths[row]), width)]
+            chars[row] = ord(" ")
+            chars[row, :len(piece)] = piece
+        return chars.view("S6").ravel()
 
 
 def count_atom_records(names: np.ndarray) -> int:
