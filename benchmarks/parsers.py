@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import statistics
 import string
 import sys
@@ -70,29 +71,33 @@ def large_files(data: Path, folder: Path) -> list[Path]:
 def baseline_reader(checkout: Path) -> Callable[..., object]:
     """``read_structure`` of another checkout's ``workbench/io``, beside this one.
 
-    Its reader modules are loaded under other names; everything else they
-    import (errors, config, the Structure class) is this checkout's.
+    Its ``structure_reader`` and the ``workbench.io`` modules it imports are
+    loaded under other names (``baseline_io.*``); everything else they import
+    (errors, config, the Structure class) is this checkout's.
     """
     io = checkout / "workbench" / "io"
-    renamed = {}
-    for name in sorted(p.stem for p in io.glob("*.py") if p.stem not in ("__init__", "structure_reader")):
-        renamed[f"workbench.io.{name}"] = f"baseline_io.{name}"
-    renamed["workbench.io.structure_reader"] = "baseline_io.structure_reader"
     package = types.ModuleType("baseline_io")
     package.__path__ = []
     sys.modules["baseline_io"] = package
-    for old, new in renamed.items():
-        path = io / f"{old.rsplit('.', 1)[1]}.py"
+
+    def load(name: str) -> None:
+        if f"baseline_io.{name}" in sys.modules:
+            return
+        path = io / f"{name}.py"
         source = path.read_text()
-        for a, b in renamed.items():
-            source = source.replace(f"from {a} import", f"from {b} import")
-        spec = importlib.util.spec_from_loader(new, loader=None)
+        for used in sorted(set(re.findall(r"from workbench\.io\.(\w+) import", source))):
+            load(used)
+        source = re.sub(r"from workbench\.io\.(\w+) import", r"from baseline_io.\1 import", source)
+        spec = importlib.util.spec_from_loader(f"baseline_io.{name}", loader=None)
         assert spec is not None
         module = importlib.util.module_from_spec(spec)
         module.__file__ = str(path)
-        sys.modules[new] = module
+        sys.modules[spec.name] = module
         exec(compile(source, str(path), "exec"), module.__dict__)  # a local checkout's own code
-    return sys.modules["baseline_io.structure_reader"].read_structure
+
+    load("structure_reader")
+    reader: Callable[..., object] = sys.modules["baseline_io.structure_reader"].read_structure
+    return reader
 
 
 def readers(path: Path, baseline: Callable[..., object] | None) -> dict[str, Callable[[], object]]:
