@@ -225,7 +225,7 @@ def count_atom_records(names: np.ndarray) -> int:
 
 
 def read_atom_records(lines: PdbLines, names: np.ndarray, source: str) -> AtomRows | None:
-    r"""Check the numbers of every ATOM/HETATM record and read the records as arrays.
+    """Check the numbers of every ATOM/HETATM record and read the records as arrays.
 
     The checks and warnings are those of :func:`check_atom_records`, done
     column by column. The records up to END are then read as gemmi reads
@@ -264,7 +264,6 @@ def read_atom_records(lines: PdbLines, names: np.ndarray, source: str) -> AtomRo
                 StructureWarning,
                 stacklevel=4,
             )
-        if ignored:
             kept = rows < ends[0]
             rows, chars, numbers, res_id = rows[kept], chars[kept], numbers[kept], res_id[kept]
     model = _model_numbers(lines, names, rows)
