@@ -352,6 +352,9 @@ def _check_numbers(lines: PdbLines, rows: np.ndarray, chars: np.ndarray,
     numbers = {}
     for start, stop, field, blank_ok in _NUMERIC_FIELDS:
         values, ok = parse_decimals(chars[:, start:stop])
+        if blank_ok:  # blank occupancy or B-factor: 0, as gemmi reads it
+            blank = ~ok & (chars[:, start:stop] == ord(" ")).all(axis=1)
+            values[blank], ok[blank] = 0.0, True
         bad = finish_numbers(values, ok, _field_text(lines, rows, start, stop), blank=0.0 if blank_ok else None)
         numbers[field] = values
         if bad is not None:
