@@ -41,7 +41,7 @@ from workbench.io._source import Source
 from workbench.io.fasta import SequenceRecord, scan_fasta
 from workbench.pipelines import shared_cache as shared_cache_module
 from workbench.pipelines.cluster import check_workers_see, gpu_resources, make_cluster
-from workbench.pipelines.engine import ItemOutcome, ItemRunner, Progress, Task, Upstream, is_complete
+from workbench.pipelines.engine import ItemOutcome, ItemRunner, Progress, Task, Upstream, is_complete, read_result
 from workbench.pipelines.keys import item_key, software_versions
 from workbench.pipelines.summary import build_summary
 from workbench.pipelines.tasks import ItemSpec, finish_item, predict_and_finish_item, predict_batch, predictor_for
@@ -102,6 +102,7 @@ def run_batch(
     *,
     client: Client | None = None,
     cluster: str = "local",
+    cluster_config: str | Path | None = None,
     item_timeout: float | None = None,
     retries: int = 2,
     batch_tokens: int | None = None,
@@ -122,9 +123,13 @@ def run_batch(
         named by its id, and the content-addressed items in ``out/cache/<key>/``;
         running the same batch again computes only what is not complete.
     client : distributed.Client, optional
-        An existing client; without one, a cluster from ``cluster`` is started and closed.
+        An existing client; without one, a cluster from ``cluster`` is started
+        when there is something to compute, and closed at the end (a rerun with
+        every item complete starts none).
     cluster : str
         Spec for :func:`~workbench.pipelines.cluster.make_cluster` when no client is given.
+    cluster_config : str or Path, optional
+        Its YAML settings (SLURM).
     item_timeout : float, optional
         Seconds one item may run on a worker before it is failed.
     retries : int
@@ -162,10 +167,10 @@ def run_batch(
         records, invalid = scan_fasta(sequences, max_length=request.max_length)
     out = check_writable_folder(Path(out).resolve())  # after reading the input; absolute: workers may be elsewhere
     settings = request.key_settings() | {"versions": software_versions()}
-    with _client(client, cluster) as active, batch_log(out / LOG) as log:
+    with contextlib.ExitStack() as stack, batch_log(out / LOG) as log:
+        active = OnDemandClient(stack, out, client, cluster, cluster_config)
         log.info("batch of %d record(s) (%d invalid) into %s", len(records) + len(invalid), len(invalid), out)
         log.info("request: %s", json.dumps(request.to_json(), sort_keys=True))
-        check_workers_see(active, out)
         for error in invalid:
             log.warning("invalid record: %s", error)
         reference = _reference_record(active, request) if request.refine is not None else None
@@ -199,7 +204,20 @@ def run_batch(
     return BatchResult(out, table, counts, paths)
 
 
-def _run_items(client: Client, cache: Path, request: BatchRequest, specs: Mapping[str, ItemSpec],
+def incomplete_records(request: BatchRequest, records: Sequence[SequenceRecord], out: str | Path,
+                       shared_cache: str | Path | None = None) -> list[SequenceRecord]:
+    """The records whose items are complete neither in batch folder ``out`` nor in the shared cache.
+
+    What a run of ``request`` would compute: ``workbench run`` screens only
+    these, so a rerun with nothing left to compute builds no predictor.
+    """
+    settings = request.key_settings() | {"versions": software_versions()}
+    places = [Path(out) / CACHE] + ([Path(shared_cache)] if shared_cache is not None else [])
+    return [record for record in records
+            if not any(is_complete(place / item_key(record.sequence, settings)) for place in places)]
+
+
+def _run_items(client: OnDemandClient, cache: Path, request: BatchRequest, specs: Mapping[str, ItemSpec],
                groups: Mapping[str, tuple[str, list[SequenceRecord]]], reference: SequenceRecord | None,
                log: logging.Logger, *, batch_tokens: int | None, item_timeout: float | None, retries: int,
                progress: ProgressCallback | None, show_progress: bool, cancel: threading.Event | None,
@@ -212,7 +230,11 @@ def _run_items(client: Client, cache: Path, request: BatchRequest, specs: Mappin
     todo = [key for key in specs if key not in set(cached)]
     log.info("%d item(s): %d complete from an earlier run (%d of them from the shared cache %s), %d to compute",
              len(specs), len(cached), len(reused), shared_cache, len(todo))
-    outcomes = _submit_items(client, cache, request, specs, groups, reference, log, todo, cached,
+    if not todo:  # nothing to compute: no cluster
+        if progress is not None:
+            progress(Progress(total=len(cached), cached=len(cached)), ())
+        return {key: ItemOutcome(key, "cached", read_result(cache / key)) for key in cached}
+    outcomes = _submit_items(client.get(), cache, request, specs, groups, reference, log, todo, cached,
                              batch_tokens=batch_tokens, item_timeout=item_timeout, retries=retries,
                              progress=progress, show_progress=show_progress, cancel=cancel)
     if shared_cache is not None:
@@ -288,20 +310,48 @@ def _rows(records: Sequence[SequenceRecord], invalid: Sequence[SequenceFormatErr
 # ---------------------------------------------------------------------- helpers
 
 
-@contextlib.contextmanager
-def _client(client: Client | None, cluster: str) -> Iterator[Client]:
-    if client is not None:
-        yield client
-        return
-    with make_cluster(cluster) as made:
-        yield made
+class OnDemandClient:
+    """The batch's Dask client, made when first needed; its workers checked once to see the output folder.
+
+    Parameters
+    ----------
+    stack : contextlib.ExitStack
+        Closes a cluster started here.
+    out : Path
+        The batch folder every worker must see (:func:`~workbench.pipelines.cluster.check_workers_see`).
+    client : distributed.Client, optional
+        Given by the caller: used as is (and not closed).
+    cluster, config
+        For :func:`~workbench.pipelines.cluster.make_cluster` when no client is given.
+    """
+
+    def __init__(self, stack: contextlib.ExitStack, out: Path, client: Client | None, cluster: str,
+                 config: str | Path | None) -> None:
+        self._stack, self._out, self._client, self._cluster, self._config = stack, out, client, cluster, config
+        self._checked = False
+
+    def get(self) -> Client:
+        """The client, starting the cluster the first time."""
+        if self._client is None:
+            self._client = self._stack.enter_context(make_cluster(self._cluster, config=self._config))
+        if not self._checked:
+            check_workers_see(self._client, self._out)
+            self._checked = True
+        return self._client
 
 
-def _reference_record(client: Client, request: BatchRequest) -> SequenceRecord | None:
-    """The predictor's reference item (the template's own sequence), asked of a worker's cached predictor."""
-    if not request.predictor.info.has_reference:
+def _reference_record(client: OnDemandClient, request: BatchRequest) -> SequenceRecord | None:
+    """The predictor's reference item (the template's own sequence): declared cheaply, else asked of a worker."""
+    info = request.predictor.info
+    if not info.has_reference:
         return None
-    future = client.submit(_reference_of, request.predictor, pure=False)
+    if info.reference is not None:
+        try:
+            return info.reference(request.predictor.options)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot make the reference item of predictor {request.predictor.name!r}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+    future = client.get().submit(_reference_of, request.predictor, pure=False)
     try:
         return future.result()
     except Exception as exc:

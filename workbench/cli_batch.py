@@ -16,11 +16,12 @@ import pathlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import Field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from workbench.io.fasta import SequenceRecord
     from workbench.request import BatchRequest
 
 def add_batch_commands(commands: Any) -> None:
@@ -153,6 +154,9 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
                         help="relax every model (default: yes)")
     parser.add_argument("--md-ps", type=float, default=0.0, help="picoseconds of restrained MD before the relax")
     parser.add_argument("--platform", help="OpenMM platform (default: CUDA if available, else CPU)")
+    parser.add_argument("--keep-ligands", action="store_true",
+                        help="keep ligands, cofactors and ions in the relaxed models at their input coordinates "
+                             "(not relaxed; their pocket restrained); by default they are removed, with a warning")
 
 
 def request_from_args(args: argparse.Namespace) -> BatchRequest:
@@ -182,7 +186,8 @@ def request_from_args(args: argparse.Namespace) -> BatchRequest:
             given[name] = str(pathlib.Path(given[name]).resolve())
     refine: dict[str, Any] | bool = False
     if args.refine:
-        refine = {"md_ps": args.md_ps} | ({"platform": args.platform} if args.platform else {})
+        refine = ({"md_ps": args.md_ps} | ({"platform": args.platform} if args.platform else {})
+                  | ({"keep_ligands": True} if args.keep_ligands else {}))
     try:
         request = BatchRequest.create(args.predictor, given, refine=refine)
     except TypeError as exc:
@@ -193,12 +198,14 @@ def request_from_args(args: argparse.Namespace) -> BatchRequest:
     return request
 
 
-def screen_fasta(request: BatchRequest, fasta: str, what: str) -> None:
+def screen_fasta(request: BatchRequest, fasta: str, what: str,
+                 pending: Callable[[list[SequenceRecord]], list[SequenceRecord]] | None = None) -> None:
     """Read the FASTA as the batch will and refuse, before anything is {what}, a batch that cannot work.
 
     Invalid records are warnings (the batch reports them as failed); no valid
     record, or records the predictor refuses (a template too far from them),
-    stop here with each reason on its own line.
+    stop here with each reason on its own line. ``pending``, when given,
+    picks the records still to compute (the rest were screened when they ran).
 
     Raises
     ------
@@ -211,7 +218,7 @@ def screen_fasta(request: BatchRequest, fasta: str, what: str) -> None:
         print(f"warning: {error} (the record will be reported as failed)", file=sys.stderr)
     if not records:
         raise ValueError(f"{fasta}: no valid sequence; nothing {what}")
-    refused = request.screen(records)
+    refused = request.screen(pending(records) if pending is not None else records)
     for record_id, reason in refused.items():
         print(f"record {record_id!r}: {reason}", file=sys.stderr)
     if refused:
@@ -236,17 +243,18 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
     stops at once.
     """
     from workbench.files import check_writable_folder
-    from workbench.pipelines.batch import run_batch
-    from workbench.pipelines.cluster import make_cluster
+    from workbench.pipelines.batch import incomplete_records, run_batch
 
-    screen_fasta(request, fasta, "run")  # before the cluster starts, not after, and before making the folder
+    # before the cluster starts and before making the folder; only what is left to compute
+    screen_fasta(request, fasta, "run", pending=lambda records: incomplete_records(request, records, output,
+                                                                                  shared_cache))
     check_writable_folder(output)
     for option in request.predictor.info.option_fields:  # say which embedded default file is used
         value = getattr(request.predictor.options, option.name)
         if option.metadata.get("file") and value and value == getattr(type(request.predictor.options)(), option.name):
             print(f"{option.name}: {value} (the default)", file=sys.stderr)
-    with interruptible() as cancel, make_cluster(cluster, config=config) as client:
-        result = run_batch(request, fasta, output, client=client, item_timeout=item_timeout,
+    with interruptible() as cancel:  # the cluster starts only if something is left to compute
+        result = run_batch(request, fasta, output, cluster=cluster, cluster_config=config, item_timeout=item_timeout,
                            show_progress=show_progress, cancel=cancel, shared_cache=shared_cache)
     table = result.summary
     for row in table.sort_values("rank", na_position="last").itertuples():

@@ -211,3 +211,13 @@ def test_ctrl_c_in_workbench_run_keeps_what_finished_and_says_how_to_resume(tmp_
     finished = {name for name, status in rows.items() if status == "done"}
     assert len(finished) >= 2 and "cancelled" in rows.values(), rows
     assert (out / "summary.csv").is_file()
+
+
+def test_a_rerun_with_every_item_complete_starts_no_cluster(fault, tmp_path):
+    records = _records(3)
+    request = _request(tmp_path)
+    run_batch(request, records, tmp_path / "out", client=fault)
+    # nothing listens on this address: a rerun that tried to start or reach a cluster would fail
+    again = run_batch(request, records, tmp_path / "out", cluster="tcp://127.0.0.1:9")
+    assert (again.counts["done"], again.counts["cached"]) == (0, 3)
+    assert len(predicted(tmp_path / "predicted.log")) == 3

@@ -210,3 +210,12 @@ def test_bad_arguments():
         TemplatePredictor(pdbfixer_1bhl(), min_identity=1.5)
     with pytest.raises(ValueError, match="no amino-acid chain 'Z'"):
         TemplatePredictor(pdbfixer_1bhl(), chain="Z")
+
+
+def test_the_reference_record_is_read_without_building_the_predictor():
+    from workbench.predict.base import predictor_info
+    from workbench.predict.template import TemplateOptions, TemplatePredictor
+
+    options = TemplateOptions()
+    assert predictor_info("template").reference is not None
+    assert predictor_info("template").reference(options) == TemplatePredictor(**options.to_dict()).reference_record()
