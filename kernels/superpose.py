@@ -740,6 +740,11 @@ def apply_transform(coords: np.ndarray, rotation: np.ndarray, translation: np.nd
 #: passes over it cost more than the three streams), for two frames at a time in
 #: :data:`rmsd_centred`. Measured in ``benchmarks/kernels.py``.
 ROW_BY_ROW_MAX_ATOMS = 1024
+#: Up to this many atoms :data:`rmsd_centred` also takes two frames per pass: such frames (1.5 KB)
+#: are cheap to read and the fixed cost per pass (the nine sums' reductions) dominates. Between
+#: this and :data:`ROW_BY_ROW_MAX_ATOMS`, where a trajectory outgrows the caches, reading one
+#: frame as one sequential stream measured faster.
+PAIRED_MAX_ATOMS = 128
 
 
 @jit
@@ -919,19 +924,19 @@ def _rmsd_centred(
         Output RMSDs; NaN for a frame with a NaN or infinite coordinate.
     """
     n_frames, _, n = frames.shape
-    if n <= ROW_BY_ROW_MAX_ATOMS:
+    if PAIRED_MAX_ATOMS < n <= ROW_BY_ROW_MAX_ATOMS:
         for f in prange(n_frames):
             s = centred_inner_product(frames[f], reference)
             out[f] = _centred_msd_to_rmsd(s, traces[f], g_reference, n)
         return
-    # Larger frames: two at a time, so that each reference value read serves both.
+    # Small and large frames: two at a time, so that each reference value read serves both.
     for pair in prange(n_frames // 2):
         f = 2 * pair
         s, t = _rows_products_two(frames[f], frames[f + 1], reference)
         out[f] = _centred_msd_to_rmsd(s, traces[f], g_reference, n)
         out[f + 1] = _centred_msd_to_rmsd(t, traces[f + 1], g_reference, n)
     if n_frames % 2:
-        s = _rows_products(frames[n_frames - 1], reference)
+        s = centred_inner_product(frames[n_frames - 1], reference)
         out[n_frames - 1] = _centred_msd_to_rmsd(s, traces[n_frames - 1], g_reference, n)
 
 

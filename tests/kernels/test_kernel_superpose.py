@@ -133,10 +133,10 @@ def test_centre_frames_matches_numpy(rng: np.random.Generator, n: int) -> None:
     np.testing.assert_allclose(traces, (xyz.astype(np.float64) ** 2).sum((1, 2)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("n", [1, 2, 7, 50, 1023, 1025, 3341])
+@pytest.mark.parametrize("n", [1, 2, 7, 50, 128, 129, 1024, 1025, 3341])
 @pytest.mark.parametrize("offset", [0.0, 1000.0])
 def test_rmsd_centred_matches_svd(rng: np.random.Generator, n: int, offset: float) -> None:
-    # n on both sides of ROW_BY_ROW_MAX_ATOMS: both loop orders of the inner product
+    # n on both sides of PAIRED_MAX_ATOMS and ROW_BY_ROW_MAX_ATOMS: every loop order
     reference, frames = _trajectory(rng, n, offset)
     xyz, _, traces = _centre(frames)
     ref_xyz, _, ref_trace = _centre(reference[None])
@@ -148,9 +148,9 @@ def test_rmsd_centred_matches_svd(rng: np.random.Generator, n: int, offset: floa
 
 
 @pytest.mark.nojit
-@pytest.mark.parametrize("n", [12, kernel.ROW_BY_ROW_MAX_ATOMS + 1])
+@pytest.mark.parametrize("n", [12, kernel.PAIRED_MAX_ATOMS + 1, kernel.ROW_BY_ROW_MAX_ATOMS + 1])
 def test_rmsd_centred_small(rng: np.random.Generator, n: int) -> None:
-    # both loop orders; 7 frames: three pairs and a last single frame in the larger case
+    # every loop order; 7 frames: three pairs and a last single frame where frames are paired
     _, frames = _trajectory(rng, n, 30.0)
     xyz, _, traces = _centre(frames)
     out = np.empty(len(frames))
@@ -172,7 +172,7 @@ def test_rmsd_centred_invariant_under_rigid_motion(rng: np.random.Generator) -> 
     np.testing.assert_allclose(results[0], results[1], atol=CENTRED)
 
 
-@pytest.mark.parametrize("n", [200, kernel.ROW_BY_ROW_MAX_ATOMS + 100])
+@pytest.mark.parametrize("n", [100, 200, kernel.ROW_BY_ROW_MAX_ATOMS + 100])
 def test_rmsd_centred_parallel_equals_serial(rng: np.random.Generator, n: int) -> None:
     reference = (rng.normal(size=(n, 3)) * 10).astype(np.float32)
     frames = (reference[None] + rng.normal(size=(63, n, 3))).astype(np.float32)
