@@ -953,6 +953,8 @@ def _rmsd_from_products(
     products : ndarray, shape=(3 * n_i, 3 * n_j), dtype=float64
         ``A_i A_jᵀ`` for the axis-major centred frames stacked as rows (``(3 * n_frames, n)``):
         the 3x3 block ``[3i:3i+3, 3j:3j+3]`` is the inner product of frames ``i`` and ``j``.
+        C or Fortran order; with ``diagonal``, only blocks above the diagonal are read (the
+        upper triangle that BLAS ``dsyrk`` fills).
     traces_i, traces_j : ndarray, shape=(n_i,) and (n_j,), dtype=float64
     n : int
         Atoms per frame.

@@ -214,6 +214,11 @@ def test_rmsd_from_products_matches_svd(rng: np.random.Generator, n: int) -> Non
     np.testing.assert_array_equal(whole, whole.T)
     assert (np.diag(whole) == 0).all()
     np.testing.assert_allclose(whole, expected, atol=CENTRED)
+    # as BLAS dsyrk returns it: Fortran order, only the upper triangle filled
+    upper = np.asfortranarray(np.where(np.triu(np.ones((15, 15), bool)), rows @ rows.T, np.nan))
+    from_upper = np.full((5, 5), -1.0)
+    kernel.rmsd_from_products.serial(upper, traces, traces, n, True, from_upper)
+    np.testing.assert_array_equal(from_upper, whole)
     # an off-diagonal block: frames 0-1 against 2-4, written into a strided view
     out = np.full((5, 5), -1.0)
     kernel.rmsd_from_products.serial(rows[:6] @ rows[6:].T, traces[:2], traces[2:], n, False, out[:2, 2:])
