@@ -106,6 +106,10 @@ def superpose(model: Structure, reference: Structure, atoms: AtomSelection = "CA
 def rmsd_many(frames: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """RMSD of every frame to a reference after optimal superposition (QCP).
 
+    Centres each frame on the fly, in one read of the frames. To compare the same
+    frames with several references, centre them once with :func:`centre_frames` and
+    call :func:`rmsd_centred` (MDTraj's ``precentered=True``): about 2x faster per call.
+
     Parameters
     ----------
     frames : array_like, shape=(n_frames, n_atoms, 3)
