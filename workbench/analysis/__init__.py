@@ -25,7 +25,17 @@ from workbench.analysis.lddt import LDDT, lddt
 from workbench.analysis.matching import ChainMatch, ResidueMatch, match_residues
 from workbench.analysis.quality import Clashes, GeometryDeviations, clashes, geometry_deviations
 from workbench.analysis.sasa import MAX_ASA, SASA, VDW_RADII, sasa
-from workbench.analysis.superpose import Superposition, rmsd, rmsd_many, rmsd_matrix, superpose, superpose_many
+from workbench.analysis.superpose import (
+    CentredFrames,
+    Superposition,
+    centre_frames,
+    rmsd,
+    rmsd_centred,
+    rmsd_many,
+    rmsd_matrix,
+    superpose,
+    superpose_many,
+)
 from workbench.analysis.tmscore import TMScore, tm_score
 
 __all__ = [
@@ -35,6 +45,7 @@ __all__ = [
     "PAIRINGS",
     "SASA",
     "VDW_RADII",
+    "CentredFrames",
     "ChainMatch",
     "Clashes",
     "Comparison",
@@ -43,6 +54,7 @@ __all__ = [
     "Superposition",
     "TMScore",
     "build_backbone",
+    "centre_frames",
     "clashes",
     "compare",
     "contact_map",
@@ -59,6 +71,7 @@ __all__ = [
     "place_atoms",
     "radius_of_gyration",
     "rmsd",
+    "rmsd_centred",
     "rmsd_many",
     "rmsd_matrix",
     "sasa",
