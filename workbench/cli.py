@@ -17,6 +17,7 @@ from workbench import __version__
 from workbench.analysis.comparison import PAIRINGS, compare
 from workbench.analysis.matching import DEFAULT_MIN_IDENTITY
 from workbench.cli_batch import add_batch_commands, add_request_options, request_from_args, run_and_report
+from workbench.cli_store import add_store_command
 from workbench.errors import WorkbenchInputError, one_line
 from workbench.files import atomic_write_bytes
 from workbench.io import read_structure, write_structure
@@ -122,6 +123,7 @@ def _build_parser() -> argparse.ArgumentParser:
     importer.set_defaults(handler=_import)
 
     add_batch_commands(commands)
+    add_store_command(commands)
     return parser
 
 

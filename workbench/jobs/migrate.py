@@ -19,17 +19,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, func, inspect, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from workbench.jobs.engine import make_engine
+from workbench.jobs.retry import Backoff, reason
 from workbench.jobs.tables import metadata
 
-__all__ = ["BASELINE", "SchemaError", "SchemaState", "ensure_schema", "head", "schema_state", "upgrade"]
+__all__ = ["BASELINE", "SchemaError", "SchemaState", "ensure_schema", "head", "schema_state", "store_schema", "upgrade",
+           "upgrade_store"]
 
 #: The revision of the schema that stores made before migrations existed hold.
 BASELINE = "0001"
@@ -221,3 +226,37 @@ def ensure_schema(engine: Engine, *, allow_upgrade: bool, where: str = "job stor
         raise SchemaError(f"{where}: its schema is at revision {state.revision}, older than this workbench's "
                           f"{state.head}; run `workbench store upgrade` (or start `workbench serve`, which upgrades)")
     return upgrade(engine, where)[1]
+
+
+def _on_store(url: str, action: str, work: Any, retry: Backoff | None) -> Any:
+    """``work(engine, where)`` on a new engine for ``url``, under ``retry``; database errors in one line."""
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        raise ValueError(f"not a job store URL: {url!r}") from None
+    where = f"job store {shown}"
+    engine = make_engine(url)
+    try:
+        return (retry or Backoff(give_up_after=30.0)).call(lambda: work(engine, where), f"{where}: {action}")
+    except SQLAlchemyError as exc:
+        raise ValueError(f"{where}: cannot {action}: {reason(exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def store_schema(url: str, *, retry: Backoff | None = None) -> SchemaState:
+    """Where the store at ``url`` stands (``workbench store current``); writes nothing."""
+    return _on_store(url, "read its schema", lambda engine, _where: schema_state(engine), retry)
+
+
+def upgrade_store(url: str, *, retry: Backoff | None = None) -> tuple[SchemaState, SchemaState]:
+    """Upgrade the store at ``url`` to the newest revision (``workbench store upgrade``): before and after.
+
+    Raises
+    ------
+    SchemaError
+        The store was upgraded by a newer workbench.
+    ValueError
+        A URL that is not one, or a database error, in one line.
+    """
+    return _on_store(url, "upgrade", upgrade, retry)

@@ -29,26 +29,23 @@ import logging
 import os
 import threading
 import uuid
-import warnings
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, literal_column, select, update
+from sqlalchemy import Connection, func, insert, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
 from workbench import config
 from workbench._text import control_character, escape_control_characters
 from workbench.config import workbench_home
 from workbench.jobs import transitions
+from workbench.jobs.engine import SQLITE_BUSY_TIMEOUT, NetworkFileSystemWarning, make_engine
 from workbench.jobs.migrate import SchemaError, ensure_schema
 from workbench.jobs.model import ITEM_STATUSES, Job, JobItem, JobStatus, is_job_id
-from workbench.jobs.netfs import network_filesystem
 from workbench.jobs.retry import Backoff, StoreUnavailable, reason
 from workbench.jobs.tables import job_items_table, jobs_table, metadata
 
@@ -58,20 +55,12 @@ log = logging.getLogger("workbench.jobs")
 
 T = TypeVar("T")
 
-#: Seconds a SQLite connection waits for another writer's lock before failing (and being tried again).
-SQLITE_BUSY_TIMEOUT = 30.0
 #: Concurrent changes to one job tolerated before an update gives up.
 _MAX_CONFLICTS = 100
 #: Queued jobs read at once by :meth:`JobStore.claim_next`.
 _CLAIM_CANDIDATES = 16
-#: SQLite files already warned about (one warning per file and process).
-_WARNED_NETWORK: set[str] = set()
 
 _JOB_COLUMNS = [column.name for column in jobs_table.columns]
-
-
-class NetworkFileSystemWarning(UserWarning):
-    """A SQLite job store on a network file system, where WAL mode and SQLite's locks are not safe."""
 
 
 def default_url() -> str:
@@ -110,50 +99,6 @@ def _check_json(what: str, value: Any) -> dict[str, Any]:
     except (TypeError, ValueError) as error:
         raise ValueError(f"{what} must be JSON-serialisable: {error}") from None
     return value
-
-
-def _sqlite_pragmas(busy_timeout: float) -> Callable[[Any, Any], None]:
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout * 1000)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-    return on_connect
-
-
-def _make_engine(url: str, busy_timeout: float) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        # A pooled connection whose server restarted is noticed and replaced before a statement uses it.
-        return create_engine(parsed, pool_pre_ping=True)
-    database = parsed.database or ""
-    in_memory = database in ("", ":memory:")
-    if not in_memory:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        parsed,
-        connect_args={"check_same_thread": False, "timeout": busy_timeout},
-        # One shared connection, or every checkout would see its own empty in-memory database.
-        poolclass=StaticPool if in_memory else None,
-    )
-    event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
-    return engine
-
-
-def _warn_if_network(url: URL) -> None:
-    """Warn, once per file and process, when a SQLite store sits on a network file system."""
-    database = url.database or ""
-    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
-        return
-    path = os.path.realpath(os.path.expanduser(database))
-    kind = network_filesystem(path)
-    if kind is None or path in _WARNED_NETWORK:
-        return
-    _WARNED_NETWORK.add(path)
-    warnings.warn(NetworkFileSystemWarning(
-        f"job store {path} is on a network file system ({kind}), where SQLite's WAL mode and locks are not "
-        f"safe: use a PostgreSQL store (--store postgresql+psycopg://...) or a local path"), stacklevel=3)
 
 
 def _database_now(connection: Connection) -> datetime:
@@ -235,8 +180,7 @@ class JobStore:
         self.retry = retry if retry is not None else Backoff(give_up_after=30.0)
         self._lock = threading.Lock()
         try:
-            self.engine = _make_engine(url, busy_timeout)
-            _warn_if_network(self.engine.url)
+            self.engine = make_engine(url, busy_timeout)
             where = f"job store {shown}"
             self.schema = self.retry.call(lambda: ensure_schema(self.engine, allow_upgrade=upgrade, where=where),
                                           f"{where}: opening")
