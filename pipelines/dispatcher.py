@@ -27,6 +27,7 @@ the dispatcher stops) is left to its lease, which runs out into the queue.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -55,8 +56,10 @@ from workbench.request import BatchRequest
 
 log = logging.getLogger("workbench.dispatcher")
 
-#: Seconds the threads of cancelled jobs get to wind down at shutdown, after the grace period.
-WIND_DOWN = 5.0
+#: Seconds of the grace period kept for handing jobs back and closing the cluster; at most half of it.
+CLOSE_RESERVE = 10.0
+#: Seconds the threads of cancelled jobs get to wind down before the main thread hands their jobs back.
+WIND_DOWN = 1.0
 
 
 @dataclass
@@ -255,8 +258,11 @@ class Dispatcher:
         except StoreUnavailable as exc:
             log.warning("job %s: its end is not recorded (%s); its lease will run out", job.id, one_line(exc))
         except Exception as exc:  # the job fails with its reason; the dispatcher goes on
-            log.error("job %s failed: %s: %s", job.id, type(exc).__name__, one_line(exc))
-            log.debug("job %s failed", job.id, exc_info=True)
+            if running.outcome == "finish" and not running.cancel.is_set():
+                log.error("job %s failed: %s: %s", job.id, type(exc).__name__, one_line(exc))
+            else:  # stopped on purpose (cancel, shutdown, lost lease): what ended it is no news
+                log.info("job %s: stopped (%s)", job.id, one_line(exc))
+            log.debug("job %s ended with an error", job.id, exc_info=True)
             self._settle(running, str(out), f"{type(exc).__name__}: {one_line(exc)}")
 
     def _settle(self, running: _Running, out: str, error: str | None) -> None:
@@ -312,15 +318,16 @@ class Dispatcher:
                 running.cancel.set()
 
     def _shut_down(self) -> None:
-        """Give running jobs ``grace`` seconds, then cancel the rest and hand them back.
+        """Give running jobs the grace period, less the time kept to close the cluster; hand back the rest.
 
         Threads that have not wound down :data:`WIND_DOWN` seconds after their
         cancel are handed back from here (their item folders are complete or
         absent, never partial), so the dispatcher exits on time.
         """
+        reserve = min(CLOSE_RESERVE, self.grace / 2) if self.client is None else 0.0
+        deadline = time.monotonic() + self.grace - reserve
         if self._running:
-            log.info("stopping: %d running job(s) get %g s to finish", len(self._running), self.grace)
-        deadline = time.monotonic() + self.grace
+            log.info("stopping: %d running job(s) get %.0f s to finish", len(self._running), self.grace - reserve)
         while self._running and time.monotonic() < deadline:
             self._guarded(self._renew, "renewing leases")
             self._reap()
@@ -346,11 +353,23 @@ class Dispatcher:
 
     @contextlib.contextmanager
     def _client(self) -> Iterator[Client]:
+        """The given client, or a new cluster whose worker processes ignore SIGINT and SIGTERM.
+
+        Ctrl-C reaches every process of the terminal's process group, and
+        ``kill`` of a batch system's job step (SLURM) every process of the step:
+        the workers leave stopping to this process, which closes them, rather
+        than dying mid-task with tracebacks while a nanny restarts them.
+        """
         if self.client is not None:
             yield self.client
             return
-        with make_cluster(self.cluster, config=self.cluster_config) as client:
-            yield client
+        with contextlib.ExitStack() as stack:
+            with _signals_ignored():  # inherited by the worker processes spawned now
+                client = stack.enter_context(make_cluster(self.cluster, config=self.cluster_config))
+            try:
+                yield client
+            finally:
+                _close_workers(client, timeout=1.0)
 
     def _install_signal_handlers(self) -> dict[int, Any]:
         """SIGTERM and SIGINT stop the loop; returns the handlers they replaced."""
@@ -360,6 +379,43 @@ class Dispatcher:
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, lambda *_: self.stop())
         return previous
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """SIGINT and SIGTERM ignored meanwhile (child processes started now keep ignoring them); main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _close_workers(client: Client, timeout: float) -> None:
+    """Close the local worker processes of ``client``'s cluster, killing one still busy after ``0.8 * timeout`` s.
+
+    Dask's own close gives a worker that is running an item (an abandoned job's)
+    4 s; at shutdown that time is the grace period's. Workers that are not
+    nannies (SLURM jobs) are left to the cluster.
+    """
+    from distributed import Nanny
+
+    cluster = getattr(client, "cluster", None)
+    nannies = [worker for worker in getattr(cluster, "workers", {}).values() if isinstance(worker, Nanny)]
+    if cluster is None or not nannies:
+        return
+
+    async def close_all() -> None:
+        await asyncio.gather(*(nanny.close(timeout=timeout) for nanny in nannies), return_exceptions=True)
+
+    try:
+        cluster.sync(close_all)
+    except Exception as exc:  # the cluster's own close follows and says more
+        log.debug("closing the workers: %s", exc)
 
 
 def _text(value: Any) -> str | None:
