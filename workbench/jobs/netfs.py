@@ -55,7 +55,7 @@ def _unescape(field: str) -> str:
 def parse_mounts(text: str) -> list[tuple[str, str]]:
     r"""``(mount point, file-system type)`` of every line of a ``/proc/mounts`` text, in order.
 
-    Malformed lines are skipped; ``\040`` and the other octal escapes in mount points are decoded.
+    Malformed lines (fewer than three fields, a mount point that is not absolute) are skipped; ``\040`` and the other octal escapes in mount points are decoded.
 
     Examples
     --------
@@ -65,7 +65,7 @@ def parse_mounts(text: str) -> list[tuple[str, str]]:
     mounts = []
     for line in text.splitlines():
         fields = line.split()
-        if len(fields) >= 3:
+        if len(fields) >= 3 and fields[1].startswith("/"):
             mounts.append((_unescape(fields[1]), fields[2]))
     return mounts
 
