@@ -22,8 +22,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
-    inspect,
     insert,
+    inspect,
     text,
 )
 

@@ -55,7 +55,8 @@ def _unescape(field: str) -> str:
 def parse_mounts(text: str) -> list[tuple[str, str]]:
     r"""``(mount point, file-system type)`` of every line of a ``/proc/mounts`` text, in order.
 
-    Malformed lines (fewer than three fields, a mount point that is not absolute) are skipped; ``\040`` and the other octal escapes in mount points are decoded.
+    Malformed lines (fewer than three fields, a mount point that is not absolute) are skipped;
+    ``\040`` and the other octal escapes in mount points are decoded.
 
     Examples
     --------
