@@ -129,6 +129,7 @@ class Dispatcher:
         self.retry = retry if retry is not None else Backoff(first=0.2, most=5.0, give_up_after=None,
                                                              interrupt=self.stopping)
         self._store: JobStore | None = None
+        self._reports: JobStore | None = None
         self._running: dict[str, _Running] = {}
 
     @property
@@ -137,6 +138,13 @@ class Dispatcher:
         if self._store is None:
             self._store = self._open_store()
         return self._store
+
+    @property
+    def reports(self) -> JobStore:
+        """The store for progress reports: one try each, so an outage never holds up a batch."""
+        if self._reports is None:
+            self._reports = self.store.with_retry(Backoff(give_up_after=0.0, interrupt=self.stopping))
+        return self._reports
 
     def _open_store(self) -> JobStore:
         """Open the store, migrating its schema; a warning about it (a network file system) becomes a log line."""
@@ -236,12 +244,12 @@ class Dispatcher:
                 if running.outcome != "finish":
                     return
                 last = counts.last
-                try:
-                    self.store.report_progress(job.id, self.worker, counts.counts())
+                try:  # during an outage the batch goes on; the next report, or the job's end, records it all
+                    self.reports.report_progress(job.id, self.worker, counts.counts())
                     if last is not None:
-                        self.store.record_items(job.id, [{"name": name, "item": last.key, "status": last.status,
-                                                          "error": last.error} for name in names])
-                except (StoreUnavailable, InvalidTransition) as exc:  # the batch goes on; the end is recorded
+                        self.reports.record_items(job.id, [{"name": name, "item": last.key, "status": last.status,
+                                                            "error": last.error} for name in names])
+                except (StoreUnavailable, InvalidTransition) as exc:
                     log.warning("job %s: progress not recorded: %s", job.id, one_line(exc))
 
             result = run_batch(request, fasta, out, client=client, progress=progress, cancel=running.cancel,

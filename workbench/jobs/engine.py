@@ -48,8 +48,11 @@ def make_engine(url: str, busy_timeout: float = SQLITE_BUSY_TIMEOUT) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        # A pooled connection whose server restarted is noticed and replaced before a statement uses it.
-        return create_engine(parsed, pool_pre_ping=True)
+        # A pooled connection whose server restarted is noticed and replaced before a statement uses it; a
+        # server that does not answer at all (a network partition) fails a connection in 10 s, not the OS's minutes.
+        connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" and \
+            "connect_timeout" not in parsed.query else {}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     database = parsed.database or ""
     in_memory = database in ("", ":memory:")
     if not in_memory:

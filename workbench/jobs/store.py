@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -197,6 +198,17 @@ class JobStore:
 
     def __repr__(self) -> str:
         return f"JobStore({self.url.render_as_string(hide_password=True)!r})"
+
+    def with_retry(self, retry: Backoff) -> JobStore:
+        """The same store (engine, connection pool) with another :class:`Backoff`.
+
+        For calls that must not wait out an outage (a progress report that the
+        next one supersedes): ``store.with_retry(Backoff(give_up_after=0))``.
+        Close only the original.
+        """
+        other = copy.copy(self)
+        other.retry = retry
+        return other
 
     def close(self) -> None:
         """Close every pooled connection."""
