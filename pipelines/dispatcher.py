@@ -337,6 +337,7 @@ class Dispatcher:
         if self._running:
             log.info("stopping: %d running job(s) get %.0f s to finish", len(self._running), self.grace - reserve)
         while self._running and time.monotonic() < deadline:
+            self._guarded(self._pass_cancels, "passing cancels on")
             self._guarded(self._renew, "renewing leases")
             self._reap()
             time.sleep(min(self.poll, 0.2))

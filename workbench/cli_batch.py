@@ -287,6 +287,7 @@ def _serve(args: argparse.Namespace) -> int:
     from workbench.pipelines.dispatcher import Dispatcher
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the store's schema check says its own line
 
     dispatcher = Dispatcher(store_url=args.store, results=args.results, cluster=args.cluster,
                             cluster_config=args.cluster_config, max_jobs=args.max_jobs, lease_seconds=args.lease,

@@ -16,6 +16,7 @@ the workbench, before anything reads or writes a row.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,6 +36,8 @@ from workbench.jobs.tables import metadata
 
 __all__ = ["BASELINE", "SchemaError", "SchemaState", "ensure_schema", "head", "schema_state", "store_schema", "upgrade",
            "upgrade_store"]
+
+log = logging.getLogger("workbench.jobs")
 
 #: The revision of the schema that stores made before migrations existed hold.
 BASELINE = "0001"
@@ -114,15 +117,10 @@ def _known() -> set[str]:
 
 
 def _read_state(connection: Connection) -> SchemaState:
-    versioned_revision = MigrationContext.configure(connection).get_current_revision()
+    recorded = MigrationContext.configure(connection).get_current_revision()
     tables = set(inspect(connection).get_table_names())
-    versioned = "alembic_version" in tables
-    if versioned_revision is None and set(metadata.tables) & tables:
-        revision: str | None = BASELINE
-    else:
-        revision = versioned_revision
-    return SchemaState(revision, versioned and revision is not None, head(),
-                       revision is None or revision in _known())
+    revision = BASELINE if recorded is None and set(metadata.tables) & tables else recorded
+    return SchemaState(revision, recorded is not None, head(), revision is None or revision in _known())
 
 
 def schema_state(engine: Engine) -> SchemaState:
@@ -157,6 +155,10 @@ def _upgrade_locked(engine: Engine, where: str) -> tuple[SchemaState, SchemaStat
             command.upgrade(config, "head")
         after = _read_state(connection)
         connection.commit()
+    if after != before:
+        was = "an empty database" if before.revision is None else f"revision {before.revision}" + (
+            "" if before.versioned else " (unversioned)")
+        log.info("%s: schema upgraded from %s to revision %s", where, was, after.revision)
     return before, after
 
 
