@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
@@ -183,3 +183,29 @@ def test_leases_run_on_the_database_clock(store):
     assert store.expire_leases() == []
     (expired,) = store.expire_leases(now=job.lease_expires)
     assert expired.status is JobStatus.QUEUED
+
+
+def test_a_full_sqlite_database_is_tried_again(tmp_path, waiting):
+    """SQLite's own size limit (``max_page_count``) makes the disk full for a moment; the submit waits it out."""
+    with JobStore(_sqlite_url(tmp_path)) as store:
+        store.submit({}, {}, name="before")
+        full = {"pages": None}
+
+        def limit(dbapi_connection, _record) -> None:
+            if full["pages"] is not None:
+                dbapi_connection.execute(f"PRAGMA max_page_count = {full['pages']}")
+
+        event.listen(store.engine, "connect", limit)
+        with store.engine.connect() as connection:
+            full["pages"] = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
+        store.engine.dispose()  # new connections only: every one of them now sees a full database
+        thread, outcome = _in_thread(lambda: store.submit({"fasta": ">big\n" + "MKV" * 100_000}, {}, name="big"))
+        try:
+            assert waiting.retrying.wait(120), "the store never said it was waiting for space"
+        finally:
+            full["pages"] = None  # space again
+            store.engine.dispose()
+        thread.join(120)
+        assert "error" not in outcome, outcome.get("error")
+        assert [job.name for job in store.list_jobs()] == ["big", "before"]
+    assert any("database or disk is full" in message for message in waiting.messages)

@@ -150,8 +150,8 @@ class Backoff:
                 waited = now - started
                 stopping = self.interrupt is not None and self.interrupt.is_set()
                 if stopping or (self.give_up_after is not None and waited + delay > self.give_up_after):
-                    why = "stopping" if stopping else f"for {waited:.0f} s"
-                    raise StoreUnavailable(f"{what}: the database is unavailable ({why}): {reason(exc)}") from None
+                    why = " (stopping)" if stopping else f" (for {waited:.0f} s)" if waited >= 1 else ""
+                    raise StoreUnavailable(f"{what}: the database is unavailable{why}: {reason(exc)}") from None
                 log.warning("%s: %s; trying again in %.1f s (try %d)", what, reason(exc), delay, tries + 1)
                 if self.interrupt is not None:
                     self.interrupt.wait(delay)

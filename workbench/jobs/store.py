@@ -38,7 +38,7 @@ from sqlalchemy import Connection, func, insert, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from workbench import config
 from workbench._text import control_character, escape_control_characters
@@ -316,23 +316,22 @@ class JobStore:
         _check_json("inputs", inputs)
         _check_json("parameters", parameters)
         job_id = uuid.uuid4().hex
+        tries = 0
 
         def insert_job(connection: Connection) -> Job:
+            nonlocal tries
+            tries += 1
+            if tries > 1:  # tried again after an error: the first insert may have committed before it was lost
+                row = connection.execute(select(jobs_table).where(jobs_table.c.id == job_id)).first()
+                if row is not None:
+                    return _to_job(row)
             job = Job(
                 id=job_id, owner=owner, name=str(name), inputs=inputs, parameters=parameters,
                 status=JobStatus.QUEUED, progress={}, attempts=0, lease_owner=None, lease_expires=None,
                 cancel_requested=False, created_at=_database_now(connection), started_at=None, finished_at=None,
                 result_path=None, error=None, version=0,
             )
-            try:
-                with connection.begin_nested():
-                    connection.execute(insert(jobs_table).values(**_to_row(job)))
-            except IntegrityError:
-                # Tried again after a connection dropped on the way back: the first insert had committed.
-                row = connection.execute(select(jobs_table).where(jobs_table.c.id == job_id)).first()
-                if row is None:
-                    raise
-                return _to_job(row)
+            connection.execute(insert(jobs_table).values(**_to_row(job)))
             return job
 
         return self._run(f"submitting job {job_id}", insert_job, write=True)
