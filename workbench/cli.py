@@ -25,6 +25,7 @@ from workbench.cli_batch import (
     run_and_report,
     shared_cache_from_args,
 )
+from workbench.cli_store import add_store_command
 from workbench.errors import WorkbenchInputError, one_line
 from workbench.files import atomic_write_bytes
 from workbench.io import read_structure, write_structure
@@ -137,6 +138,7 @@ def _build_parser() -> argparse.ArgumentParser:
     importer.set_defaults(handler=_import)
 
     add_batch_commands(commands)
+    add_store_command(commands)
     return parser
 
 

@@ -61,8 +61,10 @@ def add_batch_commands(commands: Any) -> None:
     serve = commands.add_parser(
         "serve", help="the dispatcher: claim queued jobs and run them on a Dask cluster",
         description="Claims queued jobs with a lease, runs them, renews the lease, records progress and results. "
-                    "On restart it takes back jobs whose lease expired. SIGTERM stops claiming and finishes "
-                    "running jobs within --grace seconds, handing back the rest.",
+                    "Upgrades the store's schema on start; waits out database outages (one log line per try); "
+                    "on restart it takes back jobs whose lease expired; passes cancels on within --poll seconds. "
+                    "SIGINT or SIGTERM stops claiming and exits within --grace seconds: running jobs get all "
+                    "but the last 10 (at most half), then are handed back to the queue.",
     )
     serve.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
     serve.add_argument("--results", help="folder for job results (default $WORKBENCH_HOME/results)")
@@ -70,8 +72,9 @@ def add_batch_commands(commands: Any) -> None:
     serve.add_argument("--cluster-config", help="YAML file of SLURMCluster settings")
     serve.add_argument("--max-jobs", type=int, default=2, help="jobs run at once (default 2)")
     serve.add_argument("--lease", type=float, default=60.0, help="lease length in seconds (default 60)")
-    serve.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the queue (default 1)")
-    serve.add_argument("--grace", type=float, default=30.0, help="seconds to finish running jobs on SIGTERM")
+    serve.add_argument("--poll", type=float, default=1.0,
+                       help="seconds between looks at the queue and at cancels (default 1)")
+    serve.add_argument("--grace", type=float, default=30.0, help="seconds to exit in on SIGINT/SIGTERM (default 30)")
     serve.add_argument("--item-timeout", type=float, metavar="S", help="fail an item running longer than S seconds")
     serve.add_argument("--once", action="store_true", help="exit when no job is queued or running")
     serve.set_defaults(handler=_serve)
@@ -383,6 +386,7 @@ def _serve(args: argparse.Namespace) -> int:
     from workbench.pipelines.dispatcher import Dispatcher
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the store's schema check says its own line
 
     dispatcher = Dispatcher(store_url=args.store, results=args.results, cluster=args.cluster,
                             cluster_config=args.cluster_config, max_jobs=args.max_jobs, lease_seconds=args.lease,
