@@ -40,7 +40,7 @@ from workbench.files import check_writable_folder
 from workbench.io._source import Source
 from workbench.io.fasta import SequenceRecord, scan_fasta
 from workbench.pipelines import shared_cache as shared_cache_module
-from workbench.pipelines.cluster import check_workers_see, gpu_resources, make_cluster
+from workbench.pipelines.cluster import FIRST_WORKER_TIMEOUT, check_workers_see, gpu_resources, make_cluster
 from workbench.pipelines.engine import ItemOutcome, ItemRunner, Progress, Task, Upstream, is_complete, read_result
 from workbench.pipelines.keys import item_key, software_versions
 from workbench.pipelines.summary import build_summary
@@ -61,6 +61,9 @@ from workbench.results import (
 )
 from workbench.stability import StabilityTerms, estimate_ddg
 from workbench.versions import package_versions
+
+BATCH_SYSTEMS = frozenset({"slurm", "pbs", "lsf", "sge", "htcondor"})
+"""Cluster specs whose workers wait in a batch system's queue."""
 
 REFERENCE_NAME = "wild_type"
 """Name of the reference item in the item's config (the records that share its sequence, if any, keep theirs)."""
@@ -334,8 +337,9 @@ class OnDemandClient:
         """The client, starting the cluster the first time."""
         if self._client is None:
             self._client = self._stack.enter_context(make_cluster(self._cluster, config=self._config))
-        if not self._checked:
-            check_workers_see(self._client, self._out)
+        if not self._checked:  # a batch system's queue may hold the first worker back for hours
+            queued = self._cluster.split(":")[0] in BATCH_SYSTEMS
+            check_workers_see(self._client, self._out, first_worker_timeout=None if queued else FIRST_WORKER_TIMEOUT)
             self._checked = True
         return self._client
 

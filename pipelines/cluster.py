@@ -130,7 +130,12 @@ def read_cluster_config(path: str | Path) -> Mapping[str, Any]:
     return data
 
 
-def check_workers_see(client: Client, folder: Path) -> None:
+FIRST_WORKER_TIMEOUT = 300.0
+"""Seconds :func:`check_workers_see` waits for a first worker on a cluster that has none (not for batch systems)."""
+
+
+def check_workers_see(client: Client, folder: Path, *, first_worker_timeout: float | None = FIRST_WORKER_TIMEOUT
+                      ) -> None:
     """Refuse, before any work, a cluster whose workers do not see ``folder`` as this process does.
 
     A sentinel file with a random token is written here and read back by every
@@ -144,11 +149,16 @@ def check_workers_see(client: Client, folder: Path) -> None:
     client : distributed.Client
     folder : Path
         An absolute path to a folder that exists here.
+    first_worker_timeout : float or None
+        Seconds to wait for a first worker when there is none; None waits as
+        long as it takes (a batch system's queue).
 
     Raises
     ------
     FolderNotShared
         Naming the first worker that cannot read the sentinel, and what it saw.
+    TimeoutError
+        When no worker joined in ``first_worker_timeout`` seconds.
     """
     token = uuid.uuid4().hex
     sentinel = folder / f".workbench-sentinel-{token}"
@@ -156,7 +166,12 @@ def check_workers_see(client: Client, folder: Path) -> None:
     try:
         seen = client.run(_read_sentinel, str(sentinel))
         if not seen:
-            seen = {"the first worker": client.submit(_read_sentinel, str(sentinel), pure=False).result()}
+            try:
+                client.wait_for_workers(1, timeout=first_worker_timeout)
+            except TimeoutError:
+                raise TimeoutError(f"no Dask worker joined the cluster in {first_worker_timeout:g} s; "
+                                   f"nothing was run") from None
+            seen = client.run(_read_sentinel, str(sentinel))
     finally:
         sentinel.unlink(missing_ok=True)
     blind = {worker: answer for worker, answer in seen.items() if answer != token}

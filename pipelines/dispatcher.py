@@ -54,6 +54,9 @@ from workbench.pipelines.cluster import make_cluster
 from workbench.pipelines.engine import Progress
 from workbench.request import BatchRequest
 
+PROGRESS_INTERVAL = 1.0
+"""Seconds between progress writes to the store while a job runs (its end is always written)."""
+
 log = logging.getLogger("workbench.dispatcher")
 
 #: Seconds of the grace period kept for handing jobs back and closing the cluster; at most half of it.
@@ -110,13 +113,15 @@ class Dispatcher:
     def __init__(self, store_url: str | None = None, results: str | Path | None = None, *, cluster: str = "local",
                  cluster_config: str | Path | None = None, client: Client | None = None, max_jobs: int = 2,
                  lease_seconds: float = 60.0, poll: float = 1.0, grace: float = 30.0,
-                 item_timeout: float | None = None, max_attempts: int = 3, retry: Backoff | None = None) -> None:
+                 item_timeout: float | None = None, max_attempts: int = 3, retry: Backoff | None = None,
+                 shared_cache: str | Path | None = None) -> None:
         if max_jobs < 1 or lease_seconds <= 0 or poll <= 0 or grace < 0:
             raise ValueError("max_jobs >= 1, lease > 0, poll > 0 and grace >= 0 are required")
         self.store_url = store_url
         self.results = Path(results) if results is not None else results_root()
         self.cluster = cluster
         self.cluster_config = cluster_config
+        self.shared_cache = Path(shared_cache) if shared_cache is not None else None
         self.client = client
         self.max_jobs = max_jobs
         self.lease_seconds = lease_seconds
@@ -240,20 +245,30 @@ class Dispatcher:
             if not isinstance(fasta, str):
                 raise ValueError("the job has no FASTA text (inputs['fasta'])")
 
+            unrecorded: list[dict[str, Any]] = []
+            recorded_at = [0.0]
+
             def progress(counts: Progress, names: tuple[str, ...]) -> None:
+                """Item rows and counts to the store, at most once a second (one transaction for many items)."""
                 if running.outcome != "finish":
                     return
                 last = counts.last
+                if last is not None:
+                    unrecorded.extend({"name": name, "item": last.key, "status": last.status, "error": last.error}
+                                      for name in names)
+                if time.monotonic() - recorded_at[0] < PROGRESS_INTERVAL and counts.finished < counts.total:
+                    return
                 try:  # during an outage the batch goes on; the next report, or the job's end, records it all
                     self.reports.report_progress(job.id, self.worker, counts.counts())
-                    if last is not None:
-                        self.reports.record_items(job.id, [{"name": name, "item": last.key, "status": last.status,
-                                                            "error": last.error} for name in names])
+                    if unrecorded:
+                        self.reports.record_items(job.id, unrecorded)
+                    unrecorded.clear()
                 except (StoreUnavailable, InvalidTransition) as exc:
                     log.warning("job %s: progress not recorded: %s", job.id, one_line(exc))
+                recorded_at[0] = time.monotonic()
 
             result = run_batch(request, fasta, out, client=client, progress=progress, cancel=running.cancel,
-                               item_timeout=self.item_timeout)
+                               item_timeout=self.item_timeout, shared_cache=self.shared_cache)
             rows = result.summary[["id", "item", "status", "error", "cached"]].to_dict("records")
             if running.outcome in ("finish", "cancelled"):
                 self.store.record_items(job.id, [{"name": str(r["id"]), "item": _text(r["item"]),

@@ -77,6 +77,7 @@ def add_batch_commands(commands: Any) -> None:
     serve.add_argument("--grace", type=float, default=30.0, help="seconds to exit in on SIGINT/SIGTERM (default 30)")
     serve.add_argument("--item-timeout", type=float, metavar="S", help="fail an item running longer than S seconds")
     serve.add_argument("--once", action="store_true", help="exit when no job is queued or running")
+    add_shared_cache_options(serve)
     serve.set_defaults(handler=_serve)
 
     weights = commands.add_parser(
@@ -390,7 +391,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     dispatcher = Dispatcher(store_url=args.store, results=args.results, cluster=args.cluster,
                             cluster_config=args.cluster_config, max_jobs=args.max_jobs, lease_seconds=args.lease,
-                            poll=args.poll, grace=args.grace, item_timeout=args.item_timeout)
+                            poll=args.poll, grace=args.grace, item_timeout=args.item_timeout,
+                            shared_cache=shared_cache_from_args(args))
     return dispatcher.serve(once=args.once)
 
 

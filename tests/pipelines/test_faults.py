@@ -36,6 +36,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def fault(client):
     """The ``fault`` predictor here and on the session's workers, for this test only."""
+    client.wait_for_workers(2, timeout=120)  # an earlier test may have killed or restarted one
     _predictors.register_fault()
     client.register_plugin(_predictors.Registration(), name="fault-predictor")
     yield client
