@@ -24,9 +24,10 @@ function of this module, named in brackets):
    residues (:func:`_keep_selected`, :func:`_load_fixer`);
 5. missing heavy atoms and terminal OXT atoms are added by PDBFixer
    (``addMissingAtoms`` with a fixed seed, deterministic), unknown extra atoms in standard
-   residues removed, hydrogens added for the given pH with the force field
-   that will be used (OpenMM's ``Modeller.addHydrogens``) (:func:`_remove_unknown_atoms`,
-   :func:`_add_missing_atoms`);
+   residues removed, hydrogens added for the given pH: the ones OpenMM's
+   ``Modeller.addHydrogens`` chooses, placed by standard geometry without its
+   minimisation (:mod:`workbench.refine.hydrogens`; the refinement's own
+   minimisation relaxes them) (:func:`_remove_unknown_atoms`, :func:`_add_missing_atoms`);
 6. atoms that came from the input get their exact input coordinates back
    (:func:`_restore_input_coordinates`), and residues the input's chain ids,
    numbers and insertion codes (:func:`_restore_input_ids`);
@@ -51,15 +52,10 @@ refined structure keeps the input's B-factors and residue numbering.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import importlib
 import io
 import itertools
-import random
-import threading
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -73,6 +69,7 @@ from pdbfixer.pdbfixer import substitutions as _PDBFIXER_SUBSTITUTIONS
 
 from workbench.errors import StructureFormatError
 from workbench.io.openmm import from_openmm, normalise_names, to_openmm
+from workbench.refine.hydrogens import add_hydrogens
 from workbench.refine.platform import openmm_seed, repeatable_platform
 from workbench.residues import STANDARD_AMINO_ACIDS, is_amino_acid, is_water, one_letter_code
 from workbench.structure import Structure
@@ -460,7 +457,6 @@ def prepare_model(
     *,
     chains: tuple[str, ...] | list[str] | None = None,
     ph: float = 7.0,
-    forcefield: app.ForceField | None = None,
     platform: mm.Platform | None = None,
     seed: int = 0,
 ) -> PreparedModel:
@@ -474,13 +470,11 @@ def prepare_model(
         Chains to keep (default: every chain with amino acids).
     ph : float
         pH for protonation states (default 7.0).
-    forcefield : openmm.app.ForceField, optional
-        Force field used to place hydrogens (default: Amber ff14SB, the one
-        the refinement uses).
     platform : openmm.Platform, optional
         Platform for PDBFixer's small minimisations of added atoms.
     seed : int
-        Seed for the random start positions of hydrogens and added atoms.
+        Seed for PDBFixer's placement of added heavy atoms (hydrogens are placed
+        by geometry, without random numbers).
 
     Returns
     -------
@@ -500,7 +494,7 @@ def prepare_model(
     fixer = _load_fixer(kept, platform)
     replaced, removed_atoms = _replace_modified_residues(fixer, kept, first, selection.parents)
     removed_atoms += _remove_unknown_atoms(fixer, kept.labels)
-    added = _add_missing_atoms(fixer, kept, ph=ph, forcefield=forcefield, seed=seed)
+    added = _add_missing_atoms(fixer, kept, ph=ph, seed=seed)
     coords, source_atom = _restore_input_coordinates(fixer, kept, first)
     labels = _restore_input_ids(fixer, kept, first)
     report = PreparationReport(
@@ -865,10 +859,13 @@ def _replace_modified_residues(
     return replaced, tuple((kept.labels[k], tuple(v)) for k, v in sorted(dropped.items()))
 
 
-def _add_missing_atoms(
-    fixer: PDBFixer, kept: _Kept, *, ph: float, forcefield: app.ForceField | None, seed: int
-) -> dict[int, list[str]]:
+def _add_missing_atoms(fixer: PDBFixer, kept: _Kept, *, ph: float, seed: int) -> dict[int, list[str]]:
     """Step 5: add missing heavy atoms and terminal OXT (seeded), then hydrogens for ``ph``.
+
+    Hydrogens are OpenMM's choice (``Modeller.addHydrogens``' names, variants and
+    atom order) placed by standard geometry (:func:`workbench.refine.hydrogens.add_hydrogens`),
+    without ``addHydrogens``' force-field system and minimisation: the refinement
+    builds its own system and minimises the hydrogens with everything else.
 
     Parameters
     ----------
@@ -876,23 +873,14 @@ def _add_missing_atoms(
         Modified in place.
     kept : _Kept
     ph : float
-    forcefield : openmm.app.ForceField or None
-        For the hydrogens (default: Amber ff14SB in vacuum).
     seed : int
-        Seeds PDBFixer's placement of added heavy atoms and the hydrogens' start positions.
+        Seeds PDBFixer's placement of added heavy atoms.
 
     Returns
     -------
     dict of int to list of str
         Residue index -> names of the heavy atoms added (the OXT of step 4 included).
-
-    Raises
-    ------
-    ValueError
-        When a residue has no force-field template; the message names it with its input label.
     """
-    from workbench.refine.forcefield import load_forcefield, name_the_residue
-
     fixer.findMissingAtoms()
     added: dict[int, list[str]] = {k: ["OXT"] for k in kept.oxt_added}
     for res, atoms in fixer.missingAtoms.items():
@@ -900,11 +888,10 @@ def _add_missing_atoms(
     for res, names in fixer.missingTerminals.items():
         added.setdefault(res.index, []).extend(names)
     fixer.addMissingAtoms(seed=openmm_seed(seed))
-    with _seeded_modeller_random(seed):
-        try:
-            fixer.addMissingHydrogens(ph, forcefield=forcefield or load_forcefield("vacuum"))
-        except ValueError as exc:  # OpenMM's "No template found for residue 0 (ARG)"
-            raise ValueError(name_the_residue(str(exc), kept.labels)) from None
+    heavy = np.asarray(fixer.positions.value_in_unit(unit.angstrom), dtype=np.float64)
+    hydrogenated = add_hydrogens(fixer.topology, heavy, ph)
+    fixer.topology = hydrogenated.topology
+    fixer.positions = unit.Quantity(hydrogenated.positions, unit.angstrom)
     if fixer.topology.getNumResidues() != len(kept.structure.residues):  # pragma: no cover
         raise RuntimeError("PDBFixer changed the number of residues")
     return added
@@ -1067,27 +1054,3 @@ def _some(labels: list[str], limit: int = 5) -> str:
     """``"A:UNK 5, A:UNK 6"`` with a count of the rest past ``limit``."""
     shown = ", ".join(labels[:limit])
     return shown if len(labels) <= limit else f"{shown} and {len(labels) - limit} more"
-
-
-_MODELLER_RANDOM = threading.Lock()
-
-
-@contextlib.contextmanager
-def _seeded_modeller_random(seed: int) -> Iterator[None]:
-    """Give OpenMM's Modeller a private, seeded random generator for one call.
-
-    ``Modeller.addHydrogens`` starts hydrogens at positions drawn from Python's
-    global ``random``. Seeding the global generator is not enough inside a Dask
-    worker, whose event-loop thread draws from it too, between our draws: the
-    same input then got different hydrogens from run to run. The module's
-    ``random`` is swapped for a ``random.Random(seed)`` for the call, under a lock
-    so that two threads never swap it at once.
-    """
-    modeller: Any = importlib.import_module("openmm.app.modeller")  # the module, not the Modeller class
-    with _MODELLER_RANDOM:
-        shared = modeller.random
-        modeller.random = random.Random(seed)
-        try:
-            yield
-        finally:
-            modeller.random = shared

@@ -72,7 +72,6 @@ from workbench.refine.forcefield import (
     RESTRAINT_GROUP,
     SOLVENTS,
     create_system,
-    load_forcefield,
     with_hbond_constraints,
 )
 from workbench.refine.ladder import RELEASE_STEPS, RoundRecord, keep_best, release_ladder
@@ -339,8 +338,7 @@ def prepare_for_refinement(structure: Structure, config: RefineConfig | None = N
     """
     config = config or RefineConfig()
     choice = choice or select_platform(config.platform, config.threads)
-    return prepare_model(structure, chains=config.chains, ph=config.ph, forcefield=load_forcefield("vacuum"),
-                         platform=choice.platform, seed=config.seed)
+    return prepare_model(structure, chains=config.chains, ph=config.ph, platform=choice.platform, seed=config.seed)
 
 
 def _check_prepared(structure: Structure, prepared: PreparedModel, config: RefineConfig) -> None:
