@@ -121,7 +121,7 @@ def create_system(topology: app.Topology, *, solvent: str = "vacuum", cutoff: fl
     try:
         system = forcefield.createSystem(topology, **kwargs)
     except ValueError as exc:
-        labels = [f"{r.chain.id} {r.name} {r.id}{(r.insertionCode or '').strip()}" for r in topology.residues()]
+        labels = [f"{r.chain.id}:{r.name} {r.id}{(r.insertionCode or '').strip()}" for r in topology.residues()]
         raise ValueError(name_the_residue(str(exc), labels)) from None
     if solvent == "obc2":
         _use_native_obc(system)
