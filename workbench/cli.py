@@ -2,6 +2,10 @@
 
 Each subcommand parses its arguments and calls one library function; what it
 prints is built by :mod:`workbench.summary`, which scripts can call too.
+
+Start-up: building the parser and running ``--version``, ``info``, ``convert``,
+``jobs`` or ``submit`` import neither numba, OpenMM, torch nor Dask; each
+handler imports what its command needs (``tests/test_startup.py`` checks it).
 """
 
 from __future__ import annotations
@@ -13,17 +17,16 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from workbench import __version__
-from workbench.analysis.comparison import PAIRINGS, compare
-from workbench.analysis.matching import DEFAULT_MIN_IDENTITY
-from workbench.cli_batch import add_batch_commands, add_request_options, request_from_args, run_and_report
+from workbench._version import __version__
+from workbench.cli_batch import (
+    CommandParser,
+    add_batch_commands,
+    add_request_options,
+    request_from_args,
+    run_and_report,
+)
 from workbench.errors import WorkbenchInputError, one_line
-from workbench.files import atomic_write_bytes
-from workbench.io import read_structure, write_structure
-from workbench.io.structure_writer import check_output_path
-from workbench.refine import RefineConfig, format_report
-from workbench.refine import refine as refine_structure
-from workbench.summary import describe_structure, format_comparison, format_description
+from workbench.refine.settings import RefineConfig
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -32,7 +35,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Protein structures: predict, refine, analyse; batches on Dask; a job queue and a web UI.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
 
     info = commands.add_parser("info", help="chains, residues, sequences, hetero groups, missing residues")
     info.add_argument("file", help="PDB or mmCIF file (optionally .gz)")
@@ -77,15 +80,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Pair residues (by sequence alignment unless --pairing numbering), superpose the model onto the "
                     "reference on CA atoms and score it. TM-score is normalised by the reference length.",
     )
-    compare.add_argument("model_path", metavar="MODEL", help="PDB or mmCIF file (optionally .gz)")
-    compare.add_argument("reference_path", metavar="REFERENCE", help="PDB or mmCIF file (optionally .gz)")
-    compare.add_argument("--pairing", choices=PAIRINGS, default="alignment",
-                         help="pair residues by sequence alignment (default) or by chain and residue number")
-    compare.add_argument("--min-identity", type=float, default=DEFAULT_MIN_IDENTITY,
-                         help="alignment: least identity, over the shorter chain, to pair two chains (default 0.3)")
-    compare.add_argument("-o", "--output", help="write the superposed model here (.pdb or .cif, optionally .gz)")
-    compare.add_argument("--json", action="store_true", help="print the scores as JSON")
-    _add_read_options(compare)
+    compare.add_options(_add_compare_options)
     compare.set_defaults(handler=_compare)
 
     predict = commands.add_parser(
@@ -96,8 +91,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("fasta", help="FASTA file; ':' separates the chains of a complex")
     predict.add_argument("-o", "--output", required=True, help="output folder")
-    add_request_options(predict)
     predict.add_argument("--no-progress", action="store_true", help="no progress bar")
+    predict.add_options(add_request_options)
     predict.set_defaults(handler=_predict)
 
     importer = commands.add_parser(
@@ -125,6 +120,21 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_compare_options(compare: argparse.ArgumentParser) -> None:
+    """The arguments of ``compare`` (added when the command is used: the defaults live in the analysis code)."""
+    from workbench.analysis.matching import DEFAULT_MIN_IDENTITY, PAIRINGS
+
+    compare.add_argument("model_path", metavar="MODEL", help="PDB or mmCIF file (optionally .gz)")
+    compare.add_argument("reference_path", metavar="REFERENCE", help="PDB or mmCIF file (optionally .gz)")
+    compare.add_argument("--pairing", choices=PAIRINGS, default="alignment",
+                         help="pair residues by sequence alignment (default) or by chain and residue number")
+    compare.add_argument("--min-identity", type=float, default=DEFAULT_MIN_IDENTITY,
+                         help="alignment: least identity, over the shorter chain, to pair two chains (default 0.3)")
+    compare.add_argument("-o", "--output", help="write the superposed model here (.pdb or .cif, optionally .gz)")
+    compare.add_argument("--json", action="store_true", help="print the scores as JSON")
+    _add_read_options(compare)
+
+
 def _add_read_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["pdb", "mmcif"], help="input format (default: from the name)")
     parser.add_argument("--model", type=int, help="read only this model number")
@@ -135,16 +145,22 @@ def _add_read_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(args: argparse.Namespace, path: str):
+    from workbench.io.structure_reader import read_structure
+
     return read_structure(path, args.format, model=args.model, altloc=args.altloc)
 
 
 def _info(args: argparse.Namespace) -> int:
+    from workbench.summary import describe_structure, format_description
+
     description = describe_structure(_read(args, args.file))
     print(json.dumps(description, indent=2) if args.json else format_description(description))
     return 0
 
 
 def _convert(args: argparse.Namespace) -> int:
+    from workbench.io.structure_writer import check_output_path, write_structure
+
     check_output_path(args.output)
     structure = _read(args, args.input)
     path = write_structure(structure, args.output)
@@ -153,6 +169,10 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from workbench.analysis.comparison import compare
+    from workbench.io.structure_writer import check_output_path, write_structure
+    from workbench.summary import format_comparison
+
     if args.output:
         check_output_path(args.output)
     result = compare(_read(args, args.model_path), _read(args, args.reference_path), pairing=args.pairing,
@@ -166,6 +186,11 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _refine(args: argparse.Namespace) -> int:
+    from workbench.files import atomic_write_bytes
+    from workbench.io.structure_writer import check_output_path, write_structure
+    from workbench.refine.relax import refine as refine_structure
+    from workbench.refine.result import format_report
+
     structure = _read(args, args.input)
     config = RefineConfig(
         md_ps=args.md_ps, platform=args.platform, threads=args.threads, solvent=args.solvent,

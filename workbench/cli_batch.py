@@ -13,11 +13,53 @@ import argparse
 import json
 import pathlib
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import Field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workbench.request import BatchRequest
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of one subcommand, whose costlier arguments are added when the command is used.
+
+    Arguments generated from the predictor registry (:func:`add_request_options`)
+    import every backend's options; ``compare``'s defaults live in the analysis
+    code. Registered with :meth:`add_options`, they are added the first time
+    this command's arguments are parsed or its help is shown, so ``workbench
+    --version`` and the other commands do not pay for them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending: list[Callable[[argparse.ArgumentParser], None]] = []
+
+    def add_options(self, add: Callable[[argparse.ArgumentParser], None]) -> None:
+        """Call ``add(self)`` before this command is first parsed or described."""
+        self._pending.append(add)
+
+    def _complete(self) -> None:
+        while self._pending:
+            self._pending.pop(0)(self)
+
+    def parse_known_args(  # type: ignore[override]  # one signature for the overloads
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> Any:
+        """Add the pending arguments, then parse (see :class:`argparse.ArgumentParser`)."""
+        self._complete()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        """Add the pending arguments, then describe them all."""
+        self._complete()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        """Add the pending arguments, then give the usage line."""
+        self._complete()
+        return super().format_usage()
+
 
 def add_batch_commands(commands: Any) -> None:
     """Add run, submit, jobs, serve and ui to the ``workbench`` subcommand parser."""
@@ -28,7 +70,7 @@ def add_batch_commands(commands: Any) -> None:
     )
     run.add_argument("fasta", help="FASTA file; ':' separates the chains of a complex")
     run.add_argument("-o", "--output", required=True, help="batch folder")
-    add_request_options(run)
+    run.add_options(add_request_options)
     run.add_argument("--cluster", default="local",
                      help="local (default), local:N, cuda, slurm, slurm:N or tcp://host:port")
     run.add_argument("--cluster-config", help="YAML file of SLURMCluster settings (for --cluster slurm)")
@@ -41,7 +83,7 @@ def add_batch_commands(commands: Any) -> None:
     submit.add_argument("--name", default="", help="a name for the job")
     submit.add_argument("--owner", default="local", help="who the job belongs to (default local)")
     submit.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
-    add_request_options(submit)
+    submit.add_options(add_request_options)
     submit.set_defaults(handler=_submit)
 
     jobs = commands.add_parser("jobs", help="list, show or cancel queued and finished jobs")

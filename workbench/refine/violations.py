@@ -57,6 +57,7 @@ import openmm.app as app
 import openmm.unit as unit
 
 from workbench.clash_rule import CLASH_RADII, clash_radii, overlapping_pairs
+from workbench.refine.settings import ViolationCriteria
 from workbench.structure import Structure
 
 __all__ = ["GeometryModel", "Violation", "ViolationCriteria", "Violations", "find_violations"]
@@ -73,35 +74,6 @@ CHIRAL_CENTRES: dict[str, tuple[str, str, str, str]] = {
     "*": ("CA", "N", "C", "CB"), "ILE": ("CB", "CA", "CG1", "CG2"), "THR": ("CB", "CA", "OG1", "CG2")}
 NATURAL_CHIRAL_VOLUME = 2.5
 """Typical signed volume of a natural chiral centre, Å³ (the 'ideal' a chirality violation reports)."""
-
-
-@dataclass(frozen=True)
-class ViolationCriteria:
-    """Thresholds of the violation check (Å and degrees); defaults follow AlphaFold2.
-
-    Attributes
-    ----------
-    clash_overlap : float
-        Allowed overlap of van der Waals spheres, Å.
-    bond_tolerance : float
-        Allowed deviation of a bond length from its ideal, Å.
-    angle_tolerance : float
-        Allowed deviation of a bond angle from its ideal, degrees.
-    peptide_bond_tolerance : float
-        Allowed deviation of the C-N peptide bond length, Å.
-    omega_tolerance : float
-        Allowed twist of a peptide bond out of plane, degrees.
-    """
-
-    clash_overlap: float = 1.5
-    bond_tolerance: float = 0.24
-    angle_tolerance: float = 24.0
-    peptide_bond_tolerance: float = 0.17
-    omega_tolerance: float = 45.0
-
-    def to_dict(self) -> dict[str, float]:
-        """JSON-ready dictionary."""
-        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
