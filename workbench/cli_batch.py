@@ -226,6 +226,23 @@ def screen_fasta(request: BatchRequest, fasta: str, what: str) -> None:
                          f"{request.predictor.name} predictor (reasons above); nothing {what}")
 
 
+def announce_kernel_compilation(cluster: str) -> None:
+    """Say on stderr when this run will compile the kernels (an empty cache): the first run waits 40-50 s for it.
+
+    In this process (``inprocess``) numba reports each compilation as it
+    starts; on a cluster the workers compile, so the cache folder is looked at
+    here instead (the workers of this machine use the same one).
+    """
+    from workbench.kernel_cache import announce_compilation, cache_status
+
+    if cluster == "inprocess":
+        announce_compilation()
+        return
+    status = cache_status()
+    if status["cold"]:
+        print(f"compiling kernels on the workers (first run only, about {status['seconds']:.0f} s)", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace) -> int:
     from workbench.files import check_writable_folder
 
@@ -242,6 +259,7 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
     from workbench.pipelines.cluster import make_cluster
 
     screen_fasta(request, fasta, "run")  # before the cluster starts, not after
+    announce_kernel_compilation(cluster)
 
     for option in request.predictor.info.option_fields:  # say which embedded default file is used
         value = getattr(request.predictor.options, option.name)
