@@ -189,7 +189,7 @@ def announce_compilation(stream: IO[str] | None = None) -> None:
         def on_end(self, ev: Any) -> None:
             pass
 
-    event.install_listener("numba:compile", Listener())
+    event.register("numba:compile", Listener())
     _ANNOUNCING = True
 
 
