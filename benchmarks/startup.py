@@ -176,7 +176,8 @@ def main() -> None:
         for name, seconds in kernels["warm"].items():
             print(f"  {name:<32} {seconds:8.4f}")
         if "cold" in kernels:
-            print(f"\ncold cache: workbench kernels compile took {kernels['cold_total_s']:.1f} s")
+            print(f"\ncold cache: workbench kernels compile took {kernels['cold_total_s']:.1f} s "
+                  f"({kernels['cold'].get('cpu_seconds', float('nan')):.1f} s of CPU); wall s per module:")
             for name, seconds in kernels["cold"].get("modules", {}).items():
                 print(f"  {name:<32} {seconds:8.1f}")
         report["kernels"] = kernels

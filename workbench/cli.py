@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -255,7 +256,8 @@ def _kernels(args: argparse.Namespace) -> int:
                               lambda module: print(f"  {module}", file=sys.stderr, flush=True))
     status = cache_status()
     if args.json:
-        print(json.dumps({"folder": status["folder"], "modules": seconds}, indent=2))
+        print(json.dumps({"folder": status["folder"], "modules": seconds,
+                          "cpu_seconds": time.process_time()}, indent=2))
     else:
         print(f"compiled {len(seconds)} kernel modules in {sum(seconds.values()):.1f} s into {status['folder']}")
     return 0

@@ -4,7 +4,7 @@ The kernels (:mod:`workbench.kernels`) are numba functions compiled on first
 use and cached on disk (``cache=True``; the folder is chosen by
 :func:`workbench.kernels._config.cache_folder`). Compiling all of them takes
 40-50 s (DSSP alone about half); loading them from the cache takes
-milliseconds. :func:`compile_kernels` (``workbench kernels compile``) fills
+milliseconds each. :func:`compile_kernels` (``workbench kernels compile``) fills
 the cache ahead of use: at install time for the package's own ``__pycache__``
 folders (a read-only install then seeds each user's cache from them), or
 into a folder of the administrator's choice per node or per image.
@@ -31,11 +31,12 @@ from typing import IO, Any
 #: The kernel modules, in the order :func:`compile_kernels` compiles them.
 KERNEL_MODULES = ("clashes", "dssp", "geometry", "lddt", "neighbors", "sasa", "superpose", "tmscore")
 
-#: Seconds to compile each module's kernels from an empty cache (one core, this project's CI machine;
-#: ``benchmarks/startup.py --kernels --cold`` measures them), for the message shown while it happens.
+#: CPU seconds to compile each module's kernels into an empty cache (all of them: 47 s of CPU on this
+#: project's shared 2-core machine; the first module also pays numba's one-off set-up), for the message
+#: shown while it happens. ``benchmarks/startup.py --kernels --cold`` measures them again.
 COMPILE_SECONDS: dict[str, float] = {
-    "clashes": 1.0, "dssp": 24.0, "geometry": 5.0, "lddt": 4.0, "neighbors": 3.0, "sasa": 2.0,
-    "superpose": 6.0, "tmscore": 4.0,
+    "clashes": 6.0, "dssp": 15.0, "geometry": 1.5, "lddt": 1.5, "neighbors": 5.0, "sasa": 1.5,
+    "superpose": 9.5, "tmscore": 7.5,
 }
 
 
@@ -165,7 +166,7 @@ def announce_compilation(stream: IO[str] | None = None) -> None:
 
     Numba reports each compilation that the cache could not spare
     (``numba:compile`` events); the first one of each kernel module prints
-    ``compiling kernels: dssp (first run only, about 24 s)``. A run whose
+    ``compiling kernels: dssp (first run only, about 15 s)``. A run whose
     kernels all load from the cache prints nothing. Installed once per process.
     """
     global _ANNOUNCING
