@@ -210,3 +210,13 @@ def test_bad_arguments():
         TemplatePredictor(pdbfixer_1bhl(), min_identity=1.5)
     with pytest.raises(ValueError, match="no amino-acid chain 'Z'"):
         TemplatePredictor(pdbfixer_1bhl(), chain="Z")
+
+
+def test_point_variants_are_screened_without_the_templates_secondary_structure():
+    """DSSP of the template (numba) is computed only for an insertion or deletion inside it."""
+    predictor = TemplatePredictor(pdbfixer_1bhl())
+    assert predictor.refusal(SequenceRecord("T66I", "T66I", (_mutate(predictor, "T66I"),))) is None
+    assert "_chain_structure" not in vars(predictor)
+    reason = predictor.refusal(SequenceRecord("del", "del", (_delete(predictor, "97", 2),)))
+    assert reason is not None and "inside a helix" in reason
+    assert "_chain_structure" in vars(predictor)
