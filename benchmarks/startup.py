@@ -13,11 +13,12 @@ Bio.SeqIO, dask, pandas, sqlalchemy).
 ``--kernels`` adds the kernels: a subprocess per measurement, so each is a
 first call in a new process.
 
-- warm cache: importing the analysis module, then the first call of each
-  kernel family (dssp, sasa, superpose/rmsd, tm_score, lddt, contacts,
+- warm cache: importing numba and the analysis modules, then the first call of
+  each kernel family (dssp, sasa, superpose/rmsd, tm_score, lddt, contacts,
   clashes, dihedrals), in that order; the first of them pays numba's one-off
   target set-up (its typing and lowering registries, and the scipy import that
-  numba's ``arraymath`` makes to detect BLAS), the rest load their own code only.
+  numba's ``arraymath`` makes to detect BLAS), the rest load their own code
+  only. A second pass times that set-up on its own, before the first call.
 - cold cache (``--cold``, about a minute): ``workbench kernels compile`` into an
   empty cache folder, per module.
 
@@ -50,12 +51,25 @@ HEAVY = ("torch", "transformers", "openmm", "numba", "scipy", "Bio.SeqIO", "dask
 
 _KERNEL_PROBE = r"""
 import json, sys, time
+times = {}
 t0 = time.perf_counter()
 import numpy as np
 from workbench import read_structure
-from workbench import analysis
-t_import = time.perf_counter() - t0
 s = read_structure(sys.argv[1])
+times["import numpy, gemmi; read the structure"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+import numba
+times["import numba"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+from workbench import analysis
+for name in ("dssp", "sasa", "superpose", "tmscore", "lddt", "geometry", "quality", "comparison"):
+    __import__("workbench.analysis." + name)
+times["import the analysis modules (kernels defined)"] = time.perf_counter() - t0
+if "--setup" in sys.argv:
+    from numba.core.registry import cpu_target
+    t0 = time.perf_counter()
+    cpu_target.target_context.refresh()  # what the first kernel call in a process does first
+    times["numba one-off set-up (registries, its scipy import)"] = time.perf_counter() - t0
 frames = np.stack([s.coords, s.coords + np.float32(1.0)])
 calls = [
     ("dssp", lambda: analysis.dssp(s)),
@@ -68,7 +82,6 @@ calls = [
     ("clashes", lambda: analysis.clashes(s)),
     ("dihedrals", lambda: analysis.dihedrals(s)),
 ]
-times = {"import workbench.analysis": t_import}
 for name, call in calls:
     t = time.perf_counter(); call(); times[name] = time.perf_counter() - t
     t = time.perf_counter(); call(); times[name + " (second call)"] = time.perf_counter() - t
@@ -132,13 +145,16 @@ def measure_kernels(workbench: str, structure: Path, runs: int, cold: bool) -> d
     python = interpreter_of(Path(workbench))
     env = dict(os.environ)
     result: dict = {}
-    samples: dict[str, list[float]] = {}
-    for _ in range(runs):
-        done = subprocess.run([python, "-c", _KERNEL_PROBE, str(structure)], env=env, check=True,
-                              capture_output=True, text=True)
-        for name, seconds in json.loads(done.stdout.splitlines()[-1]).items():
-            samples.setdefault(name, []).append(seconds)
-    result["warm"] = {name: statistics.median(values) for name, values in samples.items()}
+    subprocess.run([python, "-c", _KERNEL_PROBE, str(structure)], env=env, check=True, capture_output=True)  # fills
+    for setup in ("", "--setup"):  # the first call with numba's set-up in it, then with the set-up timed apart
+        samples: dict[str, list[float]] = {}
+        for _ in range(runs):
+            done = subprocess.run([python, "-c", _KERNEL_PROBE, str(structure), setup], env=env, check=True,
+                                  capture_output=True, text=True)
+            for name, seconds in json.loads(done.stdout.splitlines()[-1]).items():
+                samples.setdefault(name, []).append(seconds)
+        key = "warm setup" if setup else "warm"
+        result[key] = {name: statistics.median(values) for name, values in samples.items()}
     if cold:
         with tempfile.TemporaryDirectory(prefix="workbench-numba-") as cache:
             env["NUMBA_CACHE_DIR"] = cache
@@ -172,9 +188,11 @@ def main() -> None:
     report: dict = {"workbench": workbench, "runs": args.runs, "commands": rows}
     if args.kernels:
         kernels = measure_kernels(workbench, args.structure, max(3, args.runs // 2), args.cold)
-        print("\nfirst kernel calls in a new process, warm cache (median s):")
-        for name, seconds in kernels["warm"].items():
-            print(f"  {name:<32} {seconds:8.4f}")
+        for key, title in (("warm", "first kernel calls in a new process, warm cache (median s)"),
+                           ("warm setup", "the same, numba's one-off set-up timed apart (median s)")):
+            print(f"\n{title}:")
+            for name, seconds in kernels[key].items():
+                print(f"  {name:<52} {seconds:8.4f}")
         if "cold" in kernels:
             print(f"\ncold cache: workbench kernels compile took {kernels['cold_total_s']:.1f} s "
                   f"({kernels['cold'].get('cpu_seconds', float('nan')):.1f} s of CPU); wall s per module:")
