@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from workbench import kernel_cache
+from workbench.kernels import _config
 
 WORKBENCH = str(Path(sys.executable).parent / "workbench")
 
@@ -30,13 +31,21 @@ def first_call(cache: Path) -> subprocess.CompletedProcess:
 
 
 def test_a_compiling_run_says_so_and_a_cached_run_does_not(tmp_path):
-    cold = first_call(tmp_path)
+    built = tmp_path / "built"
+    cold = first_call(built)
     assert cold.returncode == 0, cold.stderr
     assert "compiling kernels: geometry (first run only, about" in cold.stderr
-    assert any(tmp_path.rglob("geometry.radius_of_gyration-*.nbi"))  # cached where NUMBA_CACHE_DIR says
-    warm = first_call(tmp_path)
+    (index,) = built.rglob("geometry.radius_of_gyration-*.nbi")  # cached where NUMBA_CACHE_DIR says
+    warm = first_call(built)
     assert warm.returncode == 0 and warm.stdout == cold.stdout
     assert "compiling" not in warm.stderr
+
+    # what a read-only install does with the cache it ships: copy the files into the user's folder, compile nothing
+    seeded = tmp_path / "seeded"
+    assert _config._seed_from(str(index.parent), str(seeded / index.parent.name)) >= 2
+    copied = first_call(seeded)
+    assert copied.returncode == 0 and copied.stdout == cold.stdout
+    assert "compiling" not in copied.stderr
 
 
 def test_status_names_the_folder_and_what_is_not_cached(tmp_path):
