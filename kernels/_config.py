@@ -114,7 +114,9 @@ def _seed_from(shipped: str, folder: str) -> int:
     so a copied entry that does not fit this machine is recompiled, not misused.
     """
     try:
-        names = [n for n in os.listdir(shipped) if n.endswith((".nbi", ".nbc"))]
+        # code before indexes: a process reading the folder meanwhile never finds an index without its code
+        names = sorted((n for n in os.listdir(shipped) if n.endswith((".nbi", ".nbc"))),
+                       key=lambda n: n.endswith(".nbi"))
     except OSError:
         return 0
     copied = 0
