@@ -126,6 +126,7 @@ def measure_commands(workbench: str, structure: Path, runs: int) -> list[dict]:
         home = Path(tmp) / "home"
         env = dict(os.environ, WORKBENCH_HOME=str(home))
         env.pop("WORKBENCH_STORE_URL", None)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # an install has its .pyc files: the untimed run writes them
         fasta = Path(tmp) / "one.fasta"
         lines = (REPO / "examples" / "data" / "integrase_variants.fasta").read_text().splitlines()
         fasta.write_text("\n".join(lines[:2]) + "\n")  # the first record
@@ -144,6 +145,7 @@ def measure_commands(workbench: str, structure: Path, runs: int) -> list[dict]:
 def measure_kernels(workbench: str, structure: Path, runs: int, cold: bool) -> dict:
     python = interpreter_of(Path(workbench))
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     result: dict = {}
     subprocess.run([python, "-c", _KERNEL_PROBE, str(structure)], env=env, check=True, capture_output=True)  # fills
     for setup in ("", "--setup"):  # the first call with numba's set-up in it, then with the set-up timed apart
