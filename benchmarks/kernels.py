@@ -14,10 +14,22 @@ peer time / our time (above 1: we are faster).
   first call of each of our functions includes JIT compilation; it is reported
   separately (first call minus run time). ``--warm-cache`` uses the normal cache.
 - Run time: the best of ``--repeats`` calls (at least 3, more for fast calls).
+- Precentred RMSD (``--tasks rmsd``): ``rmsd_centred`` on frames centred once
+  (``centre_frames``) against ``md.rmsd(..., precentered=True)`` after
+  ``center_coordinates()``, at 100, 363 and 2,773 atoms (the first atoms of the AdK
+  frames) and 1 and 10,000 frames; the centring is outside the timing for both. Each
+  measurement alternates ours, MDTraj and a numpy copy of a 256 MiB array (the
+  machine's memory bandwidth, read + write), ``--rounds`` times; times are medians
+  over rounds, ratios medians of the ratios within a round (robust to the machine's
+  load changing between rounds). The bandwidth floor is 12 bytes per atom per frame
+  at the measured bandwidth.
+  The all-against-all matrix is compared with one precentred ``md.rmsd`` call per
+  frame, and both with a float64 SVD on the same float32 coordinates.
 
 Usage::
 
     python benchmarks/kernels.py [--data ../shared/data] [--repeats 5] [--threads 1] [--warm-cache]
+                                 [--tasks rmsd,sasa,dssp,tm,lddt] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -28,11 +40,13 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: The measurements, selectable with ``--tasks``.
+TASKS = ("rmsd", "sasa", "dssp", "tm", "lddt")
 
 
 def _setup_threads(threads: int, warm_cache: bool) -> None:
@@ -71,7 +85,7 @@ def first_call(function: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def run(data: Path, repeats: int) -> list[Row]:
+def run(data: Path, repeats: int, tasks: set[str]) -> list[Row]:
     import biotite.structure as bs
     import biotite.structure.io.pdb as bpdb
     import mdtraj as md
@@ -111,7 +125,8 @@ def run(data: Path, repeats: int) -> list[Row]:
     reps = -(-10_000 // traj.n_frames)
     big_frames = np.ascontiguousarray(np.tile(frames, (reps, 1, 1))[:10_000])
     big_traj = md.Trajectory(big_frames / 10.0, traj.topology)
-    for label, ours_frames, peer_traj in (("98 frames", frames, traj), ("10,000 frames", big_frames, big_traj)):
+    rmsd_sets = (("98 frames", frames, traj), ("10,000 frames", big_frames, big_traj)) if "rmsd" in tasks else ()
+    for label, ours_frames, peer_traj in rmsd_sets:
 
         def rmsd_agreement(f: np.ndarray = ours_frames, t: md.Trajectory = peer_traj) -> dict[str, str]:
             delta = np.abs(A.rmsd_many(f, frames[0]) - md.rmsd(t, traj, 0) * 10.0).max()
@@ -126,7 +141,7 @@ def run(data: Path, repeats: int) -> list[Row]:
         )
 
     # -- SASA ----------------------------------------------------------------------------------------
-    for name in ("7pbl", "3o21"):
+    for name in ("7pbl", "3o21") if "sasa" in tasks else ():
         path = data / "structures" / f"{name}.pdb"
         structure = read(path)
         peer_traj = load_traj(path)
@@ -163,7 +178,7 @@ def run(data: Path, repeats: int) -> list[Row]:
         )
 
     # -- DSSP ----------------------------------------------------------------------------------------
-    for name in ("7pbl", "3o21", "1ubq"):
+    for name in ("7pbl", "3o21", "1ubq") if "dssp" in tasks else ():
         path = data / "structures" / f"{name}.pdb"
         structure = read(path)
         peer_traj = load_traj(path)
@@ -187,10 +202,8 @@ def run(data: Path, repeats: int) -> list[Row]:
     adk_closed = read(data / "traj" / "adk_closed.pdb")
     adk_open = read(data / "traj" / "adk_open.pdb")
     aliases = {"HSD": "H", "HSE": "H", "HSP": "H"}
-    for label, model, reference in (
-        ("1L2Y model 2 vs 1", nmr.model(1), nmr.model(0)),
-        ("AdK closed vs open", adk_closed, adk_open),
-    ):
+    tm_pairs = (("1L2Y model 2 vs 1", nmr.model(1), nmr.model(0)), ("AdK closed vs open", adk_closed, adk_open))
+    for label, model, reference in tm_pairs if "tm" in tasks else ():
         ca = A.select_atoms(reference, "CA")
         x = model.coords[ca].astype(np.float64)
         y = reference.coords[ca].astype(np.float64)
@@ -239,10 +252,11 @@ def run(data: Path, repeats: int) -> list[Row]:
         bpdb.PDBFile.read(str(data / "traj" / f"adk_{s}.pdb")).get_structure(model=1) for s in ("open", "closed")
     ]
     adk_heavy = [a[~np.char.startswith(np.char.lstrip(a.atom_name.astype(str), "0123456789"), "H")] for a in adk_atoms]
-    for label, model, reference, peer_model, peer_reference in (
+    lddt_sets = (
         ("1L2Y model 2 vs 1, heavy atoms", heavy_nmr.model(1), heavy_nmr.model(0), stack[1], stack[0]),
         ("AdK closed vs open, heavy atoms", adk_closed, adk_open, adk_heavy[1], adk_heavy[0]),
-    ):
+    )
+    for label, model, reference, peer_model, peer_reference in lddt_sets if "lddt" in tasks else ():
 
         def lddt_agreement(
             m: workbench.Structure = model,
@@ -263,6 +277,123 @@ def run(data: Path, repeats: int) -> list[Row]:
     return rows
 
 
+def median_time(function: Callable[[], object], calls: int) -> float:
+    """Median wall time of ``calls`` calls of ``function``."""
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - t0)
+    return float(sorted(times)[len(times) // 2])
+
+
+def run_precentred(data: Path, rounds: int) -> None:
+    """Precentred RMSD against MDTraj precentred and the memory-bandwidth floor; all-against-all."""
+    import mdtraj as md
+    import numpy as np
+
+    from workbench import analysis as A
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traj = md.load(str(data / "traj" / "adk_dims.dcd"), top=str(data / "traj" / "adk_closed.pdb"))
+    source = np.ascontiguousarray(traj.xyz * 10.0)
+    big = np.ones(1 << 26, dtype=np.float32)  # 256 MiB: well beyond the caches
+    copy = np.empty_like(big)
+
+    def svd_rmsd(x: np.ndarray, y: np.ndarray) -> float:
+        """Float64 Kabsch (SVD) on the given float32 coordinates: the accuracy reference."""
+        a = x.astype(np.float64) - x.astype(np.float64).mean(0)
+        b = y.astype(np.float64) - y.astype(np.float64).mean(0)
+        u, sigma, vt = np.linalg.svd(a.T @ b)
+        sigma[-1] *= np.sign(np.linalg.det(u @ vt))
+        return float(np.sqrt(max(0.0, ((a * a).sum() + (b * b).sum() - 2 * sigma.sum()) / len(x))))
+
+    header = ("atoms", "frames", "ours ms", "MDTraj ms", "MDTraj/ours", "from coords ms", "floor ms",
+              "ours/floor", "GB/s", "ours max|d| A", "MDTraj max|d| A")  # fmt: skip
+    lines: list[tuple[str, ...]] = []
+    for n_atoms in (100, 363, 2773):
+        topology = traj.topology.subset(range(n_atoms))
+        for n_frames in (1, 10_000):
+            frames = np.ascontiguousarray(np.tile(source[:, :n_atoms], (-(-n_frames // len(source)), 1, 1))[:n_frames])
+            centred = A.centre_frames(frames)
+            peer = md.Trajectory(frames / 10.0, topology)
+            peer.center_coordinates()
+            calls = 200 if n_frames == 1 else 3
+            ours_fn = lambda c=centred: A.rmsd_centred(c, c, 0)  # noqa: E731
+            peer_fn = lambda t=peer: md.rmsd(t, t, 0, precentered=True)  # noqa: E731
+            plain_fn = lambda f=frames: A.rmsd_many(f, f[0])  # noqa: E731
+            for function in (ours_fn, peer_fn, plain_fn):
+                function()  # compile, warm up
+            ours_t, peer_t, plain_t, bandwidth = [], [], [], []
+            for _ in range(rounds):
+                ours_t.append(median_time(ours_fn, calls))
+                peer_t.append(median_time(peer_fn, calls))
+                plain_t.append(median_time(plain_fn, calls))
+                bandwidth.append(2 * big.nbytes / median_time(lambda: np.copyto(copy, big), 1))
+            ours, theirs, plain, gbs = (float(np.median(v)) for v in (ours_t, peer_t, plain_t, bandwidth))
+            # ratios within each round, then their median: robust to the load changing between rounds
+            peer_ratio = float(np.median(np.array(peer_t) / np.array(ours_t)))
+            floor_ratio = float(np.median(np.array(ours_t) * np.array(bandwidth))) / (12 * n_atoms * n_frames)
+            floor = 12 * n_atoms * n_frames / gbs
+            distinct = min(n_frames, len(source))
+            expected = np.array([svd_rmsd(frames[f], frames[0]) for f in range(distinct)])
+            ours_d = np.abs(ours_fn()[:distinct] - expected).max()
+            peer_d = np.abs(peer_fn()[:distinct] * 10.0 - expected).max()
+            lines.append((str(n_atoms), f"{n_frames:,}", f"{ours * 1e3:.3f}", f"{theirs * 1e3:.3f}",
+                          f"{peer_ratio:.2f}x", f"{plain * 1e3:.3f}", f"{floor * 1e3:.3f}", f"{floor_ratio:.2f}x",
+                          f"{gbs / 1e9:.1f}", f"{ours_d:.1e}", f"{peer_d:.1e}"))  # fmt: skip
+    print("\nRMSD to frame 0, precentred (AdK, first n atoms; medians of alternating rounds)")
+    print_columns(header, lines)
+
+    # -- all against all -------------------------------------------------------------------------
+    rng = np.random.default_rng(0)
+    n_frames = 500
+    frames = source[np.arange(n_frames) % len(source)] + rng.normal(scale=0.05, size=(n_frames, *source.shape[1:]))
+    frames = frames[:, :2773].astype(np.float32)
+    peer = md.Trajectory(frames / 10.0, traj.topology.subset(range(2773)))
+    peer.center_coordinates()
+
+    def peer_matrix(t: md.Trajectory = peer) -> np.ndarray:
+        return np.stack([md.rmsd(t, t, i, precentered=True) for i in range(t.n_frames)]) * 10.0
+
+    ours_matrix = A.rmsd_matrix(frames)
+    ours_t, peer_t = [], []
+    for _ in range(max(1, rounds // 2)):
+        ours_t.append(median_time(lambda: A.rmsd_matrix(frames), 1))
+        peer_t.append(median_time(peer_matrix, 1))
+    # close pairs (the same AdK frame with different noise, ~0.07 A) and random pairs
+    close = [(i, i + len(source)) for i in range(0, 300, 3)]
+    far = [tuple(rng.choice(n_frames, 2, replace=False)) for _ in range(200)]
+    pairs = close + far
+    expected = np.array([svd_rmsd(frames[i], frames[j]) for i, j in pairs])
+    index = tuple(np.array(pairs).T)
+    ours_d = np.abs(ours_matrix[index] - expected).max()
+    peer_d = np.abs(peer_matrix()[index] - expected).max()
+    matrix_header = ("task", "ours ms", "MDTraj ms", "MDTraj/ours", "ours max|d| A", "MDTraj max|d| A")
+    print("\nAll-against-all RMSD, 500 frames x 2,773 atoms (MDTraj: one precentred md.rmsd per frame);")
+    print(f"|d| against float64 SVD on {len(close)} close pairs (~0.07 A apart) and {len(far)} random pairs")
+    ours_ms, peer_ms = float(np.median(ours_t)) * 1e3, float(np.median(peer_t)) * 1e3
+    ratio = float(np.median(np.array(peer_t) / np.array(ours_t)))  # within-round ratios, as above
+    row = (
+        "rmsd_matrix",
+        f"{ours_ms:.1f}",
+        f"{peer_ms:.1f}",
+        f"{ratio:.2f}x",
+        f"{ours_d:.1e}",
+        f"{peer_d:.1e}",
+    )
+    print_columns(matrix_header, [row])
+
+
+def print_columns(header: Sequence[str], lines: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for line in lines:
+        print("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)))
+
+
 def print_table(rows: list[Row]) -> None:
     header = ("task", "size", "ours ms", "compile s", "peer", "peer ms", "peer/ours", "same answers")
     lines = [
@@ -270,11 +401,7 @@ def print_table(rows: list[Row]) -> None:
          f"{r.theirs / r.ours:.1f}x", r.agreement)
         for r in rows
     ]  # fmt: skip
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)))
+    print_columns(header, lines)
     worst = min(rows, key=lambda r: r.theirs / r.ours)
     print(f"\nlowest ratio: {worst.theirs / worst.ours:.1f}x ({worst.task}, against {worst.peer})")
 
@@ -287,7 +414,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--warm-cache", action="store_true", help="use numba's normal on-disk cache")
+    parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated subset of {','.join(TASKS)}")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of the precentred RMSD table")
     args = parser.parse_args(argv)
+    tasks = set(args.tasks.split(","))
+    if tasks - set(TASKS):
+        parser.error(f"unknown tasks: {', '.join(sorted(tasks - set(TASKS)))}")
     if not args.data.is_dir():
         print(f"no data folder at {args.data} (set --data or WORKBENCH_SHARED_DATA)", file=sys.stderr)
         return 2
@@ -308,8 +440,11 @@ def main(argv: list[str] | None = None) -> int:
         f"OpenMP {os.environ['OMP_NUM_THREADS']}; numba cache: "
         f"{'warm (normal cache)' if args.warm_cache else 'cold (fresh folder): compile time included in first calls'}\n"
     )
-    rows = run(args.data, args.repeats)
-    print_table(rows)
+    rows = run(args.data, args.repeats, tasks)
+    if rows:
+        print_table(rows)
+    if "rmsd" in tasks:
+        run_precentred(args.data, args.rounds)
     return 0
 
 

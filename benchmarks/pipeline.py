@@ -47,6 +47,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from distributed import WorkerPlugin
+
+from workbench.predict.base import PredictorOptions
+
 GOAL_OVERHEAD_MS = 5.0
 GOAL_SPEEDUP = 1.8
 
@@ -70,6 +74,74 @@ def spin(loops: int) -> int:
 def cpu_bound(payload: int, folder: Path | None) -> dict[str, Any]:
     """An item of ``payload`` loops of :func:`spin` (calibrated to a few tens of ms)."""
     return {"checksum": spin(payload)}
+
+
+# ---------------------------------------------------------------- a trivial predictor for the scale runs
+
+TINY = "tiny-benchmark"
+TINY_PDB = """\
+ATOM      1  N   ALA A   1      -0.677  -1.230  -0.491  1.00 70.00           N
+ATOM      2  CA  ALA A   1      -0.001   0.064  -0.491  1.00 70.00           C
+ATOM      3  C   ALA A   1       1.499  -0.110  -0.491  1.00 70.00           C
+ATOM      4  O   ALA A   1       2.030  -1.227  -0.502  1.00 70.00           O
+ATOM      5  CB  ALA A   1      -0.509   0.856   0.727  1.00 70.00           C
+END
+"""
+
+
+@dataclass(frozen=True)
+class TinyOptions(PredictorOptions):
+    """``tiny-benchmark`` has no options."""
+
+
+class TinyPredictor:
+    """One alanine for any record: prediction costs nothing, the item's own work is the workbench's."""
+
+    name = TINY
+
+    def predict(self, records: Sequence[Any]) -> list[Any]:
+        import numpy as np
+
+        from workbench.predict.base import Prediction, PredictionOutcome, Provenance
+
+        model = _tiny_model()
+        plddt = np.full(len(model.residues), 70.0, dtype=np.float32)
+        return [PredictionOutcome(r, Prediction(model, plddt, None, None, Provenance(TINY), name=r.id))
+                for r in records]
+
+
+def _tiny_model() -> Any:
+    from workbench.io.structure_reader import read_structure
+
+    global _MODEL
+    if "_MODEL" not in globals():
+        path = Path(tempfile.mkdtemp(prefix="tiny-model-")) / "ala.pdb"
+        path.write_text(TINY_PDB)
+        _MODEL = read_structure(path)
+    return _MODEL
+
+
+def register_tiny() -> None:
+    """Register ``tiny-benchmark`` in this process (idempotent)."""
+    from workbench.predict.base import available_predictors, register
+
+    if TINY not in available_predictors():
+        register(TINY, options=TinyOptions)(TinyPredictor)
+
+
+def tiny_item(payload: tuple[Any, Any], folder: str) -> float:
+    """What one item's task does without the engine (for bare ``client.map``): predict, finish; its own seconds."""
+    from workbench.pipelines.tasks import predict_and_finish_item
+
+    register_tiny()
+    started = time.perf_counter()
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    predict_and_finish_item(payload, Path(folder))
+    return time.perf_counter() - started
+
+
+def _register_on_worker(dask_worker: Any = None) -> None:
+    register_tiny()
 
 
 # ---------------------------------------------------------------- measurements (client side)
@@ -203,6 +275,180 @@ def speedup(items: int, workers: int, loops: int, scratch: Path) -> tuple[list[R
     return rows, {"speedup": times[1] / times[workers], "seconds": times}
 
 
+class PeakMemory:
+    """Peak resident memory of this process above its level at the start, sampled every 50 ms."""
+
+    def __init__(self) -> None:
+        import threading
+
+        import psutil
+
+        self._process = psutil.Process()
+        self.baseline = self._process.memory_info().rss
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.baseline
+
+
+@dataclass
+class ScaleRow:
+    case: str
+    items: int
+    seconds: float
+    work_s: float
+    memory_mb: float
+
+    @property
+    def per_item_ms(self) -> float:
+        return self.seconds / self.items * 1e3
+
+    @property
+    def orchestration_ms(self) -> float:
+        return (self.seconds - self.work_s) / self.items * 1e3
+
+
+def _records(n: int) -> list[Any]:
+    """``n`` distinct 12-residue records (distinct sequences: distinct items)."""
+    import random
+
+    from workbench.io.fasta import SequenceRecord
+
+    rng = random.Random(n)
+    letters = "ACDEFGHIKLMNPQRSTVWY"
+    seen: set[str] = set()
+    records = []
+    while len(records) < n:
+        sequence = "".join(rng.choice(letters) for _ in range(12))
+        if sequence not in seen:
+            seen.add(sequence)
+            records.append(SequenceRecord(id=f"s{len(records):06d}", name=f"s{len(records):06d}",
+                                          chains=(sequence,), line=len(records) + 1))
+    return records
+
+
+def _work_seconds(items: Path) -> float:
+    """Sum of the work functions' own seconds, from the DONE markers of a batch's item folders."""
+    return sum(json.loads(done.read_bytes())["seconds"] for done in items.glob("*/DONE"))
+
+
+def scale(n: int, workers: int, scratch: Path, *, dispatcher: bool) -> list[ScaleRow]:
+    """``n`` tiny items through bare ``client.map``, ``run_batch`` and (optionally) the dispatcher, one cluster."""
+    from workbench.jobs.store import JobStore
+    from workbench.pipelines.batch import run_batch
+    from workbench.pipelines.cluster import make_cluster
+    from workbench.pipelines.dispatcher import Dispatcher
+    from workbench.pipelines.keys import item_key
+    from workbench.pipelines.tasks import ItemSpec
+    from workbench.request import BatchRequest
+
+    register_tiny()
+    records = _records(n)
+    request = BatchRequest.create(TINY, {}, refine=False)
+    rows = []
+    with make_cluster(f"local:{workers}") as client:
+        client.wait_for_workers(workers)
+        client.run(_register_on_worker)
+        client.register_plugin(_TinyRegistration(), name="tiny-benchmark")
+        run_batch(request, records[:20], scratch / "warm", client=client)  # workers import and compile once
+
+        settings = request.key_settings()
+        payloads = [(ItemSpec(item_key(r.sequence, settings), r.sequence, (r.id,), request, settings), r)
+                    for r in records]
+        with PeakMemory() as memory:
+            start = time.perf_counter()
+            futures = client.map(tiny_item, payloads, [str(scratch / "bare" / p[0].key) for p in payloads],
+                                 pure=False)
+            work = sum(client.gather(futures))
+            seconds = time.perf_counter() - start
+            del futures
+        rows.append(ScaleRow("bare client.map (same work)", n, seconds, work / workers, memory.growth / 2**20))
+        del payloads
+
+        with PeakMemory() as memory:
+            start = time.perf_counter()
+            result = run_batch(request, records, scratch / "ours", client=client)
+            seconds = time.perf_counter() - start
+        if result.counts["done"] != n:
+            raise RuntimeError(f"run_batch: expected {n} done, got {result.counts}")
+        rows.append(ScaleRow("run_batch", n, seconds, _work_seconds(scratch / "ours" / "cache") / workers,
+                             memory.growth / 2**20))
+        del result
+
+        if dispatcher:
+            fasta = "".join(f">{r.id}\n{r.sequence}\n" for r in records)
+            store_url = f"sqlite:///{scratch / 'jobs.sqlite'}"
+            with JobStore(store_url) as store:
+                job = store.submit({"fasta": fasta}, request.to_json(), name="scale")
+            with PeakMemory() as memory:
+                start = time.perf_counter()
+                Dispatcher(store_url, scratch / "results", client=client, poll=0.2).serve(once=True)
+                seconds = time.perf_counter() - start
+            with JobStore(store_url) as store:
+                finished = store.get(job.id)
+            if finished.status != "done":
+                raise RuntimeError(f"dispatcher: job ended {finished.status}: {finished.error}")
+            rows.append(ScaleRow("dispatcher (submit, serve --once)", n, seconds,
+                                 _work_seconds(scratch / "results" / job.id / "cache") / workers,
+                                 memory.growth / 2**20))
+    return rows
+
+
+class _TinyRegistration(WorkerPlugin):
+    """Worker plugin: ``tiny-benchmark`` registered on every worker, restarted ones included."""
+
+    def setup(self, worker: Any) -> None:
+        register_tiny()
+
+
+def engine_scale(n: int, workers: int, scratch: Path) -> list[ScaleRow]:
+    """``n`` near-free items through ``ItemRunner`` (the engine alone) against bare ``client.map``."""
+    from workbench.pipelines.cluster import make_cluster
+    from workbench.pipelines.engine import ItemRunner
+
+    payloads = list(range(n))
+    rows = []
+    with make_cluster(f"local:{workers}") as client:
+        client.wait_for_workers(workers)
+        run_bare(client, cheap, payloads[:50])
+        with PeakMemory() as memory:
+            seconds = run_bare(client, cheap, payloads)
+        rows.append(ScaleRow("bare client.map(cheap)", n, seconds, 0.0, memory.growth / 2**20))
+        with PeakMemory() as memory:
+            start = time.perf_counter()
+            outcomes = ItemRunner(client, scratch / "engine").run(_tasks(cheap, payloads, "e"))
+            seconds = time.perf_counter() - start
+        if sum(o.status == "done" for o in outcomes.values()) != n:
+            raise RuntimeError("engine run: not every item done")
+        del outcomes
+        rows.append(ScaleRow("ItemRunner(cheap), DONE per item", n, seconds, 0.0, memory.growth / 2**20))
+    return rows
+
+
+def print_scale(rows: Sequence[ScaleRow]) -> None:
+    print(f"\n{'case':<36} {'items':>7} {'wall s':>8} {'ms/item':>8} {'work ms':>8} {'orch ms':>8} "
+          f"{'peak MB':>8} {'KB/item':>8}")
+    for row in rows:
+        print(f"{row.case:<36} {row.items:>7} {row.seconds:>8.1f} {row.per_item_ms:>8.2f} "
+              f"{row.work_s / row.items * 1e3:>8.2f} {row.orchestration_ms:>8.2f} {row.memory_mb:>8.1f} "
+              f"{row.memory_mb * 1024 / row.items:>8.2f}")
+
+
 def main() -> None:
     from workbench.pipelines.cluster import usable_cores
 
@@ -212,6 +458,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="cold runs of ours and bare, interleaved")
     parser.add_argument("--cpu-items", type=int, default=40, help="CPU-bound items for the speed-up run")
     parser.add_argument("--cpu-ms", type=float, default=60.0, help="target ms per CPU-bound item")
+    parser.add_argument("--scale", type=int, nargs="*", default=[],
+                        help="item counts for the scale runs through bare client.map, run_batch and the dispatcher "
+                             "(tiny-benchmark predictor: one alanine, refinement off), e.g. --scale 10000")
+    parser.add_argument("--engine-scale", type=int, nargs="*", default=[],
+                        help="item counts for near-free items through ItemRunner alone, e.g. --engine-scale 100000")
+    parser.add_argument("--no-dispatcher", action="store_true", help="scale runs: leave the dispatcher out")
+    parser.add_argument("--only-scale", action="store_true", help="skip the overhead and speed-up runs")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
 
@@ -226,10 +479,19 @@ def main() -> None:
     print(f"work functions: {cheap.__module__}.{cheap.__name__}, {cpu_bound.__module__}.{cpu_bound.__name__} "
           f"(by reference; workers import {Path(__file__).name} from sys.path)")
     scratch = Path(tempfile.mkdtemp(prefix="workbench-bench-pipeline-"))
+    scale_rows: list[ScaleRow] = []
     try:
+        for n in args.scale:
+            scale_rows += scale(n, args.workers, scratch / f"scale{n}", dispatcher=not args.no_dispatcher)
+            print_scale(scale_rows)
+        for n in args.engine_scale:
+            scale_rows += engine_scale(n, args.workers, scratch / f"engine{n}")
+            print_scale(scale_rows)
+        if args.only_scale:
+            return
         loops = calibrate(args.cpu_ms)
         rows, over = overhead(args.items, args.workers, args.repeats, scratch)
-        cpu_rows, scale = speedup(args.cpu_items, args.workers, loops, scratch)
+        cpu_rows, scale_result = speedup(args.cpu_items, args.workers, loops, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     rows += cpu_rows
@@ -244,9 +506,9 @@ def main() -> None:
           f"(ours / bare {over['ours_over_bare']:.2f}x); goal < {GOAL_OVERHEAD_MS:g} ms: "
           f"{'met' if per_item < GOAL_OVERHEAD_MS else 'NOT met'}")
     print(f"speed-up local:1 -> local:{args.workers} on {args.cpu_items} CPU-bound items of ~{args.cpu_ms:g} ms: "
-          f"{scale['speedup']:.2f}x; goal >= {GOAL_SPEEDUP:g}x on {args.workers} real cores: "
-          f"{'met' if scale['speedup'] >= GOAL_SPEEDUP else 'NOT met here'}")
-    if cores < 2 or scale["speedup"] < GOAL_SPEEDUP:
+          f"{scale_result['speedup']:.2f}x; goal >= {GOAL_SPEEDUP:g}x on {args.workers} real cores: "
+          f"{'met' if scale_result['speedup'] >= GOAL_SPEEDUP else 'NOT met here'}")
+    if cores < 2 or scale_result["speedup"] < GOAL_SPEEDUP:
         print(f"  note: this process may use {cores} vCPU(s); on this shared machine they behave as about one core "
               f"(other jobs ran too), so a ratio near 1 measures the machine, not the pipeline")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)} (1/5/15 min)")
@@ -257,7 +519,9 @@ def main() -> None:
                                "load_before": load_before, "load_after": load_after},
                    "settings": vars(args) | {"json": str(args.json), "cpu_loops": loops},
                    "rows": [asdict(row) for row in rows],
-                   "overhead": over, "speedup": scale,
+                   "overhead": over, "speedup": scale_result,
+                   "scale": [asdict(row) | {"per_item_ms": row.per_item_ms, "orchestration_ms": row.orchestration_ms}
+                             for row in scale_rows],
                    "goals": {"overhead_ms_per_item": GOAL_OVERHEAD_MS, "speedup": GOAL_SPEEDUP}}
         args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
         print(f"results: {args.json}")

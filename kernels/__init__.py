@@ -8,7 +8,7 @@ for users live in :mod:`workbench.analysis`. Numba settings are decided once, in
 Modules
 -------
 superpose
-    QCP superposition and RMSD: one pair, one against many frames, all against all.
+    QCP superposition and RMSD: one pair, one against many frames (precentred or not), all against all.
 tmscore
     TM-score with the TM-score program's superposition search; GDT counts.
 lddt

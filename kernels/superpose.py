@@ -11,6 +11,12 @@ atoms, a single atom) where the adjugate shortcut of the QCP paper breaks down.
 Conventions: coordinates are C-contiguous float32 arrays of shape ``(n, 3)``;
 sums run in float64. A transform ``(rotation, translation)`` superposes
 ``mobile`` onto ``target`` as ``mobile @ rotation.T + translation``.
+
+Precentred frames (:data:`centre_frames`, :data:`rmsd_centred`,
+:data:`rmsd_from_products`) are centred once and stored axis-major, shape
+``(n_frames, 3, n)``, with their traces (sums of squares); an RMSD then needs only
+the 3x3 inner product of two stored frames. The all-against-all inner products
+come from a float64 matrix product of those rows, computed by the caller (BLAS).
 """
 
 from __future__ import annotations
@@ -46,15 +52,27 @@ def qcp_max_eigenvalue(s: np.ndarray, e0: float) -> float:
     float
         The largest eigenvalue; ``(G_x + G_y - 2 λ) / n`` is the squared RMSD.
     """
-    sxx = s[0, 0]
-    sxy = s[0, 1]
-    sxz = s[0, 2]
-    syx = s[1, 0]
-    syy = s[1, 1]
-    syz = s[1, 2]
-    szx = s[2, 0]
-    szy = s[2, 1]
-    szz = s[2, 2]
+    return qcp_eigenvalue9(s[0, 0], s[0, 1], s[0, 2], s[1, 0], s[1, 1], s[1, 2], s[2, 0], s[2, 1], s[2, 2], e0)
+
+
+@jit
+def qcp_eigenvalue9(
+    sxx: float,
+    sxy: float,
+    sxz: float,
+    syx: float,
+    syy: float,
+    syz: float,
+    szx: float,
+    szy: float,
+    szz: float,
+    e0: float,
+) -> float:
+    """:func:`qcp_max_eigenvalue` with the inner-product matrix as nine numbers (row by row).
+
+    The form used in loops over many frames or pairs: no array is allocated unless
+    the Newton iteration falls back to Jacobi.
+    """
     sxx2 = sxx * sxx
     syy2 = syy * syy
     szz2 = szz * szz
@@ -108,6 +126,10 @@ def qcp_max_eigenvalue(s: np.ndarray, e0: float) -> float:
     # and rounding limits it to ~sqrt(eps). Jacobi on the 4x4 matrix is exact there.
     derivative = 4.0 * lam * lam * lam + 2.0 * c2 * lam + c1
     if not converged or not np.isfinite(lam) or abs(derivative) < _DEGENERATE * abs(lam) ** 3:
+        s = np.empty((3, 3))
+        s[0, 0], s[0, 1], s[0, 2] = sxx, sxy, sxz
+        s[1, 0], s[1, 1], s[1, 2] = syx, syy, syz
+        s[2, 0], s[2, 1], s[2, 2] = szx, szy, szz
         key = np.empty((4, 4))
         _key_matrix(s, key)
         vectors = np.empty((4, 4))
@@ -655,27 +677,6 @@ def _rmsd_to_reference(frames: np.ndarray, packed: np.ndarray, g_ref: float, rad
 rmsd_to_reference = jit_variants(_rmsd_to_reference)
 
 
-def _rmsd_matrix(frames: np.ndarray, out: np.ndarray) -> None:
-    """All-against-all RMSD matrix after optimal superposition (symmetric, zero diagonal).
-
-    Parameters
-    ----------
-    frames : ndarray, shape=(n_frames, n, 3), dtype=float32
-    out : ndarray, shape=(n_frames, n_frames), dtype=float64
-    """
-    n_frames = frames.shape[0]
-    for i in prange(n_frames):
-        packed, g_ref, radius = pack_reference(frames[i])
-        out[i, i] = 0.0
-        for j in range(i + 1, n_frames):
-            value = _frame_rmsd(frames[j], packed, g_ref, radius)
-            out[i, j] = value
-            out[j, i] = value
-
-
-rmsd_matrix = jit_variants(_rmsd_matrix)
-
-
 def _superpose_to_reference(
     frames: np.ndarray, reference: np.ndarray, rotations: np.ndarray, translations: np.ndarray, out: np.ndarray
 ) -> None:
@@ -722,3 +723,271 @@ def apply_transform(coords: np.ndarray, rotation: np.ndarray, translation: np.nd
         for i in range(3):
             out[k, i] = rotation[i, 0] * x + rotation[i, 1] * y + rotation[i, 2] * z + translation[i]
     return out
+
+
+# -- Precentred frames ------------------------------------------------------------------------------
+#
+# MDTraj's ``center_coordinates()`` + ``rmsd(..., precentered=True)``: each frame is centred once and
+# its sum of squares (trace) kept, so that an RMSD needs only the 3x3 inner product of two centred
+# frames, one read of each. Frames are stored axis-major, ``(n_frames, 3, n)``: each inner-product
+# entry is then a dot product of two contiguous float32 rows, which the compiler vectorises with
+# float64 accumulators (nine per frame pair). Float64 sums keep the squared RMSD within about
+# 1e-15 * (G_x + G_y) / n of exact, so no float64 recheck is needed, even for identical frames.
+
+#: Up to this many atoms the inner product reads the frame's x, y and z rows one after the other
+#: (one sequential stream; the reference, 12 bytes per atom, stays in the L1 cache); above it, the
+#: three rows are read together in one pass (the reference no longer fits the L1 cache, and three
+#: passes over it cost more than the three streams), for two frames at a time in
+#: :data:`rmsd_centred`. Measured in ``benchmarks/kernels.py``.
+ROW_BY_ROW_MAX_ATOMS = 1024
+#: Up to this many atoms :data:`rmsd_centred` also takes two frames per pass: such frames (1.5 KB)
+#: are cheap to read and the fixed cost per pass (the nine sums' reductions) dominates. Between
+#: this and :data:`ROW_BY_ROW_MAX_ATOMS`, where a trajectory outgrows the caches, reading one
+#: frame as one sequential stream measured faster.
+PAIRED_MAX_ATOMS = 128
+
+
+@jit
+def _row_products(row: np.ndarray, rx: np.ndarray, ry: np.ndarray, rz: np.ndarray) -> tuple[float, float, float]:
+    """``(row · rx, row · ry, row · rz)`` for float32 rows, summed in float64."""
+    t0 = t1 = t2 = 0.0
+    for k in range(row.shape[0]):
+        v = np.float64(row[k])
+        t0 += v * np.float64(rx[k])
+        t1 += v * np.float64(ry[k])
+        t2 += v * np.float64(rz[k])
+    return t0, t1, t2
+
+
+@jit
+def _rows_products(frame: np.ndarray, reference: np.ndarray) -> tuple[float, ...]:
+    """The nine products of :func:`centred_inner_product` in one pass over the three rows."""
+    fx, fy, fz = frame[0], frame[1], frame[2]
+    rx, ry, rz = reference[0], reference[1], reference[2]
+    s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = 0.0
+    for k in range(fx.shape[0]):
+        x = np.float64(fx[k])
+        y = np.float64(fy[k])
+        z = np.float64(fz[k])
+        a = np.float64(rx[k])
+        b = np.float64(ry[k])
+        c = np.float64(rz[k])
+        s00 += x * a
+        s01 += x * b
+        s02 += x * c
+        s10 += y * a
+        s11 += y * b
+        s12 += y * c
+        s20 += z * a
+        s21 += z * b
+        s22 += z * c
+    return s00, s01, s02, s10, s11, s12, s20, s21, s22
+
+
+@jit
+def _rows_products_two(first: np.ndarray, second: np.ndarray, reference: np.ndarray) -> tuple:
+    """:func:`_rows_products` of two frames against one reference in one pass.
+
+    Each reference value loaded serves two frames: half the reference traffic (which, above
+    :data:`ROW_BY_ROW_MAX_ATOMS`, comes from the L2 cache) per frame, and 18 independent sums.
+    """
+    ax, ay, az = first[0], first[1], first[2]
+    bx, by, bz = second[0], second[1], second[2]
+    rx, ry, rz = reference[0], reference[1], reference[2]
+    a00 = a01 = a02 = a10 = a11 = a12 = a20 = a21 = a22 = 0.0
+    b00 = b01 = b02 = b10 = b11 = b12 = b20 = b21 = b22 = 0.0
+    for k in range(ax.shape[0]):
+        r0 = np.float64(rx[k])
+        r1 = np.float64(ry[k])
+        r2 = np.float64(rz[k])
+        x = np.float64(ax[k])
+        y = np.float64(ay[k])
+        z = np.float64(az[k])
+        a00 += x * r0
+        a01 += x * r1
+        a02 += x * r2
+        a10 += y * r0
+        a11 += y * r1
+        a12 += y * r2
+        a20 += z * r0
+        a21 += z * r1
+        a22 += z * r2
+        x = np.float64(bx[k])
+        y = np.float64(by[k])
+        z = np.float64(bz[k])
+        b00 += x * r0
+        b01 += x * r1
+        b02 += x * r2
+        b10 += y * r0
+        b11 += y * r1
+        b12 += y * r2
+        b20 += z * r0
+        b21 += z * r1
+        b22 += z * r2
+    return (a00, a01, a02, a10, a11, a12, a20, a21, a22), (b00, b01, b02, b10, b11, b12, b20, b21, b22)
+
+
+@jit
+def centred_inner_product(frame: np.ndarray, reference: np.ndarray) -> tuple[float, ...]:
+    """Inner-product matrix ``sum_k x_k y_kᵀ`` of two centred axis-major frames.
+
+    Parameters
+    ----------
+    frame, reference : ndarray, shape=(3, n), dtype=float32
+        Centred coordinates, one row per axis (rows C-contiguous).
+
+    Returns
+    -------
+    tuple of 9 float
+        The matrix row by row, ``(s_xx, s_xy, s_xz, s_yx, ..., s_zz)``, summed in float64.
+    """
+    if frame.shape[1] > ROW_BY_ROW_MAX_ATOMS:
+        return _rows_products(frame, reference)
+    rx, ry, rz = reference[0], reference[1], reference[2]
+    s00, s01, s02 = _row_products(frame[0], rx, ry, rz)
+    s10, s11, s12 = _row_products(frame[1], rx, ry, rz)
+    s20, s21, s22 = _row_products(frame[2], rx, ry, rz)
+    return s00, s01, s02, s10, s11, s12, s20, s21, s22
+
+
+@jit
+def _centred_msd_to_rmsd(s: tuple[float, ...], g_mobile: float, g_target: float, n: int) -> float:
+    """RMSD from a centred inner product and the two traces (QCP); NaN for non-finite input."""
+    e0 = 0.5 * (g_mobile + g_target)
+    lam = qcp_eigenvalue9(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], e0)
+    msd = 2.0 * (e0 - lam) / n
+    if not np.isfinite(msd):
+        return np.nan  # a NaN or infinite coordinate: callers look for NaN results
+    return np.sqrt(max(0.0, msd))
+
+
+def _centre_frames(frames: np.ndarray, centred: np.ndarray, centres: np.ndarray, traces: np.ndarray) -> None:
+    """Centre every frame, transpose it to axis-major and record its centroid and trace.
+
+    Parameters
+    ----------
+    frames : ndarray, shape=(n_frames, n, 3), dtype=float32
+    centred : ndarray, shape=(n_frames, 3, n), dtype=float32
+        Output: ``frames[f] - centres[f]``, transposed.
+    centres : ndarray, shape=(n_frames, 3), dtype=float64
+        Output centroids (sums in float64).
+    traces : ndarray, shape=(n_frames,), dtype=float64
+        Output: sum of squares of the stored (float32) centred coordinates, in float64, so that
+        it is consistent with inner products of the stored rows (self-RMSD exactly 0). NaN or
+        infinite for a frame with a NaN or infinite coordinate.
+    """
+    n = frames.shape[1]
+    for f in prange(frames.shape[0]):
+        frame = frames[f]
+        cx = cy = cz = 0.0
+        for k in range(n):
+            cx += np.float64(frame[k, 0])
+            cy += np.float64(frame[k, 1])
+            cz += np.float64(frame[k, 2])
+        cx /= n
+        cy /= n
+        cz /= n
+        centres[f, 0] = cx
+        centres[f, 1] = cy
+        centres[f, 2] = cz
+        out = centred[f]
+        g = 0.0
+        for k in range(n):
+            x = np.float32(frame[k, 0] - cx)
+            y = np.float32(frame[k, 1] - cy)
+            z = np.float32(frame[k, 2] - cz)
+            out[0, k] = x
+            out[1, k] = y
+            out[2, k] = z
+            g += np.float64(x) * x + np.float64(y) * y + np.float64(z) * z
+        traces[f] = g
+
+
+centre_frames = jit_variants(_centre_frames)
+
+
+def _rmsd_centred(
+    frames: np.ndarray, traces: np.ndarray, reference: np.ndarray, g_reference: float, out: np.ndarray
+) -> None:
+    """RMSD of every precentred frame to one precentred reference (QCP).
+
+    Parameters
+    ----------
+    frames : ndarray, shape=(n_frames, 3, n), dtype=float32
+        Centred, axis-major (from :data:`centre_frames`).
+    traces : ndarray, shape=(n_frames,), dtype=float64
+    reference : ndarray, shape=(3, n), dtype=float32
+        Centred, axis-major.
+    g_reference : float
+        Trace of the reference.
+    out : ndarray, shape=(n_frames,), dtype=float64
+        Output RMSDs; NaN for a frame with a NaN or infinite coordinate.
+    """
+    n_frames, _, n = frames.shape
+    if PAIRED_MAX_ATOMS < n <= ROW_BY_ROW_MAX_ATOMS:
+        for f in prange(n_frames):
+            s = centred_inner_product(frames[f], reference)
+            out[f] = _centred_msd_to_rmsd(s, traces[f], g_reference, n)
+        return
+    # Small and large frames: two at a time, so that each reference value read serves both.
+    for pair in prange(n_frames // 2):
+        f = 2 * pair
+        s, t = _rows_products_two(frames[f], frames[f + 1], reference)
+        out[f] = _centred_msd_to_rmsd(s, traces[f], g_reference, n)
+        out[f + 1] = _centred_msd_to_rmsd(t, traces[f + 1], g_reference, n)
+    if n_frames % 2:
+        s = centred_inner_product(frames[n_frames - 1], reference)
+        out[n_frames - 1] = _centred_msd_to_rmsd(s, traces[n_frames - 1], g_reference, n)
+
+
+rmsd_centred = jit_variants(_rmsd_centred)
+
+
+def _rmsd_from_products(
+    products: np.ndarray, traces_i: np.ndarray, traces_j: np.ndarray, n: int, diagonal: bool, out: np.ndarray
+) -> None:
+    """RMSDs of a block of frame pairs from their inner products (the all-against-all matrix route).
+
+    Parameters
+    ----------
+    products : ndarray, shape=(3 * n_i, 3 * n_j), dtype=float64
+        ``A_i A_jᵀ`` for the axis-major centred frames stacked as rows (``(3 * n_frames, n)``):
+        the 3x3 block ``[3i:3i+3, 3j:3j+3]`` is the inner product of frames ``i`` and ``j``.
+        C or Fortran order; with ``diagonal``, only blocks above the diagonal are read (the
+        upper triangle that BLAS ``dsyrk`` fills).
+    traces_i, traces_j : ndarray, shape=(n_i,) and (n_j,), dtype=float64
+    n : int
+        Atoms per frame.
+    diagonal : bool
+        The block pairs a set of frames with itself: only ``i < j`` is computed, the lower
+        triangle mirrored and the diagonal set to 0.
+    out : ndarray, shape=(n_i, n_j), dtype=float64
+        Output RMSDs.
+    """
+    n_i = traces_i.shape[0]
+    n_j = traces_j.shape[0]
+    for i in prange(n_i):
+        start = i + 1 if diagonal else 0
+        if diagonal:
+            out[i, i] = 0.0
+        for j in range(start, n_j):
+            block = products[3 * i : 3 * i + 3, 3 * j : 3 * j + 3]
+            s = (
+                block[0, 0],
+                block[0, 1],
+                block[0, 2],
+                block[1, 0],
+                block[1, 1],
+                block[1, 2],
+                block[2, 0],
+                block[2, 1],
+                block[2, 2],
+            )
+            out[i, j] = _centred_msd_to_rmsd(s, traces_i[i], traces_j[j], n)
+    if diagonal:
+        for i in range(n_i):
+            for j in range(i + 1, n_j):
+                out[j, i] = out[i, j]
+
+
+rmsd_from_products = jit_variants(_rmsd_from_products)

@@ -25,6 +25,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,17 +33,18 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from distributed import Client
+from distributed import Client, Future
 
 from workbench.errors import SequenceFormatError
 from workbench.files import check_writable_folder
 from workbench.io._source import Source
 from workbench.io.fasta import SequenceRecord, scan_fasta
-from workbench.pipelines.cluster import gpu_resources, make_cluster
-from workbench.pipelines.engine import ItemOutcome, ItemRunner, Progress, Task, is_complete
+from workbench.pipelines import shared_cache as shared_cache_module
+from workbench.pipelines.cluster import FIRST_WORKER_TIMEOUT, check_workers_see, gpu_resources, make_cluster
+from workbench.pipelines.engine import ItemOutcome, ItemRunner, Progress, Task, Upstream, is_complete, read_result
 from workbench.pipelines.keys import item_key, software_versions
 from workbench.pipelines.summary import build_summary
-from workbench.pipelines.tasks import ItemSpec, finish_item, predict_batch, predictor_for
+from workbench.pipelines.tasks import ItemSpec, finish_item, predict_and_finish_item, predict_batch, predictor_for
 from workbench.predict.base import ReferencePredictor
 from workbench.report import write_report_files
 from workbench.request import BatchRequest, PredictorSpec
@@ -59,6 +61,9 @@ from workbench.results import (
 )
 from workbench.stability import StabilityTerms, estimate_ddg
 from workbench.versions import package_versions
+
+BATCH_SYSTEMS = frozenset({"slurm", "pbs", "lsf", "sge", "htcondor"})
+"""Cluster specs whose workers wait in a batch system's queue."""
 
 REFERENCE_NAME = "wild_type"
 """Name of the reference item in the item's config (the records that share its sequence, if any, keep theirs)."""
@@ -100,12 +105,14 @@ def run_batch(
     *,
     client: Client | None = None,
     cluster: str = "local",
+    cluster_config: str | Path | None = None,
     item_timeout: float | None = None,
     retries: int = 2,
     batch_tokens: int | None = None,
     progress: ProgressCallback | None = None,
     show_progress: bool = False,
     cancel: threading.Event | None = None,
+    shared_cache: str | Path | None = None,
 ) -> BatchResult:
     """Predict, refine and analyse a batch of sequences on a Dask cluster.
 
@@ -119,9 +126,13 @@ def run_batch(
         named by its id, and the content-addressed items in ``out/cache/<key>/``;
         running the same batch again computes only what is not complete.
     client : distributed.Client, optional
-        An existing client; without one, a cluster from ``cluster`` is started and closed.
+        An existing client; without one, a cluster from ``cluster`` is started
+        when there is something to compute, and closed at the end (a rerun with
+        every item complete starts none).
     cluster : str
         Spec for :func:`~workbench.pipelines.cluster.make_cluster` when no client is given.
+    cluster_config : str or Path, optional
+        Its YAML settings (SLURM).
     item_timeout : float, optional
         Seconds one item may run on a worker before it is failed.
     retries : int
@@ -135,6 +146,11 @@ def run_batch(
         Draw a progress bar on the terminal (stderr).
     cancel : threading.Event, optional
         Set it to stop: pending items are cancelled, finished ones are kept.
+    shared_cache : str or Path, optional
+        A cache of finished items shared with other batches and jobs
+        (:mod:`~workbench.pipelines.shared_cache`; the CLI and the dispatcher
+        pass :func:`workbench.config.shared_cache_root`): items found there
+        are not computed, and items computed here are added to it.
 
     Returns
     -------
@@ -146,15 +162,16 @@ def run_batch(
         For settings that would fail every item (a missing or unreadable template), before any item runs.
     """
     request.validate()
-    out = check_writable_folder(out)
     started = time.perf_counter()
     invalid: list[SequenceFormatError] = []
     if isinstance(sequences, Sequence) and not isinstance(sequences, str | bytes):
         records = list(sequences)
     else:
         records, invalid = scan_fasta(sequences, max_length=request.max_length)
+    out = check_writable_folder(Path(out).resolve())  # after reading the input; absolute: workers may be elsewhere
     settings = request.key_settings() | {"versions": software_versions()}
-    with _client(client, cluster) as active, batch_log(out / LOG) as log:
+    with contextlib.ExitStack() as stack, batch_log(out / LOG) as log:
+        active = OnDemandClient(stack, out, client, cluster, cluster_config)
         log.info("batch of %d record(s) (%d invalid) into %s", len(records) + len(invalid), len(invalid), out)
         log.info("request: %s", json.dumps(request.to_json(), sort_keys=True))
         for error in invalid:
@@ -165,7 +182,8 @@ def run_batch(
                  for key, (sequence, group) in groups.items()}
         outcomes = _run_items(active, out / CACHE, request, specs, groups, reference, log,
                               batch_tokens=batch_tokens, item_timeout=item_timeout, retries=retries,
-                              progress=progress, show_progress=show_progress, cancel=cancel)
+                              progress=progress, show_progress=show_progress, cancel=cancel,
+                              shared_cache=None if shared_cache is None else Path(shared_cache).resolve())
         reference_key = item_key(reference.sequence, settings) if reference is not None else None
         rows = _rows(records, invalid, groups, outcomes, outcomes.get(reference_key) if reference_key else None)
         table = build_summary(rows)
@@ -189,24 +207,53 @@ def run_batch(
     return BatchResult(out, table, counts, paths)
 
 
-def _run_items(client: Client, cache: Path, request: BatchRequest, specs: Mapping[str, ItemSpec],
+def incomplete_records(request: BatchRequest, records: Sequence[SequenceRecord], out: str | Path,
+                       shared_cache: str | Path | None = None) -> list[SequenceRecord]:
+    """The records whose items are complete neither in batch folder ``out`` nor in the shared cache.
+
+    What a run of ``request`` would compute: ``workbench run`` screens only
+    these, so a rerun with nothing left to compute builds no predictor.
+    """
+    settings = request.key_settings() | {"versions": software_versions()}
+    places = [Path(out) / CACHE] + ([Path(shared_cache)] if shared_cache is not None else [])
+    return [record for record in records
+            if not any(is_complete(place / item_key(record.sequence, settings)) for place in places)]
+
+
+def _run_items(client: OnDemandClient, cache: Path, request: BatchRequest, specs: Mapping[str, ItemSpec],
                groups: Mapping[str, tuple[str, list[SequenceRecord]]], reference: SequenceRecord | None,
                log: logging.Logger, *, batch_tokens: int | None, item_timeout: float | None, retries: int,
-               progress: ProgressCallback | None, show_progress: bool,
-               cancel: threading.Event | None) -> dict[str, ItemOutcome]:
+               progress: ProgressCallback | None, show_progress: bool, cancel: threading.Event | None,
+               shared_cache: Path | None) -> dict[str, ItemOutcome]:
     """Submit the prediction batches and the items; the outcome of every item, cached ones included."""
-    info = request.predictor.info
     cached = [key for key in specs if is_complete(cache / key)]
+    reused = [] if shared_cache is None else shared_cache_module.reuse(
+        shared_cache, [key for key in specs if key not in set(cached)], cache)
+    cached += reused
     todo = [key for key in specs if key not in set(cached)]
-    log.info("%d item(s): %d complete from an earlier run, %d to compute", len(specs), len(cached), len(todo))
+    log.info("%d item(s): %d complete from an earlier run (%d of them from the shared cache %s), %d to compute",
+             len(specs), len(cached), len(reused), shared_cache, len(todo))
+    if not todo:  # nothing to compute: no cluster
+        if progress is not None:
+            progress(Progress(total=len(cached), cached=len(cached)), ())
+        return {key: ItemOutcome(key, "cached", read_result(cache / key)) for key in cached}
+    outcomes = _submit_items(client.get(), cache, request, specs, groups, reference, log, todo, cached,
+                             batch_tokens=batch_tokens, item_timeout=item_timeout, retries=retries,
+                             progress=progress, show_progress=show_progress, cancel=cancel)
+    if shared_cache is not None:
+        kept = shared_cache_module.keep(shared_cache, [k for k, o in outcomes.items() if o.status == "done"], cache)
+        log.info("%d new item(s) added to the shared cache %s", kept, shared_cache)
+    return outcomes
+
+
+def _submit_items(client: Client, cache: Path, request: BatchRequest, specs: Mapping[str, ItemSpec],
+                  groups: Mapping[str, tuple[str, list[SequenceRecord]]], reference: SequenceRecord | None,
+                  log: logging.Logger, todo: list[str], cached: list[str], *, batch_tokens: int | None,
+                  item_timeout: float | None, retries: int, progress: ProgressCallback | None, show_progress: bool,
+                  cancel: threading.Event | None) -> dict[str, ItemOutcome]:
+    info = request.predictor.info
     batches = _pack(todo, specs, batch_tokens if batch_tokens is not None else info.batch_tokens)
     resources = gpu_resources(client) if info.needs_gpu else None
-    tasks = []
-    for batch in batches:
-        predicted = client.submit(predict_batch, request.predictor,
-                                  [(key, _record(groups[key], reference)) for key in batch],
-                                  resources=resources, retries=retries, pure=False)
-        tasks += [Task(key, finish_item, (specs[key], predicted)) for key in batch]
     with _progress_bar(len(specs), show_progress) as bar:
         def report(counts: Progress) -> None:
             bar(counts)
@@ -220,7 +267,34 @@ def _run_items(client: Client, cache: Path, request: BatchRequest, specs: Mappin
                     progress(counts, records)
 
         runner = ItemRunner(client, cache, retries=retries, timeout=item_timeout, progress=report, cancel=cancel)
-        return runner.run(tasks, cached=cached)
+        single = [batch[0] for batch in batches if len(batch) == 1 and resources is None]
+        predictions = [_predict(client, request, batch, groups, reference, cache, resources, retries)
+                       for batch in batches if not (len(batch) == 1 and resources is None)]
+        tasks = [Task(key, predict_and_finish_item, (specs[key], _record(groups[key], reference))) for key in single]
+        tasks += _item_tasks(specs, predictions)
+        upstream = [Upstream(*prediction) for prediction in _drain(predictions)]
+        # drained: the runner alone holds the futures from here, and lets each go when its items are finished
+        return runner.run(_drain(tasks), cached=cached, upstream=_drain(upstream))
+
+
+def _predict(client: Client, request: BatchRequest, batch: Sequence[str],
+             groups: Mapping[str, tuple[str, list[SequenceRecord]]], reference: SequenceRecord | None,
+             cache: Path, resources: dict[str, float] | None, retries: int) -> tuple[Future, tuple[str, ...]]:
+    """Submit one prediction task; its future and the item keys it predicts."""
+    future = client.submit(predict_batch, request.predictor, [(key, _record(groups[key], reference)) for key in batch],
+                           str(cache), resources=resources, retries=retries, pure=False,
+                           key=f"workbench-predict-{batch[0]}-{uuid.uuid4().hex[:12]}")
+    return future, tuple(batch)
+
+
+def _item_tasks(specs: Mapping[str, ItemSpec], predictions: list[tuple[Future, tuple[str, ...]]]) -> list[Task]:
+    return [Task(key, finish_item, (specs[key], future)) for future, keys in predictions for key in keys]
+
+
+def _drain(items: list[Any]) -> Iterator[Any]:
+    """Yield and forget the items of ``items``, so the caller keeps no reference to them."""
+    while items:
+        yield items.pop()
 
 
 def _rows(records: Sequence[SequenceRecord], invalid: Sequence[SequenceFormatError],
@@ -239,20 +313,49 @@ def _rows(records: Sequence[SequenceRecord], invalid: Sequence[SequenceFormatErr
 # ---------------------------------------------------------------------- helpers
 
 
-@contextlib.contextmanager
-def _client(client: Client | None, cluster: str) -> Iterator[Client]:
-    if client is not None:
-        yield client
-        return
-    with make_cluster(cluster) as made:
-        yield made
+class OnDemandClient:
+    """The batch's Dask client, made when first needed; its workers checked once to see the output folder.
+
+    Parameters
+    ----------
+    stack : contextlib.ExitStack
+        Closes a cluster started here.
+    out : Path
+        The batch folder every worker must see (:func:`~workbench.pipelines.cluster.check_workers_see`).
+    client : distributed.Client, optional
+        Given by the caller: used as is (and not closed).
+    cluster, config
+        For :func:`~workbench.pipelines.cluster.make_cluster` when no client is given.
+    """
+
+    def __init__(self, stack: contextlib.ExitStack, out: Path, client: Client | None, cluster: str,
+                 config: str | Path | None) -> None:
+        self._stack, self._out, self._client, self._cluster, self._config = stack, out, client, cluster, config
+        self._checked = False
+
+    def get(self) -> Client:
+        """The client, starting the cluster the first time."""
+        if self._client is None:
+            self._client = self._stack.enter_context(make_cluster(self._cluster, config=self._config))
+        if not self._checked:  # a batch system's queue may hold the first worker back for hours
+            queued = self._cluster.split(":")[0] in BATCH_SYSTEMS
+            check_workers_see(self._client, self._out, first_worker_timeout=None if queued else FIRST_WORKER_TIMEOUT)
+            self._checked = True
+        return self._client
 
 
-def _reference_record(client: Client, request: BatchRequest) -> SequenceRecord | None:
-    """The predictor's reference item (the template's own sequence), asked of a worker's cached predictor."""
-    if not request.predictor.info.has_reference:
+def _reference_record(client: OnDemandClient, request: BatchRequest) -> SequenceRecord | None:
+    """The predictor's reference item (the template's own sequence): declared cheaply, else asked of a worker."""
+    info = request.predictor.info
+    if not info.has_reference:
         return None
-    future = client.submit(_reference_of, request.predictor, pure=False)
+    if info.reference is not None:
+        try:
+            return info.reference(request.predictor.options)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot make the reference item of predictor {request.predictor.name!r}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+    future = client.get().submit(_reference_of, request.predictor, pure=False)
     try:
         return future.result()
     except Exception as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,69 @@ def read_cluster_config(path: str | Path) -> Mapping[str, Any]:
         raise ValueError(f"cluster config {path} must be a mapping of SLURMCluster arguments, "
                          f"got {type(data).__name__}")
     return data
+
+
+FIRST_WORKER_TIMEOUT = 300.0
+"""Seconds :func:`check_workers_see` waits for a first worker on a cluster that has none (not for batch systems)."""
+
+
+def check_workers_see(client: Client, folder: Path, *, first_worker_timeout: float | None = FIRST_WORKER_TIMEOUT
+                      ) -> None:
+    """Refuse, before any work, a cluster whose workers do not see ``folder`` as this process does.
+
+    A sentinel file with a random token is written here and read back by every
+    connected worker (by the first worker to join, when none has yet: a SLURM
+    cluster whose jobs are queued). Without this check, a worker on another
+    node, a relative path or a node-local ``/tmp`` would put the models where
+    no one looks while the run reports them computed.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    folder : Path
+        An absolute path to a folder that exists here.
+    first_worker_timeout : float or None
+        Seconds to wait for a first worker when there is none; None waits as
+        long as it takes (a batch system's queue).
+
+    Raises
+    ------
+    FolderNotShared
+        Naming the first worker that cannot read the sentinel, and what it saw.
+    TimeoutError
+        When no worker joined in ``first_worker_timeout`` seconds.
+    """
+    token = uuid.uuid4().hex
+    sentinel = folder / f".workbench-sentinel-{token}"
+    sentinel.write_text(token)
+    try:
+        seen = client.run(_read_sentinel, str(sentinel))
+        if not seen:
+            try:
+                client.wait_for_workers(1, timeout=first_worker_timeout)
+            except TimeoutError:
+                raise TimeoutError(f"no Dask worker joined the cluster in {first_worker_timeout:g} s; "
+                                   f"nothing was run") from None
+            seen = client.run(_read_sentinel, str(sentinel))
+    finally:
+        sentinel.unlink(missing_ok=True)
+    blind = {worker: answer for worker, answer in seen.items() if answer != token}
+    if blind:
+        worker, answer = next(iter(blind.items()))
+        raise FolderNotShared(f"{len(blind)} of {len(seen)} worker(s) cannot see the output folder {folder} "
+                              f"(worker {worker}: {answer}); use a folder every worker mounts at the same path")
+
+
+class FolderNotShared(OSError):
+    """The output folder is not visible to every worker at the same path."""
+
+
+def _read_sentinel(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror or exc}"
 
 
 def gpu_resources(client: Client) -> dict[str, float] | None:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from workbench.io.fasta import SequenceRecord
-from workbench.pipelines.engine import ItemFailed
+from workbench.pipelines.engine import ItemFailed, is_complete
 from workbench.predict.base import Prediction, Predictor
 from workbench.refine import PreparedModel, RefineConfig, RefinementResult, prepare_for_refinement, refine
 from workbench.request import BatchRequest, PredictorSpec
@@ -110,19 +110,28 @@ def predictor_for(spec: PredictorSpec) -> Predictor:
         return _PREDICTORS[spec]
 
 
-def predict_batch(spec: PredictorSpec, records: Sequence[tuple[str, SequenceRecord]]) -> dict[str, PredictedItem]:
+def predict_batch(spec: PredictorSpec, records: Sequence[tuple[str, SequenceRecord]],
+                  items: str | None = None) -> dict[str, PredictedItem]:
     """Predict a batch of records (nothing is written: the item's task writes its folder whole).
 
     Parameters
     ----------
     spec : PredictorSpec
     records : sequence of (key, SequenceRecord)
+    items : str, optional
+        The folder of the item folders: a record whose item is already
+        complete there is not predicted again (Dask may rerun this task after
+        a worker died, for the items still waiting on it).
 
     Returns
     -------
     dict
-        ``{key: PredictedItem}``.
+        ``{key: PredictedItem}``; a complete item's entry has neither prediction nor error.
     """
+    if items is not None:
+        records = [(key, record) for key, record in records if not is_complete(Path(items) / key)]
+    if not records:
+        return {}
     started = time.perf_counter()
     try:
         outcomes = predictor_for(spec).predict([record for _, record in records])
@@ -156,7 +165,9 @@ def finish_item(payload: tuple[ItemSpec, Mapping[str, PredictedItem]], folder: P
         The item's numbers for the summary table (see :func:`item_numbers`).
     """
     spec, predictions = payload
-    predicted = predictions[spec.key]
+    predicted = predictions.get(spec.key)
+    if predicted is None:  # complete when its batch was predicted, damaged since: the next run redoes it
+        raise ItemFailed("the item was complete when its batch was predicted and is not now; run again to redo it")
     if predicted.prediction is None:
         raise ItemFailed(predicted.error or "no prediction")
     timings = {"predict_s": predicted.seconds}
@@ -178,6 +189,17 @@ def finish_item(payload: tuple[ItemSpec, Mapping[str, PredictedItem]], folder: P
     if models.refinement is not None:  # per-structure terms of the stability estimate, combined on the client
         numbers["stability_terms"] = stability_terms(models.refinement.structure).to_dict()
     return numbers
+
+
+def predict_and_finish_item(payload: tuple[ItemSpec, SequenceRecord], folder: Path) -> dict[str, Any]:
+    """Predict one record and finish its item in one task (the engine's ``work`` for a batch of one).
+
+    A CPU predictor that predicts one record at a time gains nothing from a
+    separate prediction task, and a second task per item doubles the
+    scheduler's work and a result's trip between tasks.
+    """
+    spec, record = payload
+    return finish_item((spec, predict_batch(spec.request.predictor, [(spec.key, record)])), folder)
 
 
 def compose_item(prediction: Prediction, request: BatchRequest) -> ItemModels:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -292,6 +293,22 @@ def test_markup_in_record_ids_is_escaped(template_results):
     assert len(images) == len(list(template_results.path.glob("*/*.png")))
 
 
+def test_refinement_warnings_and_the_kept_round_are_shown_as_text(template_results, tmp_path):
+    """A removed ligand's warning (from refinement.json) appears beside its item, escaped; the kept round too."""
+    copy = tmp_path / "batch"
+    shutil.copytree(template_results.path, copy)
+    first = template_results.rows[0]
+    path = copy / "cache" / first.item / "refinement.json"
+    refinement = json.loads(path.read_text())
+    assert refinement["warnings"] == [] and refinement["kept_reason"].startswith("round ")
+    warning = "removed 1 cofactor (A:<b>GDP</b> 301): it is not in the force field"
+    path.write_text(json.dumps(refinement | {"warnings": [warning]}))
+    page = render_report(open_results(copy))
+    assert f"warning: {escape(warning)}" in page and "<b>GDP" not in page
+    assert str(escape(refinement["kept_reason"])) in page
+    assert page.count("warning: ") == 1
+
+
 def test_plddt_appears_only_where_a_row_has_one(template_results):
     page = report_of(template_results)
     has_plddt = any(row.mean_plddt is not None for row in template_results.rows)
@@ -356,3 +373,24 @@ def test_no_plddt_without_a_mean_plddt_or_per_residue_values(esmfold_results, tm
     page = render_report(open_results(copy))
     assert f"pLDDT per residue of {first.id}" not in page
     assert "pLDDT" in page  # the other item keeps its own
+
+
+def test_item_facts_show_cis_trans_changes(tmp_path):
+    """A refinement's cis/trans changes are a fact of its item; refinements recorded before issue 17 show none."""
+    import json
+
+    from workbench.report import _item_facts
+    from workbench.results import ItemFolder
+
+    item = ItemFolder(tmp_path)
+    report = {"violations_before": {"n_violations": 3}, "violations_after": {"n_violations": 0},
+              "cis_trans_changes": ["A:MET 1 - A:GLU 2 twisted -> cis"]}
+    (tmp_path / "refinement.json").write_text(json.dumps(report))
+    facts = dict(_item_facts(item, None, has_plddt=False))
+    assert facts["violations before → after"] == "3 → 0"
+    assert facts["cis/trans changes"] == "A:MET 1 - A:GLU 2 twisted -> cis"
+    (tmp_path / "refinement.json").write_text(json.dumps({**report, "cis_trans_changes": []}))
+    assert dict(_item_facts(item, None, has_plddt=False))["cis/trans changes"] == "none"
+    del report["cis_trans_changes"]
+    (tmp_path / "refinement.json").write_text(json.dumps(report))
+    assert "cis/trans changes" not in dict(_item_facts(item, None, has_plddt=False))

@@ -20,12 +20,16 @@ from pathlib import Path
 
 from workbench._version import __version__
 from workbench.cli_batch import (
+    INTERRUPTED,
     CommandParser,
     add_batch_commands,
     add_request_options,
+    add_shared_cache_options,
     request_from_args,
     run_and_report,
+    shared_cache_from_args,
 )
+from workbench.cli_store import add_store_command
 from workbench.errors import WorkbenchInputError, one_line
 from workbench.refine.settings import RefineConfig
 
@@ -68,6 +72,12 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="restraint stiffness, kJ/mol/Å² (default 41.84 = 10 kcal/mol/Å²)")
     refine.add_argument("--max-rounds", type=int, default=RefineConfig.max_rounds,
                         help="bound on minimise-check-release rounds (default %(default)s)")
+    refine.add_argument("--max-rmsd-ca", type=float, default=RefineConfig.max_rmsd_ca,
+                        help="keep the relax round with the fewest violations among those within this CA RMSD of "
+                             "the input, Å (default %(default)s)")
+    refine.add_argument("--keep-ligands", action="store_true",
+                        help="copy ligands, cofactors and ions into the output at their input coordinates (they are "
+                             "not relaxed: not in the force field); by default they are removed, with a warning")
     refine.add_argument("--uniform-md-restraints", action="store_true",
                         help="MD restraints at full stiffness everywhere (for B-factors that are not pLDDT)")
     refine.add_argument("--chains", help="comma-separated chains to refine (default: all)")
@@ -94,6 +104,7 @@ def _build_parser() -> argparse.ArgumentParser:
     predict.add_argument("-o", "--output", required=True, help="output folder")
     predict.add_argument("--no-progress", action="store_true", help="no progress bar")
     predict.add_options(add_request_options)
+    add_shared_cache_options(predict)
     predict.set_defaults(handler=_predict)
 
     importer = commands.add_parser(
@@ -130,6 +141,7 @@ def _build_parser() -> argparse.ArgumentParser:
     kernels.set_defaults(handler=_kernels)
 
     add_batch_commands(commands)
+    add_store_command(commands)
     return parser
 
 
@@ -211,7 +223,8 @@ def _refine(args: argparse.Namespace) -> int:
     structure = _read(args, args.input)
     config = RefineConfig(
         md_ps=args.md_ps, platform=args.platform, threads=args.threads, solvent=args.solvent,
-        stiffness=args.stiffness, max_rounds=args.max_rounds,
+        stiffness=args.stiffness, max_rounds=args.max_rounds, max_rmsd_ca=args.max_rmsd_ca,
+        keep_ligands=args.keep_ligands,
         md_weights="uniform" if args.uniform_md_restraints else "plddt",
         chains=tuple(c.strip() for c in args.chains.split(",")) if args.chains else None,
         ph=args.ph, hydrogens=not args.no_hydrogens,
@@ -226,16 +239,15 @@ def _refine(args: argparse.Namespace) -> int:
     atomic_write_bytes(report_path, (json.dumps(report, indent=2) + "\n").encode())
     print(format_report(result))
     print(f"wrote {output} and {report_path}")
+    for line in result.warnings:
+        print(f"workbench refine: warning: {line}", file=sys.stderr)
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from workbench.files import check_writable_folder
-
-    check_writable_folder(args.output)
     request = request_from_args(args)
     return run_and_report(request, args.fasta, args.output, cluster="inprocess",
-                          show_progress=not args.no_progress)
+                          show_progress=not args.no_progress, shared_cache=shared_cache_from_args(args))
 
 
 def _kernels(args: argparse.Namespace) -> int:
@@ -302,6 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (WorkbenchInputError, ValueError, OSError, KeyError) as exc:
             print(f"workbench {args.command}: error: {one_line(exc)}", file=sys.stderr)
             status = 1
+        except KeyboardInterrupt:
+            print(f"workbench {args.command}: interrupted", file=sys.stderr)
+            status = INTERRUPTED
     for warning in caught:
         print(f"workbench {args.command}: warning: {warning.message}", file=sys.stderr)
     return status

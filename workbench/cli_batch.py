@@ -1,4 +1,4 @@
-"""The batch commands of ``workbench``: run, submit, jobs, serve, ui.
+"""The batch commands of ``workbench``: run, submit, jobs, serve, cache, weights, ui.
 
 ``run`` computes a batch now, on a Dask cluster, with a progress bar.
 ``submit`` queues it in the job store for the dispatcher (``serve``), and
@@ -10,14 +10,18 @@ other commands stay quick.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import pathlib
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import Field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from workbench.io.fasta import SequenceRecord
     from workbench.request import BatchRequest
 
 
@@ -76,6 +80,7 @@ def add_batch_commands(commands: Any) -> None:
     run.add_argument("--cluster-config", help="YAML file of SLURMCluster settings (for --cluster slurm)")
     run.add_argument("--item-timeout", type=float, metavar="S", help="fail an item running longer than S seconds")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_shared_cache_options(run)
     run.set_defaults(handler=_run)
 
     submit = commands.add_parser("submit", help="queue a FASTA batch for the dispatcher (workbench serve)")
@@ -97,8 +102,10 @@ def add_batch_commands(commands: Any) -> None:
     serve = commands.add_parser(
         "serve", help="the dispatcher: claim queued jobs and run them on a Dask cluster",
         description="Claims queued jobs with a lease, runs them, renews the lease, records progress and results. "
-                    "On restart it takes back jobs whose lease expired. SIGTERM stops claiming and finishes "
-                    "running jobs within --grace seconds, handing back the rest.",
+                    "Upgrades the store's schema on start; waits out database outages (one log line per try); "
+                    "on restart it takes back jobs whose lease expired; passes cancels on within --poll seconds. "
+                    "SIGINT or SIGTERM stops claiming and exits within --grace seconds: running jobs get all "
+                    "but the last 10 (at most half), then are handed back to the queue.",
     )
     serve.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
     serve.add_argument("--results", help="folder for job results (default $WORKBENCH_HOME/results)")
@@ -106,10 +113,12 @@ def add_batch_commands(commands: Any) -> None:
     serve.add_argument("--cluster-config", help="YAML file of SLURMCluster settings")
     serve.add_argument("--max-jobs", type=int, default=2, help="jobs run at once (default 2)")
     serve.add_argument("--lease", type=float, default=60.0, help="lease length in seconds (default 60)")
-    serve.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the queue (default 1)")
-    serve.add_argument("--grace", type=float, default=30.0, help="seconds to finish running jobs on SIGTERM")
+    serve.add_argument("--poll", type=float, default=1.0,
+                       help="seconds between looks at the queue and at cancels (default 1)")
+    serve.add_argument("--grace", type=float, default=30.0, help="seconds to exit in on SIGINT/SIGTERM (default 30)")
     serve.add_argument("--item-timeout", type=float, metavar="S", help="fail an item running longer than S seconds")
     serve.add_argument("--once", action="store_true", help="exit when no job is queued or running")
+    add_shared_cache_options(serve)
     serve.set_defaults(handler=_serve)
 
     weights = commands.add_parser(
@@ -120,11 +129,41 @@ def add_batch_commands(commands: Any) -> None:
     weights.add_argument("name", nargs="?", default="esmfold_v1", help="esmfold_v1 (default) or a hub id")
     weights.set_defaults(handler=_weights)
 
+    cache = commands.add_parser(
+        "cache", help="show or clean the cache of finished items shared by every batch and job",
+        description="Finished items are content-addressed (sequence, settings, software versions); a batch or job "
+                    "that needs one already in the shared cache takes it instead of computing it. Batch folders "
+                    "hold their own links to the files: cleaning the cache never damages them.")
+    cache.add_argument("action", choices=["info", "clean"])
+    cache.add_argument("--older-than", type=float, metavar="DAYS",
+                       help="clean: only items finished more than DAYS days ago (default: all)")
+    cache.add_argument("--shared-cache", metavar="DIR",
+                       help="the cache folder (default $WORKBENCH_CACHE, else $WORKBENCH_HOME/cache)")
+    cache.set_defaults(handler=_cache)
+
     ui = commands.add_parser("ui", help="start the web UI (Streamlit)")
     ui.add_argument("--port", type=int, default=8501)
     ui.add_argument("--address", default="127.0.0.1")
     ui.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
     ui.set_defaults(handler=_ui)
+
+
+def add_shared_cache_options(parser: argparse.ArgumentParser) -> None:
+    """``--shared-cache DIR`` and ``--no-shared-cache`` (``workbench run`` and ``predict``)."""
+    parser.add_argument("--shared-cache", metavar="DIR",
+                        help="cache of finished items shared with other batches and jobs "
+                             "(default $WORKBENCH_CACHE, else $WORKBENCH_HOME/cache; see `workbench cache`)")
+    parser.add_argument("--no-shared-cache", action="store_true",
+                        help="neither take items from the shared cache nor add to it")
+
+
+def shared_cache_from_args(args: argparse.Namespace) -> pathlib.Path | None:
+    """The shared cache folder the flags ask for; None with ``--no-shared-cache``."""
+    from workbench.config import shared_cache_root
+
+    if args.no_shared_cache:
+        return None
+    return pathlib.Path(args.shared_cache) if args.shared_cache else shared_cache_root()
 
 
 def add_request_options(parser: argparse.ArgumentParser) -> None:
@@ -160,6 +199,9 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
                         help="relax every model (default: yes)")
     parser.add_argument("--md-ps", type=float, default=0.0, help="picoseconds of restrained MD before the relax")
     parser.add_argument("--platform", help="OpenMM platform (default: CUDA if available, else CPU)")
+    parser.add_argument("--keep-ligands", action="store_true",
+                        help="keep ligands, cofactors and ions in the relaxed models at their input coordinates "
+                             "(not relaxed; their pocket restrained); by default they are removed, with a warning")
 
 
 def request_from_args(args: argparse.Namespace) -> BatchRequest:
@@ -189,7 +231,8 @@ def request_from_args(args: argparse.Namespace) -> BatchRequest:
             given[name] = str(pathlib.Path(given[name]).resolve())
     refine: dict[str, Any] | bool = False
     if args.refine:
-        refine = {"md_ps": args.md_ps} | ({"platform": args.platform} if args.platform else {})
+        refine = ({"md_ps": args.md_ps} | ({"platform": args.platform} if args.platform else {})
+                  | ({"keep_ligands": True} if args.keep_ligands else {}))
     try:
         request = BatchRequest.create(args.predictor, given, refine=refine)
     except TypeError as exc:
@@ -200,12 +243,14 @@ def request_from_args(args: argparse.Namespace) -> BatchRequest:
     return request
 
 
-def screen_fasta(request: BatchRequest, fasta: str, what: str) -> None:
+def screen_fasta(request: BatchRequest, fasta: str, what: str,
+                 pending: Callable[[list[SequenceRecord]], list[SequenceRecord]] | None = None) -> None:
     """Read the FASTA as the batch will and refuse, before anything is {what}, a batch that cannot work.
 
     Invalid records are warnings (the batch reports them as failed); no valid
     record, or records the predictor refuses (a template too far from them),
-    stop here with each reason on its own line.
+    stop here with each reason on its own line. ``pending``, when given,
+    picks the records still to compute (the rest were screened when they ran).
 
     Raises
     ------
@@ -218,7 +263,7 @@ def screen_fasta(request: BatchRequest, fasta: str, what: str) -> None:
         print(f"warning: {error} (the record will be reported as failed)", file=sys.stderr)
     if not records:
         raise ValueError(f"{fasta}: no valid sequence; nothing {what}")
-    refused = request.screen(records)
+    refused = request.screen(pending(records) if pending is not None else records)
     for record_id, reason in refused.items():
         print(f"record {record_id!r}: {reason}", file=sys.stderr)
     if refused:
@@ -244,30 +289,36 @@ def announce_kernel_compilation(cluster: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from workbench.files import check_writable_folder
-
-    check_writable_folder(args.output)
     request = request_from_args(args)
     return run_and_report(request, args.fasta, args.output, cluster=args.cluster, config=args.cluster_config,
-                          item_timeout=args.item_timeout, show_progress=not args.no_progress)
+                          item_timeout=args.item_timeout, show_progress=not args.no_progress,
+                          shared_cache=shared_cache_from_args(args))
 
 
 def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: str, config: str | None = None,
-                   item_timeout: float | None = None, show_progress: bool = True) -> int:
-    """Run a batch on a new cluster and print its ranking: ``workbench run`` and ``workbench predict``."""
-    from workbench.pipelines.batch import run_batch
-    from workbench.pipelines.cluster import make_cluster
+                   item_timeout: float | None = None, show_progress: bool = True,
+                   shared_cache: pathlib.Path | None = None) -> int:
+    """Run a batch on a new cluster and print its ranking: ``workbench run`` and ``workbench predict``.
 
-    screen_fasta(request, fasta, "run")  # before the cluster starts, not after
+    The first Ctrl-C stops the batch: pending items are cancelled, finished ones
+    kept, the summary written, and the exit status is 130; a second Ctrl-C
+    stops at once.
+    """
+    from workbench.files import check_writable_folder
+    from workbench.pipelines.batch import incomplete_records, run_batch
+
+    # before the cluster starts and before making the folder; only what is left to compute
+    screen_fasta(request, fasta, "run", pending=lambda records: incomplete_records(request, records, output,
+                                                                                  shared_cache))
+    check_writable_folder(output)
     announce_kernel_compilation(cluster)
-
     for option in request.predictor.info.option_fields:  # say which embedded default file is used
         value = getattr(request.predictor.options, option.name)
         if option.metadata.get("file") and value and value == getattr(type(request.predictor.options)(), option.name):
             print(f"{option.name}: {value} (the default)", file=sys.stderr)
-    with make_cluster(cluster, config=config) as client:
-        result = run_batch(request, fasta, output, client=client, item_timeout=item_timeout,
-                           show_progress=show_progress)
+    with interruptible() as cancel:  # the cluster starts only if something is left to compute
+        result = run_batch(request, fasta, output, cluster=cluster, cluster_config=config, item_timeout=item_timeout,
+                           show_progress=show_progress, cancel=cancel, shared_cache=shared_cache)
     table = result.summary
     for row in table.sort_values("rank", na_position="last").itertuples():
         if row.status == "done":
@@ -288,7 +339,55 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
         print(f"ΔΔG est.: {SUMMARY_SENTENCE}")
     print(f"{counts['done']} computed, {counts['cached']} already complete, {counts['failed']} failed, "
           f"{counts['invalid']} invalid record(s); summary: {result.paths['csv']}")
+    if cancel.is_set():
+        print(f"interrupted: {counts['cancelled']} item(s) not run; run the same command again to resume "
+              f"(finished items are not computed again)", file=sys.stderr)
+        return INTERRUPTED
     return 0 if counts["failed"] == counts["invalid"] == counts["cancelled"] == 0 else 1
+
+
+INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT, as shells report it)."""
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[threading.Event]:
+    """An event the first Ctrl-C sets (a batch then stops and keeps what finished); the second stops at once.
+
+    Outside the main thread (no signal handlers there), the event is never set by Ctrl-C.
+    """
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\ninterrupted: stopping; finished items are kept (Ctrl-C again to stop at once)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from workbench.config import format_bytes, shared_cache_root
+    from workbench.pipelines import shared_cache
+
+    folder = pathlib.Path(args.shared_cache) if args.shared_cache else shared_cache_root()
+    if args.action == "clean":
+        removed = shared_cache.clean(folder, older_than_days=args.older_than)
+        print(f"{folder}: removed {removed.items} item(s), {format_bytes(removed.bytes)}"
+              + (f", and {removed.incomplete} incomplete folder(s)" if removed.incomplete else ""))
+    held = shared_cache.usage(folder)
+    print(f"{folder}: {held.items} item(s), {format_bytes(held.bytes)}"
+          + (f", {held.incomplete} incomplete folder(s) (`workbench cache clean` removes them)"
+             if held.incomplete else ""))
+    return 0
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -347,10 +446,12 @@ def _serve(args: argparse.Namespace) -> int:
     from workbench.pipelines.dispatcher import Dispatcher
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the store's schema check says its own line
 
     dispatcher = Dispatcher(store_url=args.store, results=args.results, cluster=args.cluster,
                             cluster_config=args.cluster_config, max_jobs=args.max_jobs, lease_seconds=args.lease,
-                            poll=args.poll, grace=args.grace, item_timeout=args.item_timeout)
+                            poll=args.poll, grace=args.grace, item_timeout=args.item_timeout,
+                            shared_cache=shared_cache_from_args(args))
     return dispatcher.serve(once=args.once)
 
 

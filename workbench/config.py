@@ -1,8 +1,9 @@
 """Where the workbench keeps its state, and the limits on what it reads.
 
 State lives in ``$WORKBENCH_HOME`` (default ``~/.workbench``): the embedded job
-store (``jobs.sqlite``), job results (``results/<job id>/``) and checked uploads
-(``uploads/``). Nothing is created at import time.
+store (``jobs.sqlite``), job results (``results/<job id>/``), checked uploads
+(``uploads/``) and the cache of finished items shared by every batch and job
+(``cache/``, or ``$WORKBENCH_CACHE``). Nothing is created at import time.
 
 Limits on inputs (each read here, when a reader asks, never at import time):
 
@@ -41,6 +42,14 @@ def store_url() -> str | None:
 def results_root() -> Path:
     """Default folder of the dispatcher's job results: ``$WORKBENCH_HOME/results``."""
     return workbench_home() / "results"
+
+
+def shared_cache_root() -> Path:
+    """The cache of finished items every batch and job shares: ``$WORKBENCH_CACHE``, else ``$WORKBENCH_HOME/cache``.
+
+    See :mod:`workbench.pipelines.shared_cache`; ``workbench cache`` shows and cleans it.
+    """
+    return Path(os.environ.get("WORKBENCH_CACHE") or workbench_home() / "cache").expanduser()
 
 
 def _positive_int(variable: str, default: int) -> int:

@@ -79,8 +79,8 @@ _NEW_FILE_MODE = 0o666 & ~_current_umask()
 
 
 
-@cache
-def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
+def read_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, read now (no cache: for checks that must see the disk)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -88,7 +88,12 @@ def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
     return digest.hexdigest()
 
 
+@cache
+def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
+    return read_sha256(path)
+
+
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (cached per path, modification time and size)."""
+    """SHA-256 of a file's bytes (cached per path, modification time and size: for large input files)."""
     stat = path.stat()
     return _file_sha256(str(path.resolve()), stat.st_mtime_ns, stat.st_size)

@@ -156,13 +156,14 @@ COLUMNS: tuple[Column, ...] = (
 """The ranking's columns, in order."""
 
 _REFINE_UNITS = {"stiffness": "kJ/mol/Å²", "tolerance": "kJ/mol/Å", "cutoff": "Å", "md_ps": "ps",
-                 "md_temperature": "K", "md_timestep": "fs", "md_friction": "1/ps"}
+                 "md_temperature": "K", "md_timestep": "fs", "md_friction": "1/ps", "max_rmsd_ca": "Å Cα RMSD"}
 _REFINE_LABELS = {
     "stiffness": "restraint stiffness", "tolerance": "minimiser tolerance", "max_iterations": "max L-BFGS iterations",
     "max_rounds": "max rounds", "solvent": "solvent", "cutoff": "nonbonded cutoff", "md_ps": "MD before relax",
     "md_temperature": "MD temperature", "md_timestep": "MD time step", "md_friction": "MD friction",
     "md_weights": "MD restraint weights", "ph": "pH", "chains": "chains", "platform": "OpenMM platform",
     "threads": "CPU threads", "criteria": "violation thresholds", "hydrogens": "keep hydrogens", "seed": "seed",
+    "max_rmsd_ca": "kept round within", "keep_ligands": "keep ligands (unrelaxed)",
 }
 _MD_ONLY = ("md_temperature", "md_timestep", "md_friction", "md_weights")
 
@@ -209,6 +210,7 @@ class _Item:
     figures: list[_Figure] = field(default_factory=list)
     files: list[tuple[str, str]] = field(default_factory=list)
     note: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 def _fmt(value: Any, digits: int = 1, unit: str = "") -> str:
@@ -338,8 +340,11 @@ def _item_facts(item: ItemFolder, row: SummaryRow | None, has_plddt: bool) -> li
         violations = [(refinement.get(k) or {}).get("n_violations") for k in ("violations_before", "violations_after")]
         if not any(_missing(v) for v in violations):
             facts.append(("violations before → after", f"{violations[0]} → {violations[1]}"))
-        for key, label in (("iterations", "minimiser iterations"), ("rounds", "rounds"), ("solvent", "solvent"),
-                           ("platform", "OpenMM platform")):
+        changes = refinement.get("cis_trans_changes")
+        if isinstance(changes, list):  # refinements written before issue 17 have none recorded
+            facts.append(("cis/trans changes", "; ".join(str(c) for c in changes) if changes else "none"))
+        for key, label in (("iterations", "minimiser iterations"), ("rounds", "rounds"),
+                           ("kept_reason", "kept round"), ("solvent", "solvent"), ("platform", "OpenMM platform")):
             if not _missing(refinement.get(key)):
                 facts.append((label, _fmt(refinement[key])))
     return [(label, text) for label, text in facts if text]
@@ -358,7 +363,15 @@ def _item(item: ItemFolder, rows: list[SummaryRow], root: Path, figures: _ItemFi
                             "aligned on the aligned residue; blue is confident, 30 Å or more red.",
                             png_data_uri(figures.pae), f"predicted aligned error of {title}"))
     return _Item(key=item.path.name, anchor=f"item-{item.path.name}", title=title, records=[r.id or "" for r in rows],
-                 facts=_item_facts(item, row, has_plddt), figures=made, files=_files(item, root, row))
+                 facts=_item_facts(item, row, has_plddt), figures=made, files=_files(item, root, row),
+                 warnings=_item_warnings(item))
+
+
+def _item_warnings(item: ItemFolder) -> list[str]:
+    """The refinement's warnings (ligands, cofactors, modified residues removed or kept unrelaxed), as text."""
+    refinement = _safe(item.refinement)
+    warnings = refinement.get("warnings") if isinstance(refinement, Mapping) else None
+    return [str(w) for w in warnings] if isinstance(warnings, list) else []
 
 
 # ---------------------------------------------------------------------- 3D view

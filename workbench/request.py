@@ -243,7 +243,7 @@ def _refine_config(refine: bool | Mapping[str, Any] | RefineConfig) -> RefineCon
         return RefineConfig() if refine else None
     values = dict(refine)
     if isinstance(values.get("criteria"), Mapping):
-        values["criteria"] = ViolationCriteria(**values["criteria"])
+        values["criteria"] = ViolationCriteria.from_dict(values["criteria"])
     if values.get("chains") is not None:
         values["chains"] = tuple(values["chains"])
     return RefineConfig(**values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 import numpy as np
 import pytest
@@ -131,6 +132,48 @@ def test_rmsd_many_and_matrix_validate_and_agree() -> None:
         A.rmsd_many(frames[0], reference.coords)
     with pytest.raises(ValueError, match="no atoms"):
         A.rmsd_many(np.zeros((2, 0, 3)), np.zeros((0, 3)))
+
+
+def test_precentred_rmsd_agrees_and_validates() -> None:
+    reference = _helix(10)
+    frames = np.stack([_noisy(_moved(reference, i), s, seed=i).coords for i, s in enumerate([0, 0.3, 1.0, 2.0])])
+    centred = A.centre_frames(frames)
+    assert centred.n_frames == 4 and centred.n_atoms == 40
+    assert centred.xyz.shape == (4, 3, 40) and centred.xyz.dtype == np.float32
+    assert centred.coords.shape == (4, 40, 3)
+    np.testing.assert_allclose(centred.coords.mean(axis=1), 0.0, atol=1e-4)
+    np.testing.assert_allclose(centred.centres, frames.astype(np.float64).mean(axis=1), rtol=1e-6)
+    assert not centred.xyz.flags.writeable and not centred.traces.flags.writeable
+    values = A.rmsd_centred(centred, A.centre_frames(reference.coords[None]))
+    np.testing.assert_allclose(values, A.rmsd_many(frames, reference.coords), atol=1e-4)
+    assert values[0] < 1e-5  # the moved reference itself
+    np.testing.assert_array_equal(A.rmsd_centred(centred, centred, -4), A.rmsd_centred(centred, centred, 0))
+    matrix = A.rmsd_matrix(centred)
+    np.testing.assert_array_equal(matrix, A.rmsd_matrix(frames))
+    np.testing.assert_allclose(matrix[2], A.rmsd_centred(centred, centred, 2), atol=1e-5)
+    bad = frames.copy()
+    bad[3, 7, 0] = np.inf
+    with pytest.raises(ValueError, match=r"NaN or infinite coordinate \(frame 3, atom 7\)"):
+        A.centre_frames(bad)
+    with pytest.raises(ValueError, match=r"NaN or infinite coordinate \(frame 3, atom 7\)"):
+        A.rmsd_matrix(bad)
+    with pytest.raises(ValueError, match="atoms but the reference has"):
+        A.rmsd_centred(centred, A.centre_frames(frames[:, :-1]))
+    with pytest.raises(ValueError, match="reference frame 4 is out of range for 4 frames"):
+        A.rmsd_centred(centred, centred, 4)
+    with pytest.raises(TypeError, match="CentredFrames"):
+        A.rmsd_centred(frames, centred)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no atoms"):
+        A.centre_frames(np.zeros((2, 0, 3)))
+
+
+def test_rmsd_matrix_in_blocks_equals_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = importlib.import_module("workbench.analysis.superpose")  # the name is also a function
+    rng = np.random.default_rng(3)
+    frames = (rng.normal(size=(1, 30, 3)) * 8 + rng.normal(size=(11, 30, 3))).astype(np.float32)
+    whole = A.rmsd_matrix(frames)
+    monkeypatch.setattr(module, "_MATRIX_BLOCK_FRAMES", 4)  # blocks of 4, 4 and 3 frames
+    np.testing.assert_allclose(A.rmsd_matrix(frames), whole, atol=1e-12)
 
 
 def test_tm_score_invariants() -> None:

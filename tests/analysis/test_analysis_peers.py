@@ -49,6 +49,40 @@ def test_rmsd_many_matches_mdtraj_on_adk_trajectory(shared_data: Path) -> None:
     np.testing.assert_allclose(matrix[1], md.rmsd(traj[::10], traj[::10], 1) * 10.0, atol=1e-3)
 
 
+def _svd_rmsd(x: np.ndarray, y: np.ndarray) -> float:
+    a = x.astype(np.float64) - x.astype(np.float64).mean(0)
+    b = y.astype(np.float64) - y.astype(np.float64).mean(0)
+    u, sigma, vt = np.linalg.svd(a.T @ b)
+    sigma[-1] *= np.sign(np.linalg.det(u @ vt))
+    return float(np.sqrt(max(0.0, ((a * a).sum() + (b * b).sum() - 2 * sigma.sum()) / len(x))))
+
+
+def test_precentred_rmsd_matches_float64_and_mdtraj_on_adk(shared_data: Path) -> None:
+    md = _peer("mdtraj")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traj = md.load(str(shared_data / "traj" / "adk_dims.dcd"), top=str(shared_data / "traj" / "adk_closed.pdb"))
+    frames = traj.xyz * 10.0
+    centred = A.centre_frames(frames)
+    peer = traj[:]
+    peer.center_coordinates()
+    for reference in (0, 50):
+        ours = A.rmsd_centred(centred, centred, reference)
+        expected = [_svd_rmsd(f, frames[reference]) for f in frames]
+        # Float32 coordinates, float64 sums: 1e-5 Å of float64 on the same coordinates.
+        np.testing.assert_allclose(ours, expected, atol=1e-5)
+        assert ours[reference] < 1e-5
+        theirs = md.rmsd(peer, peer, reference, precentered=True).astype(np.float64) * 10.0
+        np.testing.assert_allclose(ours, theirs, atol=2e-3)  # MDTraj's float32 sums: ~1e-3 Å
+    # all against all, with near-duplicate frames (the float32 cancellation case)
+    noisy = (frames[:20] + np.random.default_rng(0).normal(scale=0.01, size=frames[:20].shape)).astype(np.float32)
+    stack = np.concatenate([frames[:20], noisy])
+    matrix = A.rmsd_matrix(stack)
+    pairs = [(i, i + 20) for i in range(20)] + [(i, j) for i in range(0, 40, 7) for j in range(3, 40, 5)]
+    for i, j in pairs:
+        assert matrix[i, j] == pytest.approx(_svd_rmsd(stack[i], stack[j]), abs=1e-5)
+
+
 def test_structure_rmsd_matches_mdtraj_on_nmr_models(
     read_shared: Callable[[str], Structure], shared_data: Path
 ) -> None:

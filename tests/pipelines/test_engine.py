@@ -92,8 +92,13 @@ def test_batch_runs_every_item_once_and_reruns_compute_nothing(client, tmp_path)
     assert sorted(calls(log)) == sorted([t.key for t in tasks] + ["item003", "item005"])
 
 
-def test_sigkill_of_a_worker_mid_batch(client, tmp_path):
-    """A worker killed while running an item: the batch completes, every item once, no partial file."""
+@pytest.mark.parametrize("chunk", [1, 4])
+def test_sigkill_of_a_worker_mid_batch(client, tmp_path, chunk):
+    """A worker killed while running an item: the batch completes, every item once, no partial file.
+
+    With four items per Dask task, the items of the lost task finished before
+    the kill are not computed again and count as done in this run.
+    """
     log = tmp_path / "calls.log"
     tasks = [Task(f"k{i:02d}", square, {"value": i, "log": str(log), "sleep": 0.3}) for i in range(16)]
     killed: list[int] = []
@@ -107,12 +112,12 @@ def test_sigkill_of_a_worker_mid_batch(client, tmp_path):
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
-    outcomes = ItemRunner(client, tmp_path, progress=kill_one).run(tasks)
+    outcomes = ItemRunner(client, tmp_path, progress=kill_one, chunk=chunk).run(tasks)
     assert killed, "no worker was busy to kill"
     assert sorted(outcomes) == [t.key for t in tasks]
     # a finished result held by the killed worker is lost with it; Dask reruns that task, which finds the
-    # item complete on disk and reports it cached instead of computing it again
-    assert all(o.ok for o in outcomes.values()), {k: (o.status, o.error) for k, o in outcomes.items()}
+    # item complete on disk, written by this run: done, not cached, and not computed again
+    assert {o.status for o in outcomes.values()} == {"done"}, {k: (o.status, o.error) for k, o in outcomes.items()}
     for i, task in enumerate(tasks):
         assert json.loads((tmp_path / task.key / "output.json").read_text()) == {"square": i * i}
         assert (tmp_path / task.key / DONE).is_file()
@@ -148,6 +153,25 @@ def test_cancel_event_stops_pending_items(client, tmp_path):
     assert len(outcomes) == 12 and set(statuses) <= {"done", "cancelled"}
     assert statuses.count("done") >= 2 and statuses.count("cancelled") >= 4
     assert all(o.error == "cancelled" for o in outcomes.values() if o.status == "cancelled")
+
+
+def test_chunked_items_run_once_each_with_per_item_outcomes_and_progress(client, tmp_path):
+    log = tmp_path / "calls.log"
+    tasks = _tasks(log, 11, {4: {"fail": True}})
+    seen: list[Progress] = []
+    outcomes = ItemRunner(client, tmp_path, chunk=4, progress=seen.append).run(tasks)
+    assert {k: o.status for k, o in outcomes.items() if o.status != "done"} == {"item004": "failed"}
+    assert sorted(calls(log)) == sorted(t.key for t in tasks)
+    assert [p.finished for p in seen] == list(range(1, 12)) and seen[-1].total == 11
+
+
+def test_chunk_size_keeps_items_per_task_one_under_a_time_limit():
+    from workbench.pipelines.engine import MAX_CHUNK, chunk_size
+
+    assert chunk_size(100_000, 4, None) == MAX_CHUNK
+    assert chunk_size(100_000, 4, 30.0) == 1
+    assert chunk_size(40, 2, None) == 2
+    assert chunk_size(3, 8, None) == 1
 
 
 @pytest.mark.parametrize("bad", ["local:x", "nonsense", "slurm:two"])

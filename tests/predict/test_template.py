@@ -220,3 +220,12 @@ def test_point_variants_are_screened_without_the_templates_secondary_structure()
     reason = predictor.refusal(SequenceRecord("del", "del", (_delete(predictor, "97", 2),)))
     assert reason is not None and "inside a helix" in reason
     assert "_chain_structure" in vars(predictor)
+
+
+def test_the_reference_record_is_read_without_building_the_predictor():
+    from workbench.predict.base import predictor_info
+    from workbench.predict.template import TemplateOptions, TemplatePredictor
+
+    options = TemplateOptions()
+    assert predictor_info("template").reference is not None
+    assert predictor_info("template").reference(options) == TemplatePredictor(**options.to_dict()).reference_record()

@@ -23,6 +23,7 @@ SHARED = {
     "colabfold": "predicted/colabfold_ERR550519_2213899_unrelaxed_model_1.pdb",
     "alphafold2": "predicted/alphapulldown_TEST_ranked_0.pdb",
     "1a8o": "structures/1a8o.pdb",
+    "1hho": "structures/1hho.pdb",
 }
 #: The five structures of the issue, smallest first.
 FIVE = ("1crn", "alphafold2", "1ubq", "colabfold", "1bhl")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.refine.ladder import RELEASE_STEPS, LadderStep, release_ladder, step_down
+from workbench.refine.ladder import RELEASE_STEPS, LadderStep, RoundRecord, keep_best, release_ladder, step_down
 
 
 def _no_neighbours(residues: np.ndarray) -> np.ndarray:
@@ -87,3 +87,53 @@ def test_done_at_max_rounds(round_: int, done: bool):
     step = _run([1.0, 1.0], [0], _no_neighbours, round_=round_, max_rounds=4)
     assert step.done is done
     assert step.factor.tolist() == ([1.0, 1.0] if done else [0.1, 1.0])
+
+
+# -- keep the best round ---------------------------------------------------------------------------------------------
+
+
+def _round(k: int, rmsd: float, clash: int = 0, chirality: int = 0) -> RoundRecord:
+    return RoundRecord(round=k, counts={"clash": clash, "chirality": chirality}, rmsd_ca=rmsd)
+
+
+def test_the_last_round_is_kept_when_it_has_the_fewest_violations_within_the_threshold():
+    index, reason = keep_best([_round(1, 0.3, clash=3), _round(2, 0.35, clash=1), _round(3, 0.4)], 1.0)
+    assert index == 2 and reason.startswith("round 3 of 3: fewest violations (0)")
+
+
+def test_ties_go_to_the_earliest_round():
+    index, reason = keep_best([_round(1, 0.3, clash=1), _round(2, 0.5, clash=1), _round(3, 0.8, clash=1)], 1.0)
+    assert index == 0 and "earliest of 3 tied rounds" in reason
+
+
+def test_a_round_beyond_the_threshold_does_not_compete_however_clean():
+    index, reason = keep_best([_round(1, 0.4, clash=2), _round(2, 0.9, clash=1), _round(3, 1.3)], 1.0)
+    assert index == 1 and "2 round(s) within 1 Å" in reason
+
+
+def test_a_d_centre_is_never_traded_for_fewer_clashes():
+    index, reason = keep_best([_round(1, 0.3, clash=4), _round(2, 0.4, chirality=1)], 1.0)
+    assert index == 0 and "(4)" in reason
+    assert keep_best([_round(1, 0.3, clash=1, chirality=1), _round(2, 0.4, clash=5)], 1.0)[0] == 1
+
+
+def test_when_every_round_is_beyond_the_threshold_the_closest_is_kept():
+    index, reason = keep_best([_round(1, 1.6), _round(2, 1.2, clash=2), _round(3, 1.4)], 1.0)
+    assert index == 1 and "every round moved CA more than 1 Å" in reason and "1.20 Å" in reason
+
+
+def test_keep_best_needs_a_round():
+    with pytest.raises(ValueError, match="at least one round"):
+        keep_best([], 1.0)
+
+
+def test_round_record_counts_and_json():
+    record = RoundRecord(2, {"clash": 2, "angle": 1, "chirality": 0}, rmsd_ca=0.5, n_released=3)
+    assert record.n_violations == 3
+    assert record.to_dict()["violations"] == {"clash": 2, "angle": 1, "chirality": 0}
+    assert record.to_dict()["released"] == 3
+
+
+def test_a_single_round_is_kept_and_says_so():
+    assert keep_best([_round(1, 0.2, clash=1)], 1.0) == (0, "round 1 of 1, the only round (1 violation(s), 0.20 Å "
+                                                            "from the input)")

@@ -345,3 +345,31 @@ def test_compare_view_pairs_a_renumbered_upload_by_alignment(workbench_home, sha
     at.radio(key="cmp_pairing").set_value("numbering").run()
     assert not at.exception
     assert abs(float({m.label: m.value for m in at.metric}["TM-score"]) - expected) > 0.01
+
+
+def test_results_view_shows_refinement_warnings_as_plain_text(finished_job, tmp_path, monkeypatch):
+    """A removed ligand's warning from refinement.json is an st.warning whose Markdown is escaped."""
+    import json
+    import shutil
+
+    import pandas as pd
+
+    home = tmp_path / "home"
+    job_dir = home / "results" / "copy"
+    shutil.copytree(finished_job.job_dir, job_dir)
+    item = pd.read_parquet(job_dir / "summary.parquet").loc[lambda t: t["name"] == "N155H", "item"].item()
+    path = job_dir / "cache" / item / "refinement.json"
+    refinement = json.loads(path.read_text())
+    warning = "removed 1 cofactor (A:**GDP** 301): it is not in the force field"
+    path.write_text(json.dumps(refinement | {"warnings": [warning]}))
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    store = JobStore()
+    job = store.submit({"fasta": GOOD_FASTA}, {"predictor": "template"}, name="copy")
+    store.claim_next("w", 60)
+    store.finish(job.id, "w", job_dir)
+    at = run_view("results", query={"job": job.id})
+    at.selectbox(key="results_item").set_value(item).run()
+    assert not at.exception, at.exception
+    shown = [w.value for w in at.warning]
+    assert shown == [r"removed 1 cofactor \(A\:\*\*GDP\*\* 301\)\: it is not in the force field"]
+    assert any(c.value.startswith(f"Kept round {refinement['kept_round']} of ") for c in at.caption)

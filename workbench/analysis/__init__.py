@@ -32,12 +32,23 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time see __getat
     from workbench.analysis.matching import ChainMatch, ResidueMatch, match_residues
     from workbench.analysis.quality import Clashes, GeometryDeviations, clashes, geometry_deviations
     from workbench.analysis.sasa import MAX_ASA, SASA, VDW_RADII, sasa
-    from workbench.analysis.superpose import Superposition, rmsd, rmsd_many, rmsd_matrix, superpose, superpose_many
+    from workbench.analysis.superpose import (
+        CentredFrames,
+        Superposition,
+        centre_frames,
+        rmsd,
+        rmsd_centred,
+        rmsd_many,
+        rmsd_matrix,
+        superpose,
+        superpose_many,
+    )
     from workbench.analysis.tmscore import TMScore, tm_score
 
 #: Where each public name is defined: imported on first use (numba only with the first kernel-backed name).
 _LAZY: dict[str, str] = {
     "ATOM_SELECTIONS": "workbench.analysis._select",
+    "CentredFrames": "workbench.analysis.superpose",
     "ChainMatch": "workbench.analysis.matching",
     "Clashes": "workbench.analysis.quality",
     "Comparison": "workbench.analysis.comparison",
@@ -51,6 +62,7 @@ _LAZY: dict[str, str] = {
     "TMScore": "workbench.analysis.tmscore",
     "VDW_RADII": "workbench.analysis.sasa",
     "build_backbone": "workbench.analysis.geometry",
+    "centre_frames": "workbench.analysis.superpose",
     "clashes": "workbench.analysis.quality",
     "compare": "workbench.analysis.comparison",
     "contact_map": "workbench.analysis.geometry",
@@ -67,6 +79,7 @@ _LAZY: dict[str, str] = {
     "place_atoms": "workbench.analysis.geometry",
     "radius_of_gyration": "workbench.analysis.geometry",
     "rmsd": "workbench.analysis.superpose",
+    "rmsd_centred": "workbench.analysis.superpose",
     "rmsd_many": "workbench.analysis.superpose",
     "rmsd_matrix": "workbench.analysis.superpose",
     "sasa": "workbench.analysis.sasa",
@@ -83,6 +96,7 @@ __all__ = [
     "PAIRINGS",
     "SASA",
     "VDW_RADII",
+    "CentredFrames",
     "ChainMatch",
     "Clashes",
     "Comparison",
@@ -91,6 +105,7 @@ __all__ = [
     "Superposition",
     "TMScore",
     "build_backbone",
+    "centre_frames",
     "clashes",
     "compare",
     "contact_map",
@@ -107,6 +122,7 @@ __all__ = [
     "place_atoms",
     "radius_of_gyration",
     "rmsd",
+    "rmsd_centred",
     "rmsd_many",
     "rmsd_matrix",
     "sasa",

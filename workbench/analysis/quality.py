@@ -1,13 +1,23 @@
-"""Stereochemical checks: heavy-atom clashes and backbone bond-length / angle outliers.
+"""Stereochemical checks: heavy-atom clashes and bond-length / angle outliers.
 
 Clashes follow AlphaFold2's between-residue clash check, with the radius table
 and rule of :mod:`workbench.clash_rule` that the refinement's violation check
 uses too: two heavy atoms of different residues clash when closer than the sum
 of their van der Waals radii minus a tolerance (1.5 Å), except across a peptide
-bond (C-N of consecutive residues) and a disulfide (SG-SG). Bond lengths and angles are compared with Engh & Huber's
-(1991) ideal values, residue-specific for glycine and proline; an outlier
-deviates by more than ``n_sigma`` standard deviations (4 by default, as in
-MolProbity).
+bond (C-N of consecutive residues) and a disulfide (SG-SG).
+
+Main-chain and CB bond lengths and angles (and, with ``side_chains=True``,
+every side-chain term of the table) are compared with Engh & Huber's (2001)
+target values (:mod:`workbench.engh_huber`: International Tables for
+Crystallography Vol. F, ch. 18.3, the set MolProbity's geometry check and
+AlphaFold2's within-residue check use), per residue for CA-CB, N-CA-CB and
+CB-CA-C, per column (glycine, proline, other) for the main chain and the
+peptide bond, with the cis-proline value of C-N-CA for a cis peptide before a
+proline. Engh & Huber's 1991 values remain available (``targets="1991"``). An
+outlier deviates by more than ``n_sigma`` standard deviations (4 by default,
+as in MolProbity). Against the 1991 values, the 2001 ones (mostly wider σ)
+find fewer 4 σ outliers: 1UBQ 0 bond / 3 angle outliers (1991: 0 / 4), 2LZM
+1 / 12 (2 / 19), the AlphaFold DB model AF-Q5VSL9 0 / 17 (0 / 37).
 """
 
 from __future__ import annotations
@@ -19,36 +29,18 @@ import numpy as np
 from workbench.analysis._residues import atom_table, peptide_bonded, sequence_neighbours
 from workbench.analysis._select import amino_acid_mask, check_finite, select_atoms
 from workbench.clash_rule import CLASH_DEFAULT_RADIUS, CLASH_RADII, clash_radii, overlapping_pairs
+from workbench.engh_huber import (
+    EH2001_SIDE_CHAIN_ANGLES,
+    EH2001_SIDE_CHAIN_BONDS,
+    TARGET_SETS,
+    Target,
+    peptide_target,
+    residue_targets,
+)
 from workbench.kernels import geometry as geometry_kernel
 from workbench.structure import Structure
 
-__all__ = ["ANGLE_TABLE", "BOND_TABLE", "CLASH_DEFAULT_RADIUS", "CLASH_RADII", "Clashes", "GeometryDeviations",
-           "clashes", "geometry_deviations"]
-
-#: Engh & Huber (1991) backbone bond lengths: name -> {residue class: (mean Å, sigma Å)}.
-#: Residue class: "GLY", "PRO" or "*" (all others); for C-N the class is the N's residue's.
-BOND_TABLE: dict[str, dict[str, tuple[float, float]]] = {
-    "N-CA": {"*": (1.458, 0.019), "GLY": (1.451, 0.016), "PRO": (1.466, 0.015)},
-    "CA-C": {"*": (1.525, 0.021), "GLY": (1.516, 0.018)},
-    "C-O": {"*": (1.231, 0.020)},
-    "CA-CB": {"*": (1.530, 0.020), "ALA": (1.521, 0.033), "ILE": (1.540, 0.027), "THR": (1.540, 0.027),
-              "VAL": (1.540, 0.027)},
-    "C-N": {"*": (1.329, 0.014), "PRO": (1.341, 0.016)},
-}  # fmt: skip
-#: Engh & Huber (1991) backbone angles: name -> {residue class: (mean degrees, sigma degrees)}.
-#: For CA-C-N and O-C-N the class is the next residue's (the N's); otherwise the residue's own.
-ANGLE_TABLE: dict[str, dict[str, tuple[float, float]]] = {
-    "N-CA-C": {"*": (111.2, 2.8), "GLY": (112.5, 2.9), "PRO": (111.8, 2.5)},
-    "CA-C-O": {"*": (120.8, 1.7), "GLY": (120.8, 2.1)},
-    "N-CA-CB": {"*": (110.5, 1.7), "ALA": (110.4, 1.5), "ILE": (111.5, 1.7), "THR": (111.5, 1.7),
-                "VAL": (111.5, 1.7), "PRO": (103.0, 1.1)},
-    "C-CA-CB": {"*": (110.1, 1.9), "ALA": (110.5, 1.5), "ILE": (109.1, 2.2), "THR": (109.1, 2.2),
-                "VAL": (109.1, 2.2)},
-    "CA-C-N": {"*": (116.2, 2.0), "GLY": (116.4, 2.1), "PRO": (116.9, 1.5)},
-    "O-C-N": {"*": (123.0, 1.6), "PRO": (122.0, 1.4)},
-    "C-N-CA": {"*": (121.7, 1.8), "GLY": (120.6, 1.7), "PRO": (122.6, 5.0)},
-}  # fmt: skip
-
+__all__ = ["CLASH_DEFAULT_RADIUS", "CLASH_RADII", "Clashes", "GeometryDeviations", "clashes", "geometry_deviations"]
 
 @dataclass(frozen=True)
 class Clashes:
@@ -74,7 +66,7 @@ class Clashes:
 
 @dataclass(frozen=True)
 class GeometryDeviations:
-    """Backbone bond lengths and angles compared with Engh & Huber.
+    """Main-chain and CB bond lengths and angles compared with Engh & Huber.
 
     Attributes
     ----------
@@ -90,6 +82,8 @@ class GeometryDeviations:
         ``(value - ideal) / sigma``.
     n_sigma : float
         Outlier threshold used by :attr:`outliers`.
+    targets : str
+        The Engh & Huber set the values come from, ``"2001"`` or ``"1991"``.
     """
 
     kind: np.ndarray
@@ -100,6 +94,7 @@ class GeometryDeviations:
     sigma: np.ndarray
     z: np.ndarray
     n_sigma: float
+    targets: str = "2001"
 
     @property
     def outliers(self) -> np.ndarray:
@@ -155,82 +150,135 @@ def clashes(structure: Structure, tolerance: float = 1.5) -> Clashes:
     )
 
 
-def geometry_deviations(structure: Structure, n_sigma: float = 4.0) -> GeometryDeviations:
-    """Backbone (and CB) bond lengths and angles against Engh & Huber ideal values.
+def geometry_deviations(structure: Structure, n_sigma: float = 4.0, targets: str = "2001", *,
+                        side_chains: bool = False) -> GeometryDeviations:
+    """Main-chain (and CB) bond lengths and angles against Engh & Huber target values; side chains on request.
 
     Parameters
     ----------
     structure : Structure
         Amino-acid residues; the peptide bond is checked between consecutive
         residues of a chain whose numbers follow (a stretched bond is an outlier,
-        a numbering gap is a missing segment).
+        a numbering gap is a missing segment). CB terms of residues outside the
+        twenty standard amino acids are left out with the 2001 set (it has no
+        general CB value).
     n_sigma : float
         Outlier threshold in standard deviations.
+    targets : {"2001", "1991"}
+        Engh & Huber (2001), International Tables Vol. F ch. 18.3 (default), or
+        Engh & Huber (1991), Acta Cryst. A47:392 (:mod:`workbench.engh_huber`).
+    side_chains : bool
+        Also every side-chain bond and angle of the 2001 table beyond CB
+        (``"CB-CG"``, ``"NE-CZ-NH1"``, ...), as MolProbity checks them.
 
     Returns
     -------
     GeometryDeviations
+
+    Examples
+    --------
+    >>> import workbench.analysis as A
+    >>> backbone = A.build_backbone([-60.0] * 4, [-45.0] * 4, [180.0] * 4, sequence="AGPA")
+    >>> deviations = A.geometry_deviations(backbone)
+    >>> len(deviations.outliers)
+    0
+    >>> float(deviations.ideal[deviations.kind == "C-N"][0]), float(deviations.sigma[deviations.kind == "C-N"][0])
+    (1.326, 0.018)
     """
+    if targets not in TARGET_SETS:
+        raise ValueError(f"unknown Engh & Huber set {targets!r}; choose one of {', '.join(TARGET_SETS)}")
+    if side_chains and targets != "2001":
+        raise ValueError("side-chain targets are in the 2001 set only")
     names = ("N", "CA", "C", "O", "CB")
     table = atom_table(structure, names)
     table[~amino_acid_mask(structure)[structure.residue_starts[:-1]]] = -1
     col = {name: k for k, name in enumerate(names)}
-    res_names = structure.residues.res_name
-    bonded = sequence_neighbours(structure)
+    res_names = [str(n) for n in structure.residues.res_name]
+    own_targets = [residue_targets(n, targets) for n in res_names]
     n_res = len(table)
-    nxt = np.minimum(np.arange(n_res) + 1, n_res - 1)
     kinds: list[str] = []
-    atom_rows: list[np.ndarray] = []
-    residue_rows: list[np.ndarray] = []
-    ideal_rows: list[np.ndarray] = []
-    sigma_rows: list[np.ndarray] = []
+    rows: list[tuple[list[int], int, Target]] = []
 
-    def add(kind: str, columns: np.ndarray, residues: np.ndarray, classes: np.ndarray, table_: dict) -> None:
-        ok = (columns >= 0).all(axis=1)
-        columns, residues, classes = columns[ok], residues[ok], classes[ok]
-        entry = table_[kind]
-        values = np.array([entry.get(str(c), entry["*"]) for c in classes]).reshape(-1, 2)
-        kinds.extend([kind] * len(columns))
-        padded = np.full((len(columns), 3), -1, dtype=np.int64)
-        padded[:, : columns.shape[1]] = columns
-        atom_rows.append(padded)
-        residue_rows.append(residues)
-        ideal_rows.append(values[:, 0])
-        sigma_rows.append(values[:, 1])
-
-    own = np.arange(n_res)
-    for kind in ("N-CA", "CA-C", "C-O", "CA-CB"):
-        a, b = kind.split("-")
-        add(kind, np.stack([table[:, col[a]], table[:, col[b]]], 1), own, res_names, BOND_TABLE)
-    for kind in ("N-CA-C", "CA-C-O", "N-CA-CB", "C-CA-CB"):
-        a, b, c = kind.split("-")
-        add(kind, np.stack([table[:, col[a]], table[:, col[b]], table[:, col[c]]], 1), own, res_names, ANGLE_TABLE)
-    linked = np.flatnonzero(bonded)
-    nb = nxt[linked]
-    nxt_names = res_names[nb]
-    peptide_sets = {
-        "C-N": (table[linked, col["C"]], table[nb, col["N"]]),
-        "CA-C-N": (table[linked, col["CA"]], table[linked, col["C"]], table[nb, col["N"]]),
-        "O-C-N": (table[linked, col["O"]], table[linked, col["C"]], table[nb, col["N"]]),
-        "C-N-CA": (table[linked, col["C"]], table[nb, col["N"]], table[nb, col["CA"]]),
-    }
-    for kind, columns in peptide_sets.items():
-        add(kind, np.stack(columns, 1), linked, nxt_names, BOND_TABLE if kind == "C-N" else ANGLE_TABLE)
-    atoms = np.concatenate(atom_rows) if atom_rows else np.zeros((0, 3), np.int64)
-    kind_array = np.array(kinds, dtype=str)
-    is_bond = atoms[:, 2] < 0
-    value = np.empty(len(atoms))
-    value[is_bond] = geometry_kernel.bond_lengths(structure.coords, np.ascontiguousarray(atoms[is_bond, :2]))
-    value[~is_bond] = np.degrees(geometry_kernel.bond_angles(structure.coords, np.ascontiguousarray(atoms[~is_bond])))
-    ideal = np.concatenate(ideal_rows) if ideal_rows else np.zeros(0)
-    sigma = np.concatenate(sigma_rows) if sigma_rows else np.zeros(0)
+    for r in range(n_res):
+        for kind in ("N-CA", "CA-C", "C-O", "CA-CB", "N-CA-C", "CA-C-O", "N-CA-CB", "C-CA-CB"):
+            atoms = [int(table[r, col[a]]) for a in kind.split("-")]
+            found = own_targets[r].get(kind)
+            if min(atoms) >= 0 and found is not None:
+                kinds.append(kind)
+                rows.append((atoms, r, found))
+    if side_chains:
+        _add_side_chains(structure, table, kinds, rows)
+    linked = np.flatnonzero(sequence_neighbours(structure))
+    cis = _cis(structure.coords, table[linked][:, [col["CA"], col["C"]]], table[linked + 1][:, [col["N"], col["CA"]]])
+    for r, is_cis in zip(linked.tolist(), cis.tolist(), strict=True):
+        here, there = table[r], table[r + 1]
+        terms = {"C-N": [here[col["C"]], there[col["N"]]],
+                 "CA-C-N": [here[col["CA"]], here[col["C"]], there[col["N"]]],
+                 "O-C-N": [here[col["O"]], here[col["C"]], there[col["N"]]],
+                 "C-N-CA": [here[col["C"]], there[col["N"]], there[col["CA"]]]}
+        for kind, atoms in terms.items():
+            if min(atoms) >= 0:
+                kinds.append(kind)
+                rows.append(([int(a) for a in atoms], r, peptide_target(kind, res_names[r], res_names[r + 1],
+                                                                       cis=is_cis, targets=targets)))
+    atoms_array = np.full((len(rows), 3), -1, dtype=np.int64)
+    for k, (atoms, _, _) in enumerate(rows):
+        atoms_array[k, : len(atoms)] = atoms
+    is_bond = atoms_array[:, 2] < 0
+    value = np.empty(len(rows))
+    value[is_bond] = geometry_kernel.bond_lengths(structure.coords, np.ascontiguousarray(atoms_array[is_bond, :2]))
+    value[~is_bond] = np.degrees(
+        geometry_kernel.bond_angles(structure.coords, np.ascontiguousarray(atoms_array[~is_bond])))
+    ideal = np.array([t[0] for _, _, t in rows], dtype=np.float64)
+    sigma = np.array([t[1] for _, _, t in rows], dtype=np.float64)
     return GeometryDeviations(
-        kind=kind_array,
-        atoms=atoms,
-        residue=np.concatenate(residue_rows).astype(np.int64) if residue_rows else np.zeros(0, np.int64),
+        kind=np.array(kinds, dtype=str),
+        atoms=atoms_array,
+        residue=np.array([r for _, r, _ in rows], dtype=np.int64),
         value=value,
         ideal=ideal,
         sigma=sigma,
         z=(value - ideal) / sigma,
         n_sigma=float(n_sigma),
+        targets=targets,
     )
+
+
+#: Atoms of the main chain and CB, whose terms geometry_deviations always checks.
+_MAIN = frozenset({"N", "CA", "C", "O", "OXT", "CB"})
+
+
+def _add_side_chains(structure: Structure, table: np.ndarray, kinds: list[str],
+                     rows: list[tuple[list[int], int, Target]]) -> None:
+    """Append every 2001 side-chain term beyond CB of each amino-acid residue whose atoms are present."""
+    terms: dict[str, list[tuple[str, Target]]] = {}
+    for source in (EH2001_SIDE_CHAIN_BONDS, EH2001_SIDE_CHAIN_ANGLES):
+        for (residue, name), target in source.items():
+            if not set(name.split("-")) <= _MAIN:
+                terms.setdefault(residue, []).append((name, target))
+    starts = structure.residue_starts
+    for r, residue in enumerate(structure.residues.res_name):
+        if table[r].max() < 0 or str(residue) not in terms:
+            continue
+        index: dict[str, int] = {}
+        for i in range(int(starts[r]), int(starts[r + 1])):
+            index.setdefault(str(structure.atom_name[i]), i)
+        for name, target in terms[str(residue)]:
+            atoms = name.split("-")
+            if all(a in index for a in atoms):
+                kinds.append(name)
+                rows.append(([index[a] for a in atoms], r, target))
+
+
+def _cis(coords: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Whether each peptide bond is cis (abs(omega) < 90 degrees), from (CA, C) and (N, CA) atom columns."""
+    ok = (first >= 0).all(axis=1) & (second >= 0).all(axis=1)
+    out = np.zeros(len(first), dtype=bool)
+    if ok.any():
+        x = np.asarray(coords, dtype=np.float64)
+        a, b = x[first[ok, 0]], x[first[ok, 1]]
+        c, d = x[second[ok, 0]], x[second[ok, 1]]
+        b1 = c - b
+        n1, n2 = np.cross(b - a, b1), np.cross(b1, d - c)
+        out[ok] = np.einsum("ij,ij->i", n1, n2) > 0  # cos(omega) > 0
+    return out

@@ -12,14 +12,23 @@ named Biopython; we use gemmi for structures and keep Biopython for FASTA.
 
 Gemmi is lenient where we want strictness (a PDB coordinate ``22.0x6`` reads
 as 22.0), so numbers are checked first (:mod:`workbench.io._pdb_records` for
-PDB, :func:`_check_atom_site` for mmCIF) and every gemmi failure is re-raised
-as :class:`~workbench.StructureFormatError` naming the file and line.
+PDB, :mod:`workbench.io._mmcif_records` for mmCIF) and every gemmi failure is
+re-raised as :class:`~workbench.StructureFormatError` naming the file and line.
+
+Walking gemmi's atoms one by one in Python cost ten times gemmi's parse on a
+157,000-atom file, so the atom records are also read column by column with
+numpy (:mod:`workbench.io._columns`: the checks, the numbers and the labels in
+one pass) and gemmi's hierarchy serves as the check of that reading: where it
+holds the same models, chain parts, residues and atoms in the same order
+(:meth:`AtomRows.ordered_as`), the arrays are used; otherwise (residues split
+in the file, which gemmi gathers; texts beyond ASCII; unusual columns) the
+atoms are walked one by one as before. ``tests/io/test_columns.py`` checks
+that both give the same structure for every shared file.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -28,7 +37,16 @@ import numpy as np
 
 from workbench import config
 from workbench.errors import StructureFormatError
-from workbench.io._pdb_records import check_atom_records, fill_polymer_elements, missing_residues_from_remarks
+from workbench.io._atom_rows import AtomRows, ModelAtoms
+from workbench.io._mmcif_records import check_atom_site, read_atom_site
+from workbench.io._pdb_records import (
+    PdbLines,
+    check_atom_records,
+    count_atom_records,
+    fill_polymer_elements,
+    missing_residues_from_remarks,
+    read_atom_records,
+)
 from workbench.io._source import Source, load_text
 from workbench.residues import one_letter_code
 from workbench.structure import MissingResidue, Structure
@@ -99,11 +117,11 @@ def read_structure(
     fmt = _detect_format(loaded.text, loaded.suffix, format, loaded.name)
     atom_limit = config.max_atoms() if max_atoms is None else max_atoms
     if fmt == "pdb":
-        st, missing = _parse_pdb(loaded.text, loaded.name, atom_limit)
+        st, missing, rows = _parse_pdb(loaded.text, loaded.name, atom_limit)
     else:
-        st, missing = _parse_mmcif(loaded.text, loaded.name, atom_limit)
+        st, missing, rows = _parse_mmcif(loaded.text, loaded.name, atom_limit)
     name = Path(loaded.name).name.split(".")[0] if loaded.name[0] != "<" else (st.name or "")
-    return _to_structure(st, missing, source=loaded.name, name=name, model=model, altloc=altloc)
+    return _to_structure(st, missing, rows, source=loaded.name, name=name, model=model, altloc=altloc)
 
 
 def _detect_format(text: str, suffix: str, format: str | None, source: str) -> StructureFormat:
@@ -143,20 +161,42 @@ def _check_atom_count(n_atoms: int, limit: int, source: str) -> None:
         )
 
 
-def _parse_pdb(text: str, source: str, max_atoms: int) -> tuple[gemmi.Structure, tuple[MissingResidue, ...]]:
-    lines = text.splitlines()
-    _check_atom_count(sum(1 for line in lines if line.startswith(("ATOM", "HETATM"))), max_atoms, source)
-    check_atom_records(lines, source)
-    if fill_polymer_elements(lines):
-        text = "\n".join(lines) + "\n"
+_Parsed = tuple[gemmi.Structure, tuple[MissingResidue, ...], AtomRows | None]
+
+
+def _parse_pdb(text: str, source: str, max_atoms: int) -> _Parsed:
+    """Gemmi's structure, the unobserved residues, and the atom records as arrays.
+
+    The arrays (None where they cannot stand for gemmi's hierarchy) spare
+    walking gemmi's atoms one by one in Python.
+    """
+    lines = PdbLines.index(text)
+    rows = None
+    if lines is not None:
+        names = lines.record_names()
+        _check_atom_count(count_atom_records(names), max_atoms, source)
+        rows = read_atom_records(lines, names, source)
+        st = _read_pdb_text(text, source)
+        if rows is not None and not rows.ordered_as(st):
+            rows = None
+    if rows is None:  # gemmi's hierarchy is read atom by atom, from the text with polymer elements filled
+        split = text.splitlines()
+        if lines is None:
+            _check_atom_count(sum(1 for line in split if line.startswith(("ATOM", "HETATM"))), max_atoms, source)
+            check_atom_records(split, source)
+        if fill_polymer_elements(split) or lines is None:
+            st = _read_pdb_text("\n".join(split) + "\n", source)
+    return st, missing_residues_from_remarks(list(st.raw_remarks)), rows
+
+
+def _read_pdb_text(text: str, source: str) -> gemmi.Structure:
     try:
-        st = gemmi.read_pdb_string(text)
+        return gemmi.read_pdb_string(text)
     except (RuntimeError, ValueError) as exc:
         raise _gemmi_error(exc, source) from None
-    return st, missing_residues_from_remarks(list(st.raw_remarks))
 
 
-def _parse_mmcif(text: str, source: str, max_atoms: int) -> tuple[gemmi.Structure, tuple[MissingResidue, ...]]:
+def _parse_mmcif(text: str, source: str, max_atoms: int) -> _Parsed:
     try:
         doc = gemmi.cif.read_string(text)
     except (RuntimeError, ValueError) as exc:
@@ -165,46 +205,15 @@ def _parse_mmcif(text: str, source: str, max_atoms: int) -> tuple[gemmi.Structur
     if block is None:
         raise StructureFormatError("no _atom_site loop with coordinates (Cartn_x)", source=source)
     _check_atom_count(len(block.find_values("_atom_site.Cartn_x")), max_atoms, source)
-    _check_atom_site(block, source)
+    columns = check_atom_site(block, source)
     try:
         st = gemmi.make_structure_from_block(block)
     except (RuntimeError, ValueError) as exc:
         raise _gemmi_error(exc, source) from None
-    return st, _unobserved_residues(block)
-
-
-def _check_atom_site(block: gemmi.cif.Block, source: str) -> None:
-    """Raise if required ``_atom_site`` columns are absent or hold malformed numbers."""
-    category = block.get_mmcif_category("_atom_site.", raw=True)
-    for alternatives in _REQUIRED_ATOM_SITE:
-        if not any(column in category for column in alternatives):
-            names = " or ".join(f"_atom_site.{c}" for c in alternatives)
-            raise StructureFormatError(f"the _atom_site loop has no {names} column", source=source)
-    unknown = {"?", "."}
-    for column, blank_ok in (("Cartn_x", False), ("Cartn_y", False), ("Cartn_z", False),
-                             ("occupancy", True), ("B_iso_or_equiv", True),
-                             ("auth_seq_id", True), ("pdbx_PDB_model_num", True)):
-        values = category.get(column)
-        if values is None:
-            continue
-        texts = np.array(["0" if (blank_ok and v in unknown) else v for v in values], dtype=str)
-        try:
-            ok = bool(np.isfinite(texts.astype(np.float64)).all())
-        except ValueError:
-            ok = False
-        if not ok:
-            row = next(k for k, t in enumerate(texts) if not _is_finite_number(t))
-            raise StructureFormatError(
-                f"_atom_site row {row + 1}: {column} {str(texts[row])!r} is not a finite number",
-                source=source,
-            )
-
-
-def _is_finite_number(text: str) -> bool:
-    try:
-        return bool(np.isfinite(float(text)))
-    except ValueError:
-        return False
+    rows = read_atom_site(block, columns)
+    if rows is not None and not rows.ordered_as(st):
+        rows = None
+    return st, _unobserved_residues(block), rows
 
 
 def _unobserved_residues(block: gemmi.cif.Block) -> tuple[MissingResidue, ...]:
@@ -226,23 +235,7 @@ def _unobserved_residues(block: gemmi.cif.Block) -> tuple[MissingResidue, ...]:
     return tuple(missing)
 
 
-@dataclass
-class _ModelAtoms:
-    """Atom rows of one gemmi model, before the alternate-location choice."""
-
-    coords: np.ndarray
-    text: dict[str, np.ndarray]
-    res_id: np.ndarray
-    b_factor: np.ndarray
-    occupancy: np.ndarray
-    hetero: np.ndarray
-    altloc: np.ndarray
-
-    def identity(self) -> tuple[np.ndarray, ...]:
-        return (*self.text.values(), self.res_id, self.hetero)
-
-
-def _model_atoms(model: gemmi.Model) -> _ModelAtoms:
+def _model_atoms(model: gemmi.Model) -> ModelAtoms:
     names, elements, res_names, ins_codes, chains, altlocs = [], [], [], [], [], []
     res_ids, b_factors, occupancies, heteros, positions = [], [], [], [], []
     for chain in model:
@@ -265,7 +258,7 @@ def _model_atoms(model: gemmi.Model) -> _ModelAtoms:
                 b_factors.append(atom.b_iso)
                 occupancies.append(atom.occ)
                 positions.append(atom.pos.tolist())
-    return _ModelAtoms(
+    return ModelAtoms(
         coords=np.array(positions, dtype=np.float32).reshape(-1, 3),
         text={"atom_name": np.array(names, dtype=str), "element": np.array(elements, dtype=str),
               "res_name": np.array(res_names, dtype=str), "ins_code": np.array(ins_codes, dtype=str),
@@ -278,7 +271,7 @@ def _model_atoms(model: gemmi.Model) -> _ModelAtoms:
     )
 
 
-def altloc_mask(atoms: _ModelAtoms, choice: AltlocChoice) -> np.ndarray:
+def altloc_mask(atoms: ModelAtoms, choice: AltlocChoice) -> np.ndarray:
     """Atoms to keep: those without altloc, plus one altloc per residue.
 
     A residue here is a run of atoms with the same chain, number and insertion
@@ -310,6 +303,7 @@ def altloc_mask(atoms: _ModelAtoms, choice: AltlocChoice) -> np.ndarray:
 def _to_structure(
     st: gemmi.Structure,
     missing: tuple[MissingResidue, ...],
+    rows: AtomRows | None,
     *,
     source: str,
     name: str,
@@ -326,15 +320,16 @@ def _to_structure(
         models = [models[numbers.index(model)]]
     selected = []
     for m in models:
-        atoms = _model_atoms(m)
+        atoms = rows.of_model(m.num) if rows is not None else _model_atoms(m)
         mask = altloc_mask(atoms, altloc)
         selected.append((m.num, atoms, mask))
     selected = [s for s in selected if s[2].any()] or selected[:1]
     if not selected or not selected[0][2].any():
         raise StructureFormatError("no ATOM or HETATM records", source=source)
     first_num, first, first_mask = selected[0]
-    identity = [a[first_mask] for a in first.identity()]
-    ensemble = [first.coords[first_mask]]
+    keep = slice(None) if first_mask.all() else first_mask  # a slice spares copies
+    identity = [a[keep] for a in first.identity()]
+    ensemble = [first.coords[keep]]
     for num, atoms, mask in selected[1:]:
         n_this, n_first = int(mask.sum()), int(first_mask.sum())
         if n_this != n_first:
@@ -357,11 +352,11 @@ def _to_structure(
     try:
         return Structure(
             coords=ensemble[0],
-            **{key: values[first_mask] for key, values in first.text.items()},
-            res_id=first.res_id[first_mask],
-            b_factor=first.b_factor[first_mask],
-            occupancy=first.occupancy[first_mask],
-            hetero=first.hetero[first_mask],
+            **{key: values[keep] for key, values in first.text.items()},
+            res_id=first.res_id[keep],
+            b_factor=first.b_factor[keep],
+            occupancy=first.occupancy[keep],
+            hetero=first.hetero[keep],
             ensemble=np.stack(ensemble) if len(ensemble) > 1 else None,
             missing_residues=missing,
             name=name,

@@ -24,98 +24,40 @@ True
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
 import os
-import time
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Engine,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-    update,
-)
+from sqlalchemy import Connection, func, insert, literal_column, select, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
 from workbench import config
 from workbench._text import control_character, escape_control_characters
 from workbench.config import workbench_home
 from workbench.jobs import transitions
+from workbench.jobs.engine import SQLITE_BUSY_TIMEOUT, NetworkFileSystemWarning, make_engine
+from workbench.jobs.migrate import SchemaError, ensure_schema
 from workbench.jobs.model import ITEM_STATUSES, Job, JobItem, JobStatus, is_job_id
+from workbench.jobs.retry import Backoff, StoreUnavailable, reason
+from workbench.jobs.tables import job_items_table, jobs_table, metadata
 
-__all__ = ["JobStore", "default_url"]
+__all__ = ["JobStore", "NetworkFileSystemWarning", "StoreUnavailable", "default_url", "metadata"]
 
-#: Milliseconds a SQLite connection waits for another writer's lock before failing.
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+log = logging.getLogger("workbench.jobs")
+
+T = TypeVar("T")
+
 #: Concurrent changes to one job tolerated before an update gives up.
 _MAX_CONFLICTS = 100
 #: Queued jobs read at once by :meth:`JobStore.claim_next`.
 _CLAIM_CANDIDATES = 16
-#: Tries at creating the tables of a new store before its error is raised.
-_SCHEMA_ATTEMPTS = 5
-#: PostgreSQL advisory lock held while the tables are created (any fixed 64-bit number: "wbschema").
-_SCHEMA_LOCK_KEY = 0x7762736368656D61
-
-metadata = MetaData()
-
-jobs_table = Table(
-    "jobs",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("owner", String(200), nullable=False),
-    Column("name", Text, nullable=False),
-    Column("inputs", JSON, nullable=False),
-    Column("parameters", JSON, nullable=False),
-    Column("status", String(16), nullable=False, index=True),
-    Column("progress", JSON, nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("lease_owner", String(200)),
-    Column("lease_expires", DateTime(timezone=True)),
-    Column("cancel_requested", Boolean, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("started_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True)),
-    Column("result_path", Text),
-    Column("error", Text),
-    Column("version", Integer, nullable=False),
-    Index("ix_jobs_owner_created", "owner", "created_at"),
-)
-
-job_items_table = Table(
-    "job_items",
-    metadata,
-    # The surrogate key only keeps items in the order they were first recorded.
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
-    Column("name", Text, nullable=False),
-    Column("item", Text),
-    Column("status", String(16), nullable=False),
-    Column("error", Text),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("job_id", "name", name="uq_job_items_job_name"),
-)
 
 _JOB_COLUMNS = [column.name for column in jobs_table.columns]
 
@@ -128,12 +70,11 @@ def default_url() -> str:
     return URL.create("sqlite", database=str(workbench_home() / "jobs.sqlite")).render_as_string()
 
 
-def _now(now: datetime | None = None) -> datetime:
-    """``now`` in UTC (it must be timezone-aware), or the current time."""
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError(f"now must be a timezone-aware datetime, got naive {now.isoformat()}")
+def _now(now: datetime | None) -> datetime:
+    """``now`` in UTC; it must be timezone-aware."""
+    if now is None or now.tzinfo is None or now.utcoffset() is None:
+        shown = "None" if now is None else f"naive {now.isoformat()}"
+        raise ValueError(f"now must be a timezone-aware datetime, got {shown}")
     return now.astimezone(UTC)
 
 
@@ -159,63 +100,18 @@ def _check_json(what: str, value: Any) -> dict[str, Any]:
     return value
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def _make_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed)
-    database = parsed.database or ""
-    in_memory = database in ("", ":memory:")
-    if not in_memory:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        parsed,
-        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        # One shared connection, or every checkout would see its own empty in-memory database.
-        poolclass=StaticPool if in_memory else None,
-    )
-    event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def _create_schema(engine: Engine) -> None:
-    """Create the tables that are missing, safely when many processes open a new store at once.
-
-    The check for each table and its creation are one transaction that holds
-    the database's schema lock: ``BEGIN IMMEDIATE`` on SQLite (other writers
-    wait, up to the busy timeout), a transaction-scoped advisory lock on
-    PostgreSQL (whose DDL is transactional). The first process creates the
-    tables; the others then find them. Other databases get a retry: a
-    creation that fails because another process made the table first is
-    checked and accepted. A store whose tables all exist is only read (it may
-    be read-only, and opening it takes no write lock).
-    """
-    if set(metadata.tables) <= set(inspect(engine).get_table_names()):
-        return
-    for attempt in range(_SCHEMA_ATTEMPTS):
-        try:
-            with engine.connect() as connection:
-                if engine.dialect.name == "sqlite":
-                    connection.exec_driver_sql("BEGIN IMMEDIATE")
-                elif engine.dialect.name == "postgresql":
-                    connection.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK_KEY)))
-                metadata.create_all(connection, checkfirst=True)
-                connection.commit()
-            return
-        except SQLAlchemyError:
-            if attempt + 1 == _SCHEMA_ATTEMPTS:
-                raise
-            missing = set(metadata.tables) - set(inspect(engine).get_table_names())
-            if not missing:
-                return  # another process created them meanwhile
-            time.sleep(0.05 * (attempt + 1))
+def _database_now(connection: Connection) -> datetime:
+    """The database's clock, in UTC: every host that shares the store measures leases against one clock."""
+    if connection.dialect.name == "sqlite":
+        # SQLite has no server: its clock is this machine's (to the millisecond).
+        text = connection.execute(select(func.strftime("%Y-%m-%d %H:%M:%f", "now"))).scalar_one()
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    value: Any = connection.execute(select(literal_column("CURRENT_TIMESTAMP"))).scalar_one()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    stamp = _utc(value)
+    assert stamp is not None
+    return stamp
 
 
 def _to_job(row: Any) -> Job:
@@ -245,28 +141,53 @@ class JobStore:
         A SQLite file's folder is created; SQLite runs in WAL mode with a busy
         timeout, and one store may be shared by threads. ``"sqlite://"`` (in
         memory, one shared connection) is for examples and tests.
+    upgrade : bool
+        Migrate a store whose schema is older than this workbench's (what
+        ``workbench serve`` does). Without it such a store is refused with a
+        one-line :class:`~workbench.jobs.migrate.SchemaError` saying to run
+        ``workbench store upgrade``. A new, empty database always gets the newest schema.
+    retry : Backoff, optional
+        How operations ride out a database outage (default: up to 30 s, then
+        :class:`~workbench.jobs.retry.StoreUnavailable`).
+    busy_timeout : float
+        Seconds a SQLite connection waits for another process's write lock
+        before the operation counts as failed (and is tried again by ``retry``).
 
     Notes
     -----
-    Tables are created when missing, in one locked transaction, so that
-    processes opening a new store at once all succeed. All datetimes in and out are
+    The schema is versioned (:mod:`workbench.jobs.migrate`); creating or
+    upgrading it is one locked transaction, so processes opening a new store at
+    once all succeed. A store upgraded by a newer workbench is refused, saying
+    to upgrade the workbench. Every database call is one transaction, tried
+    again after a transient error (a server restart, a dropped connection,
+    SQLite's "database is locked" or "database or disk is full") with
+    exponentially growing pauses and a log line each; pooled PostgreSQL
+    connections are checked before use. All datetimes in and out are
     timezone-aware UTC; methods that act on time take an optional ``now``
-    (default: the current time) so tests and replays can set the clock.
+    (default: the database's clock, so dispatchers on hosts whose clocks
+    disagree still agree on leases) so tests and replays can set the clock.
     A malformed job id raises :class:`ValueError` before any query runs; an
     unknown one raises :class:`KeyError`. Refused transitions raise
-    :class:`~workbench.jobs.transitions.InvalidTransition`.
+    :class:`~workbench.jobs.transitions.InvalidTransition`. A SQLite file on a
+    network file system gets one :class:`NetworkFileSystemWarning`.
     """
 
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, *, upgrade: bool = False, retry: Backoff | None = None,
+                 busy_timeout: float = SQLITE_BUSY_TIMEOUT):
         url = url or default_url()
+        shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+        self.retry = retry if retry is not None else Backoff(give_up_after=30.0)
+        self._lock = threading.Lock()
         try:
-            self.engine = _make_engine(url)
-            _create_schema(self.engine)
+            self.engine = make_engine(url, busy_timeout)
+            where = f"job store {shown}"
+            self.schema = self.retry.call(lambda: ensure_schema(self.engine, allow_upgrade=upgrade, where=where),
+                                          f"{where}: opening")
+        except (SchemaError, StoreUnavailable):
+            raise
         except SQLAlchemyError as exc:
             # A wrong URL or a file that is not a database: say so in one line, without the password.
-            shown = make_url(url).render_as_string(hide_password=True) if "://" in url else url
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-            raise ValueError(f"cannot open the job store {shown}: {reason}") from None
+            raise ValueError(f"cannot open the job store {shown}: {reason(exc)}") from None
 
     @property
     def url(self) -> URL:
@@ -275,6 +196,17 @@ class JobStore:
 
     def __repr__(self) -> str:
         return f"JobStore({self.url.render_as_string(hide_password=True)!r})"
+
+    def with_retry(self, retry: Backoff) -> JobStore:
+        """The same store (engine, connection pool) with another :class:`Backoff`.
+
+        For calls that must not wait out an outage (a progress report that the
+        next one supersedes): ``store.with_retry(Backoff(give_up_after=0))``.
+        Close only the original.
+        """
+        other = copy.copy(self)
+        other.retry = retry
+        return other
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -285,6 +217,24 @@ class JobStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    # -- one transaction, tried again after a transient error ----------------------------------------
+
+    def _run(self, what: str, work: Callable[[Connection], T], *, write: bool = False) -> T:
+        """``work(connection)`` in one transaction (committed when ``write``), under :attr:`retry`."""
+        def attempt() -> T:
+            if write:
+                with self.engine.begin() as connection:
+                    return work(connection)
+            with self.engine.connect() as connection:
+                return work(connection)
+        return self.retry.call(attempt, f"job store {self.url.render_as_string(hide_password=True)}: {what}")
+
+    def _clock(self, now: datetime | None) -> datetime:
+        """``now`` (checked, in UTC), or the database's current time."""
+        if now is not None:
+            return _now(now)
+        return self._run("reading the clock", _database_now)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -300,8 +250,8 @@ class JobStore:
         """
         if not is_job_id(job_id):
             raise ValueError(f"not a job id (32 lowercase hex digits): {job_id!r}")
-        with self.engine.connect() as connection:
-            row = connection.execute(select(jobs_table).where(jobs_table.c.id == job_id)).first()
+        row = self._run(f"reading job {job_id}", lambda connection: connection.execute(
+            select(jobs_table).where(jobs_table.c.id == job_id)).first())
         if row is None:
             raise KeyError(f"no job {job_id}")
         return _to_job(row)
@@ -319,8 +269,15 @@ class JobStore:
                 raise ValueError(f"unknown job status {status!r}; one of {', '.join(s.value for s in JobStatus)}")
             query = query.where(jobs_table.c.status == JobStatus(status).value)
         query = query.order_by(jobs_table.c.created_at.desc(), jobs_table.c.id.desc()).limit(limit)
-        with self.engine.connect() as connection:
-            return [_to_job(row) for row in connection.execute(query)]
+        return self._run("listing jobs", lambda connection: [_to_job(row) for row in connection.execute(query)])
+
+    def cancel_requested(self, job_ids: Iterable[str]) -> set[str]:
+        """Those of ``job_ids`` whose cancel was requested: one cheap query, for a dispatcher to ask often."""
+        wanted = [job_id for job_id in job_ids if is_job_id(job_id)]
+        if not wanted:
+            return set()
+        query = select(jobs_table.c.id).where(jobs_table.c.id.in_(wanted) & jobs_table.c.cancel_requested)
+        return self._run("reading cancel requests", lambda connection: set(connection.scalars(query)))
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -354,23 +311,44 @@ class JobStore:
             control = control_character(text)
             if control is not None:
                 raise ValueError(f"{what} {text!r} holds the control character {control}; use printable text")
-        job = Job(
-            id=uuid.uuid4().hex, owner=owner, name=str(name),
-            inputs=_check_json("inputs", inputs), parameters=_check_json("parameters", parameters),
-            status=JobStatus.QUEUED, progress={}, attempts=0, lease_owner=None, lease_expires=None,
-            cancel_requested=False, created_at=_now(), started_at=None, finished_at=None,
-            result_path=None, error=None, version=0,
-        )
-        with self.engine.begin() as connection:
+        _check_json("inputs", inputs)
+        _check_json("parameters", parameters)
+        job_id = uuid.uuid4().hex
+        tries = 0
+
+        def insert_job(connection: Connection) -> Job:
+            nonlocal tries
+            tries += 1
+            if tries > 1:  # tried again after an error: the first insert may have committed before it was lost
+                row = connection.execute(select(jobs_table).where(jobs_table.c.id == job_id)).first()
+                if row is not None:
+                    return _to_job(row)
+            job = Job(
+                id=job_id, owner=owner, name=str(name), inputs=inputs, parameters=parameters,
+                status=JobStatus.QUEUED, progress={}, attempts=0, lease_owner=None, lease_expires=None,
+                cancel_requested=False, created_at=_database_now(connection), started_at=None, finished_at=None,
+                result_path=None, error=None, version=0,
+            )
             connection.execute(insert(jobs_table).values(**_to_row(job)))
-        return job
+            return job
+
+        return self._run(f"submitting job {job_id}", insert_job, write=True)
 
     def _write(self, old: Job, new: Job) -> bool:
-        """Store ``new`` if the row still has ``old``'s version; False when someone changed it first."""
+        """Store ``new`` if the row still has ``old``'s version; False when someone changed it first.
+
+        A write tried again after a dropped connection may find its own first
+        try committed: a row equal to ``new`` counts as written.
+        """
         guard = (jobs_table.c.id == old.id) & (jobs_table.c.version == old.version)
-        with self.engine.begin() as connection:
-            result = connection.execute(update(jobs_table).where(guard).values(**_to_row(new)))
-        return result.rowcount == 1
+
+        def write(connection: Connection) -> bool:
+            if connection.execute(update(jobs_table).where(guard).values(**_to_row(new))).rowcount == 1:
+                return True
+            row = connection.execute(select(jobs_table).where(jobs_table.c.id == new.id)).first()
+            return row is not None and _to_job(row) == new
+
+        return self._run(f"updating job {old.id}", write, write=True)
 
     def _apply(self, job_id: str, transition: Callable[[Job], Job]) -> Job:
         """Read, transform, write if unchanged; on a conflict read again and retry."""
@@ -385,22 +363,25 @@ class JobStore:
         """Claim the oldest queued job for ``worker``, or None when the queue is empty.
 
         Safe between threads and processes: a job lost to another worker is
-        skipped and the next one tried.
+        skipped and the next one tried. The lease runs from the database's
+        clock unless ``now`` is given.
         """
+        if now is not None:
+            _now(now)
+        query = (
+            select(jobs_table)
+            .where((jobs_table.c.status == JobStatus.QUEUED.value) & ~jobs_table.c.cancel_requested)
+            .order_by(jobs_table.c.created_at, jobs_table.c.id)
+            .limit(_CLAIM_CANDIDATES)
+        )
         while True:
-            query = (
-                select(jobs_table)
-                .where((jobs_table.c.status == JobStatus.QUEUED.value) & ~jobs_table.c.cancel_requested)
-                .order_by(jobs_table.c.created_at, jobs_table.c.id)
-                .limit(_CLAIM_CANDIDATES)
-            )
-            with self.engine.connect() as connection:
-                candidates = [_to_job(row) for row in connection.execute(query)]
+            candidates = self._run("reading the queue",
+                                   lambda connection: [_to_job(row) for row in connection.execute(query)])
             if not candidates:
                 return None
             for job in candidates:
                 try:
-                    new = transitions.claim(job, worker, _now(now), lease_seconds)
+                    new = transitions.claim(job, worker, self._clock(now), lease_seconds)
                 except transitions.InvalidTransition:
                     continue
                 if self._write(job, new):
@@ -408,7 +389,7 @@ class JobStore:
 
     def renew(self, job_id: str, worker: str, lease_seconds: float, *, now: datetime | None = None) -> Job:
         """Extend ``worker``'s lease on a running job (see :func:`~workbench.jobs.transitions.renew`)."""
-        return self._apply(job_id, lambda job: transitions.renew(job, worker, _now(now), lease_seconds))
+        return self._apply(job_id, lambda job: transitions.renew(job, worker, self._clock(now), lease_seconds))
 
     def report_progress(self, job_id: str, worker: str, progress: dict[str, Any]) -> Job:
         """Replace the progress counters of ``worker``'s running job."""
@@ -418,28 +399,28 @@ class JobStore:
     def finish(self, job_id: str, worker: str, result_path: str | os.PathLike[str], *,
                now: datetime | None = None) -> Job:
         """Mark ``worker``'s running job done, with its results at ``result_path``."""
-        return self._apply(job_id, lambda job: transitions.finish(job, worker, _now(now),
+        return self._apply(job_id, lambda job: transitions.finish(job, worker, self._clock(now),
                                                                   os.fspath(result_path)))
 
     def fail(self, job_id: str, worker: str, error: str, *, now: datetime | None = None) -> Job:
         """Mark ``worker``'s running job failed, with the reason ``error``."""
         error = _free_text(error) or ""
-        return self._apply(job_id, lambda job: transitions.fail(job, worker, _now(now), error))
+        return self._apply(job_id, lambda job: transitions.fail(job, worker, self._clock(now), error))
 
     def request_cancel(self, job_id: str, *, now: datetime | None = None) -> Job:
         """Cancel a queued job at once, or ask the dispatcher to stop a running one."""
-        return self._apply(job_id, lambda job: transitions.request_cancel(job, _now(now)))
+        return self._apply(job_id, lambda job: transitions.request_cancel(job, self._clock(now)))
 
     def acknowledge_cancel(self, job_id: str, worker: str, *, now: datetime | None = None) -> Job:
         """``worker`` has stopped its running job after a cancel request: mark it cancelled."""
-        return self._apply(job_id, lambda job: transitions.acknowledge_cancel(job, worker, _now(now)))
+        return self._apply(job_id, lambda job: transitions.acknowledge_cancel(job, worker, self._clock(now)))
 
     def release(self, job_id: str, worker: str, *, now: datetime | None = None) -> Job:
         """``worker`` hands its running job back to the queue (cancelled instead, if a cancel is pending)."""
-        return self._apply(job_id, lambda job: transitions.release(job, worker, _now(now)))
+        return self._apply(job_id, lambda job: transitions.release(job, worker, self._clock(now)))
 
     def expire_leases(self, now: datetime | None = None, max_attempts: int = 3) -> list[Job]:
-        """Take back every running job whose lease expired by ``now``.
+        """Take back every running job whose lease expired by ``now`` (default: the database's clock).
 
         Each goes back to the queue, or to ``failed`` once ``max_attempts`` claims
         were used, or to ``cancelled`` if a cancel was pending (see
@@ -451,16 +432,15 @@ class JobStore:
         list of Job
             The jobs this call changed.
         """
-        now = _now(now)
+        at = self._clock(now)
         query = select(jobs_table.c.id).where(
-            (jobs_table.c.status == JobStatus.RUNNING.value) & (jobs_table.c.lease_expires <= now)
+            (jobs_table.c.status == JobStatus.RUNNING.value) & (jobs_table.c.lease_expires <= at)
         ).order_by(jobs_table.c.lease_expires)
-        with self.engine.connect() as connection:
-            job_ids = list(connection.scalars(query))
+        job_ids = self._run("reading expired leases", lambda connection: list(connection.scalars(query)))
         expired = []
         for job_id in job_ids:
             try:
-                expired.append(self._apply(job_id, lambda job: transitions.expire(job, now, max_attempts)))
+                expired.append(self._apply(job_id, lambda job: transitions.expire(job, at, max_attempts)))
             except transitions.InvalidTransition:
                 continue
         return expired
@@ -481,7 +461,7 @@ class JobStore:
             store) are written as escapes (backslash, x, two hex digits), so
             one odd record name never fails the job.
         now : datetime, optional
-            ``updated_at`` of the rows; default the current time.
+            ``updated_at`` of the rows; default the database's current time.
 
         Raises
         ------
@@ -491,7 +471,7 @@ class JobStore:
             An item without a name or with an unknown status.
         """
         self.get(job_id)
-        stamp = _now(now)
+        stamp = self._clock(now)
         rows = []
         for entry in items:
             name, status = entry.get("name"), entry.get("status")
@@ -518,8 +498,8 @@ class JobStore:
             index_elements=["job_id", "name"],
             set_={key: statement.excluded[key] for key in ("item", "status", "error", "updated_at")},
         )
-        with self.engine.begin() as connection:
-            connection.execute(statement, rows)
+        self._run(f"recording items of job {job_id}", lambda connection: connection.execute(statement, rows),
+                  write=True)
 
     def items(self, job_id: str) -> list[JobItem]:
         """The per-item rows of a job, in the order they were first recorded (empty if none).
@@ -532,6 +512,5 @@ class JobStore:
         self.get(job_id)
         columns = [job_items_table.c[name] for name in ("job_id", "name", "item", "status", "error", "updated_at")]
         query = select(*columns).where(job_items_table.c.job_id == job_id).order_by(job_items_table.c.seq)
-        with self.engine.connect() as connection:
-            return [JobItem(**{**row._mapping, "updated_at": _utc(row.updated_at)})
-                    for row in connection.execute(query)]
+        return self._run(f"reading items of job {job_id}", lambda connection: [
+            JobItem(**{**row._mapping, "updated_at": _utc(row.updated_at)}) for row in connection.execute(query)])

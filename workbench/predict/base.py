@@ -227,6 +227,11 @@ class PredictorInfo:
     has_reference : bool
         The predictor has a reference item (:class:`ReferencePredictor`) that
         energy changes in a batch are measured against.
+    reference : callable, optional
+        ``reference(options) -> SequenceRecord or None``: the reference record
+        found cheaply, without building the predictor (the template's own
+        sequence, read from its file), so a batch learns its items without a
+        worker; without it, a worker builds the predictor to ask.
     label : str
         One line for people choosing a predictor (the web UI's list).
     in_browser : bool
@@ -257,6 +262,7 @@ class PredictorInfo:
     check: Callable[[Any], str | None] | None = None
     model_type: str = "Ab initio model"
     screen: Callable[[Any, Sequence[SequenceRecord]], dict[str, str]] | None = None
+    reference: Callable[[Any], SequenceRecord | None] | None = None
 
     @property
     def option_fields(self) -> tuple[Field[Any], ...]:
@@ -313,6 +319,7 @@ def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = Fa
              in_browser: bool = True, check: Callable[[Any], str | None] | None = None,
              model_type: str = "Ab initio model",
              screen: Callable[[Any, Sequence[SequenceRecord]], dict[str, str]] | None = None,
+             reference: Callable[[Any], SequenceRecord | None] | None = None,
              ) -> Callable[[type], type]:
     """Class decorator: make a predictor available by ``name``, with what callers need to know about it.
 
@@ -322,7 +329,7 @@ def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = Fa
     options : type
         The predictor's frozen :class:`PredictorOptions` dataclass; its fields
         are the class's constructor keyword arguments.
-    needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser, check, model_type, screen
+    needs_gpu, batch_tokens, incomplete_models, has_reference, label, in_browser, check, model_type, screen, reference
         See :class:`PredictorInfo`.
     """
 
@@ -331,7 +338,8 @@ def register(name: str, *, options: type[PredictorOptions], needs_gpu: bool = Fa
             raise ValueError(f"predictor {name!r} is already registered")
         cls.name = name  # type: ignore[attr-defined]
         _REGISTRY[name] = PredictorInfo(name, cls, options, needs_gpu, batch_tokens, incomplete_models,
-                                        has_reference, label or name, in_browser, check, model_type, screen)
+                                        has_reference, label or name, in_browser, check, model_type, screen,
+                                        reference)
         return cls
 
     return decorator

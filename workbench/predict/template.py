@@ -144,6 +144,38 @@ def screen_records(options: TemplateOptions, records: Sequence[SequenceRecord]) 
     return {record.id: reason for record in records if (reason := predictor.refusal(record)) is not None}
 
 
+def reference_record(options: TemplateOptions) -> SequenceRecord | None:
+    """The template's own sequence as the batch's reference record, read without building the predictor."""
+    source = read_structure(options.template)
+    template, chains = _template_chains(source.model(0) if source.n_models > 1 else source, options.chain)
+    return _reference(_chain_sequences(template, chains))
+
+
+def _template_chains(source: Structure, chain: str | None) -> tuple[Structure, tuple[str, ...]]:
+    """The template's amino-acid residues of ``chain`` (every chain that has some, when None), and those chains."""
+    amino = np.array([is_amino_acid(str(n)) for n in source.res_name], dtype=bool) & ~np.isin(
+        source.res_name, ["UNK"])
+    chains = [chain] if chain is not None else [c for c in source.chains if amino[source.chain_id == c].any()]
+    if chain is not None and not amino[source.chain_id == chain].any():
+        raise ValueError(f"template has no amino-acid chain {chain!r}; chains: {', '.join(source.chains)}")
+    if not chains:
+        raise ValueError("template has no amino-acid residues")
+    return source.select(amino & np.isin(source.chain_id, chains)), tuple(chains)
+
+
+def _chain_sequences(template: Structure, chains: Sequence[str]) -> tuple[str, ...]:
+    """One-letter sequences of ``chains`` (``X`` for a residue with no standard parent)."""
+    residues = template.residues
+    return tuple("".join(one_letter_code(str(residues.res_name[r])) or "X"
+                         for r in np.flatnonzero(residues.chain_id == c)) for c in chains)
+
+
+def _reference(sequences: tuple[str, ...]) -> SequenceRecord | None:
+    if any("X" in seq for seq in sequences):
+        return None
+    return SequenceRecord(id=REFERENCE_NAME, name=REFERENCE_NAME, chains=sequences)
+
+
 def check_template(options: TemplateOptions) -> str:
     """The template must parse (errors name the file and the line); says what it holds."""
     structure = read_structure(options.template)
@@ -154,7 +186,7 @@ def check_template(options: TemplateOptions) -> str:
 
 @register("template", options=TemplateOptions, incomplete_models=True, has_reference=True,
           label="template (variant modelling on a known structure; offline)", check=check_template,
-          screen=screen_records, model_type="Homology model")
+          screen=screen_records, reference=reference_record, model_type="Homology model")
 class TemplatePredictor:
     """Model variants of a known structure: align, substitute, rebuild loops, relax.
 
@@ -205,15 +237,8 @@ class TemplatePredictor:
         source = template if isinstance(template, Structure) else read_structure(template)
         source = source.model(0) if source.n_models > 1 else source
         self.template_path = None if isinstance(template, Structure) else str(template)
-        amino = np.array([is_amino_acid(str(n)) for n in source.res_name], dtype=bool) & ~np.isin(
-            source.res_name, ["UNK"])
-        chains = [chain] if chain is not None else [c for c in source.chains if amino[source.chain_id == c].any()]
-        if chain is not None and not amino[source.chain_id == chain].any():
-            raise ValueError(f"template has no amino-acid chain {chain!r}; chains: {', '.join(source.chains)}")
-        if not chains:
-            raise ValueError("template has no amino-acid residues")
-        self.template: Structure = source.select(amino & np.isin(source.chain_id, chains))
-        self.chains: tuple[str, ...] = tuple(chains)
+        self.template: Structure
+        self.template, self.chains = _template_chains(source, chain)
         self.min_identity = float(min_identity)
         self.max_indel = int(max_indel)
         self.flank = int(flank)
@@ -222,9 +247,7 @@ class TemplatePredictor:
         self._chain_residues = {c: np.flatnonzero(residues.chain_id == c) for c in self.chains}
         self._numbering = {c: [f"{residues.res_id[r]}{residues.ins_code[r]}" for r in idx]
                            for c, idx in self._chain_residues.items()}
-        self.template_sequences: tuple[str, ...] = tuple(
-            "".join(one_letter_code(str(residues.res_name[r])) or "X" for r in self._chain_residues[c])
-            for c in self.chains)
+        self.template_sequences: tuple[str, ...] = _chain_sequences(self.template, self.chains)
         self._ca = self._ca_by_residue(self.template)
 
     # ------------------------------------------------------------------ public API
@@ -256,9 +279,7 @@ class TemplatePredictor:
 
         None when the template has residues with no standard parent (``X`` in its sequence).
         """
-        if any("X" in seq for seq in self.template_sequences):
-            return None
-        return SequenceRecord(id=REFERENCE_NAME, name=REFERENCE_NAME, chains=self.template_sequences)
+        return _reference(self.template_sequences)
 
     def predict_one(self, record: SequenceRecord) -> Prediction:
         """Model one record.

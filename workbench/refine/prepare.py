@@ -29,7 +29,19 @@ function of this module, named in brackets):
    :func:`_add_missing_atoms`);
 6. atoms that came from the input get their exact input coordinates back
    (:func:`_restore_input_coordinates`), and residues the input's chain ids,
-   numbers and insertion codes (:func:`_restore_input_ids`).
+   numbers and insertion codes (:func:`_restore_input_ids`);
+7. the pocket: prepared residues with a heavy atom within ``POCKET_RADIUS``
+   (5 Å) of a heavy atom of a removed ligand, cofactor, ion or nucleotide
+   (:func:`_pocket`), which the relax restrains more stiffly so that the
+   empty pocket does not collapse.
+
+Every removed group but water, and every replaced modified residue, is a
+typed :class:`Heterogen` record in the report (waters are only counted: a
+relax in vacuum or implicit solvent has no place for them), and
+:func:`preparation_warnings` turns the records into one warning line per kind.
+Ligands, cofactors and ions are never part of the prepared topology: Amber
+ff14SB has no templates for them. ``PreparedModel.to_structure(...,
+ligands=True)`` copies them back at their input coordinates, unrelaxed.
 
 Atoms that came from the input keep their exact input coordinates (PDBFixer is
 fed 3-decimal PDB text; the positions are restored afterwards), and every
@@ -65,7 +77,16 @@ from workbench.refine.platform import openmm_seed, repeatable_platform
 from workbench.residues import STANDARD_AMINO_ACIDS, is_amino_acid, is_water, one_letter_code
 from workbench.structure import Structure
 
-__all__ = ["PreparationReport", "PreparedModel", "find_chain_breaks", "prepare", "prepare_model"]
+__all__ = [
+    "POCKET_RADIUS",
+    "Heterogen",
+    "PreparationReport",
+    "PreparedModel",
+    "find_chain_breaks",
+    "preparation_warnings",
+    "prepare",
+    "prepare_model",
+]
 
 _ONE_TO_THREE = {one_letter_code(name): name for name in STANDARD_AMINO_ACIDS}
 _BACKBONE = ("N", "CA", "C")
@@ -74,6 +95,53 @@ _BACKBONE = ("N", "CA", "C")
 #: predicted model, which the relax repairs); a chain break otherwise.
 BONDED_PEPTIDE = 2.0
 STRETCHED_PEPTIDE = 4.0
+#: Residues with a heavy atom within this distance (Å) of a removed group's heavy atom form its pocket.
+POCKET_RADIUS = 5.0
+#: Common cofactors (haems, nucleotides, flavins, coenzymes), told apart from other ligands in reports.
+COFACTORS = frozenset({
+    "HEM", "HEC", "HEA", "HEB", "SRM", "CLA", "BCL", "NAD", "NAI", "NAP", "NDP", "FAD", "FDA", "FMN", "ATP", "ADP",
+    "AMP", "ANP", "ACP", "AGS", "GTP", "GDP", "GNP", "GSP", "GCP", "GMP", "SAM", "SAH", "COA", "ACO", "PLP", "TPP",
+    "BTN", "H4B", "MGD", "F3S", "SF4", "FES", "CU1", "B12", "COB",
+})
+#: Elements of one-atom groups reported as ions.
+ION_ELEMENTS = frozenset({
+    "Li", "Na", "K", "Rb", "Cs", "Mg", "Ca", "Sr", "Ba", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Cd", "Hg", "Pt", "Au",
+    "Ag", "Al", "Ga", "F", "Cl", "Br", "I",
+})
+#: Report kinds, in the order warnings are given.
+HETEROGEN_KINDS = ("ligand", "cofactor", "ion", "nucleotide", "modified residue")
+
+
+@dataclass(frozen=True)
+class Heterogen:
+    """One group that preparation removed (or, for a modified residue, replaced).
+
+    Attributes
+    ----------
+    label : str
+        The input's residue label, ``"A:HEM 143"``.
+    res_name, chain : str
+    res_id : int
+    ins_code : str
+    kind : {"ligand", "cofactor", "ion", "nucleotide", "modified residue"}
+        Nucleotides are residues of a nucleic acid chain; cofactors are those
+        named in :data:`COFACTORS`; ions are one heavy atom of an element in
+        :data:`ION_ELEMENTS`; other groups are ligands.
+    replaced_by : str or None
+        The standard parent a modified residue became; None for removed groups.
+    """
+
+    label: str
+    res_name: str
+    chain: str
+    res_id: int
+    ins_code: str
+    kind: str
+    replaced_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -106,6 +174,14 @@ class PreparationReport:
     chain_breaks : tuple of str
         ``"A:LYS 137 | A:ASP 144"``: residue pairs between which the chain was split.
     ph : float
+    heterogens : tuple of Heterogen
+        Every ligand, cofactor, ion and nucleotide removed and modified residue
+        replaced, in input order (waters are only counted).
+    pocket_residues : tuple of str
+        Prepared residues within ``pocket_radius`` of a removed group
+        (ligand, cofactor, ion or nucleotide), labelled as in ``residue_labels``.
+    pocket_radius : float
+        Å.
     """
 
     chains: tuple[str, ...]
@@ -120,6 +196,9 @@ class PreparationReport:
     n_hydrogens: int = 0
     chain_breaks: tuple[str, ...] = ()
     ph: float = 7.0
+    heterogens: tuple[Heterogen, ...] = ()
+    pocket_residues: tuple[str, ...] = ()
+    pocket_radius: float = POCKET_RADIUS
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -136,7 +215,58 @@ class PreparationReport:
             "n_hydrogens": self.n_hydrogens,
             "chain_breaks": list(self.chain_breaks),
             "ph": self.ph,
+            "heterogens": [h.to_dict() for h in self.heterogens],
+            "pocket_residues": list(self.pocket_residues),
+            "pocket_radius_angstrom": self.pocket_radius,
         }
+
+
+def preparation_warnings(report: PreparationReport, *, kept: bool = False) -> tuple[str, ...]:
+    """One warning line per kind of group that preparation removed, kept unrelaxed, or replaced.
+
+    Parameters
+    ----------
+    report : PreparationReport
+    kept : bool
+        Ligands, cofactors and ions were copied back into the refined
+        structure (``RefineConfig.keep_ligands``): say so instead of "removed".
+
+    Returns
+    -------
+    tuple of str
+        In :data:`HETEROGEN_KINDS` order; empty when nothing was removed or replaced.
+
+    Examples
+    --------
+    >>> gdp = Heterogen("A:GDP 301", "GDP", "A", 301, "", "cofactor")
+    >>> preparation_warnings(PreparationReport(chains=("A",), heterogens=(gdp,)))[0].split(":")[0]
+    'removed 1 cofactor (A'
+    """
+    lines = []
+    pocket = (f"; {len(report.pocket_residues)} pocket residue(s) within {report.pocket_radius:g} Å restrained "
+              "more stiffly") if report.pocket_residues else ""
+    for kind in HETEROGEN_KINDS:
+        groups = [h for h in report.heterogens if h.kind == kind]
+        if not groups:
+            continue
+        n = len(groups)
+        what = f"{n} {kind}{'s' if n > 1 else ''}"
+        labels = _some([h.label for h in groups])
+        if kind == "modified residue":
+            lines.append(f"replaced {what} by the standard parent: "
+                         + _some([f"{h.label} -> {h.replaced_by}" for h in groups]))
+        elif kind == "nucleotide":
+            lines.append(f"removed {what} ({labels}): only the protein is refined")
+        elif kept:
+            lines.append(f"kept {what} ({labels}) at the input coordinates, not relaxed: "
+                         f"not in the force field{pocket}")
+            pocket = ""  # said once
+        else:
+            it = "it is" if n == 1 else "they are"
+            lines.append(f"removed {what} ({labels}): {it} not in the force field and not in the refined model"
+                         f"{pocket}; the keep-ligands option keeps {'it' if n == 1 else 'them'}, unrelaxed")
+            pocket = ""
+    return tuple(lines)
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,6 +289,12 @@ class PreparedModel:
     input : Structure
         The structure that was prepared (first model).
     report : PreparationReport
+    pocket : ndarray, shape=(m,), dtype=int64
+        Prepared residues within ``POCKET_RADIUS`` of a removed ligand,
+        cofactor, ion or nucleotide (sorted).
+    ligand_atoms : ndarray, shape=(k,), dtype=int64
+        Atoms of ``input`` in the removed ligands, cofactors and ions: what
+        ``to_structure(..., ligands=True)`` copies back.
     """
 
     topology: app.Topology
@@ -168,6 +304,8 @@ class PreparedModel:
     residue_labels: tuple[str, ...]
     input: Structure
     report: PreparationReport
+    pocket: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ligand_atoms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def n_atoms(self) -> int:
@@ -191,7 +329,8 @@ class PreparedModel:
         return np.fromiter((a.element is not None and a.element.symbol not in ("H", "D")
                             for a in self.topology.atoms()), dtype=bool, count=self.topology.getNumAtoms())
 
-    def to_structure(self, positions: np.ndarray | None = None, *, hydrogens: bool = True) -> Structure:
+    def to_structure(self, positions: np.ndarray | None = None, *, hydrogens: bool = True,
+                     ligands: bool = False) -> Structure:
         """The prepared model (or coordinates of it) as a Structure with the input's numbering and B-factors.
 
         Parameters
@@ -201,6 +340,11 @@ class PreparedModel:
             refinement's result); default: :attr:`positions`.
         hydrogens : bool
             Keep the hydrogens (default), or return heavy atoms only.
+        ligands : bool
+            Append the input's ligands, cofactors and ions (:attr:`ligand_atoms`)
+            after the protein, exactly as they were in the input: input
+            coordinates, names, B-factors, HETATM flags (their hydrogens only
+            with ``hydrogens``).
 
         Returns
         -------
@@ -208,7 +352,7 @@ class PreparedModel:
             Chain ids, residue numbers and insertion codes are the input's;
             atoms from the input keep their B-factor and occupancy, atoms that
             preparation added get their input residue's CA B-factor (else the
-            residue's mean) and occupancy 1; no atom is a heteroatom.
+            residue's mean) and occupancy 1; no protein atom is a heteroatom.
         """
         xyz = self.positions if positions is None else np.asarray(positions)
         if xyz.shape != (self.n_atoms, 3):
@@ -230,7 +374,21 @@ class PreparedModel:
             occupancy=occupancy,
             hetero=np.zeros(out.n_atoms, dtype=bool),
         )
-        return structure if hydrogens else structure.select(self.heavy)
+        structure = structure if hydrogens else structure.select(self.heavy)
+        if not ligands or not self.ligand_atoms.size:
+            return structure
+        groups = self.input.select(self.ligand_atoms)
+        if not hydrogens:
+            groups = groups.select(~np.isin(groups.element, ("H", "D")))
+        return _concatenate(structure, groups)
+
+
+def _concatenate(first: Structure, second: Structure) -> Structure:
+    """The atoms of ``first`` then those of ``second`` (single models), named as ``first``."""
+    names = ("coords", "atom_name", "element", "res_name", "res_id", "ins_code", "chain_id", "b_factor", "occupancy",
+             "hetero")
+    fields: dict[str, Any] = {n: np.concatenate([getattr(first, n), getattr(second, n)]) for n in names}
+    return Structure(**fields, name=first.name)
 
 
 def _residue_b_factors(structure: Structure) -> np.ndarray:
@@ -358,9 +516,13 @@ def prepare_model(
         n_hydrogens=sum(1 for a in fixer.topology.atoms() if a.element is not None and a.element.symbol == "H"),
         chain_breaks=tuple(f"{kept.labels[b - 1]} | {kept.labels[b]}" for b in kept.breaks),
         ph=float(ph),
+        heterogens=_heterogens(first, selection),
     )
-    return PreparedModel(topology=fixer.topology, positions=coords, source_atom=source_atom,
-                         source_residue=kept.residue_source, residue_labels=labels, input=first, report=report)
+    prepared = PreparedModel(topology=fixer.topology, positions=coords, source_atom=source_atom,
+                             source_residue=kept.residue_source, residue_labels=labels, input=first, report=report)
+    pocket, ligand_atoms = _pocket(first, selection, prepared.heavy, source_atom, prepared.residue_of_atom)
+    report = dataclasses.replace(report, pocket_residues=tuple(labels[r] for r in pocket.tolist()))
+    return dataclasses.replace(prepared, report=report, pocket=pocket, ligand_atoms=ligand_atoms)
 
 
 #: ``from workbench.refine.prepare import prepare`` keeps working; the package exports ``prepare_model``
@@ -385,6 +547,9 @@ class _Selection:
         Labels of unknown amino acids (``X``).
     no_backbone : list of str
         ``"A:GLY 5 (no N, CA)"`` for residues without a complete backbone.
+    groups : list of (int, str)
+        ``(input residue index, kind)`` of each removed group but water (kinds
+        of :class:`Heterogen`), in input order.
     """
 
     keep: np.ndarray
@@ -394,6 +559,7 @@ class _Selection:
     other: Counter[str] = field(default_factory=Counter)
     unknown_residues: list[str] = field(default_factory=list)
     no_backbone: list[str] = field(default_factory=list)
+    groups: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -484,9 +650,11 @@ def _select_protein(first: Structure, wanted: list[str] | None) -> _Selection:
         code = one_letter_code(name)
         if code is None:
             selection.heterogens[name] += 1
+            selection.groups.append((r, _group_kind(name, first.element[starts[r]:starts[r + 1]])))
             continue
         if not is_amino_acid(name):
             selection.other[name] += 1
+            selection.groups.append((r, "nucleotide"))
             continue
         label = residues.label(r)
         if name not in STANDARD_AMINO_ACIDS:
@@ -504,6 +672,63 @@ def _select_protein(first: Structure, wanted: list[str] | None) -> _Selection:
             continue
         selection.keep[heavy] = True
     return selection
+
+
+def _group_kind(res_name: str, elements: np.ndarray) -> str:
+    """``"ion"`` (one heavy atom of :data:`ION_ELEMENTS`), ``"cofactor"`` (in :data:`COFACTORS`) or ``"ligand"``."""
+    heavy = [str(e).capitalize() for e in elements if str(e).upper() not in ("H", "D")]
+    if len(heavy) == 1 and heavy[0] in ION_ELEMENTS:
+        return "ion"
+    return "cofactor" if res_name.upper() in COFACTORS else "ligand"
+
+
+def _heterogens(first: Structure, selection: _Selection) -> tuple[Heterogen, ...]:
+    """Records of the removed groups and the replaced modified residues, in input order."""
+    residues = first.residues
+    kinds = dict(selection.groups)
+    kinds.update(dict.fromkeys(selection.parents, "modified residue"))
+    return tuple(
+        Heterogen(label=residues.label(r), res_name=str(residues.res_name[r]), chain=str(residues.chain_id[r]),
+                  res_id=int(residues.res_id[r]), ins_code=str(residues.ins_code[r]), kind=kind,
+                  replaced_by=selection.parents.get(r))
+        for r, kind in sorted(kinds.items())
+    )
+
+
+def _pocket(first: Structure, selection: _Selection, heavy: np.ndarray, source_atom: np.ndarray,
+            residue_of_atom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step 7: prepared residues near a removed group, and the input atoms of the groups to keep.
+
+    Parameters
+    ----------
+    first : Structure
+        The prepared model's input.
+    selection : _Selection
+    heavy, source_atom, residue_of_atom : ndarray, shape=(n_prepared_atoms,)
+        Of the prepared model.
+
+    Returns
+    -------
+    pocket : ndarray, dtype=int64
+        Sorted prepared residues with an input heavy atom within ``POCKET_RADIUS``
+        Å of a heavy atom of a removed ligand, cofactor, ion or nucleotide.
+    ligand_atoms : ndarray, dtype=int64
+        Input atoms (hydrogens included) of the removed ligands, cofactors and ions.
+    """
+    from scipy.spatial import cKDTree
+
+    residue_index = first.residue_index
+    removed = np.isin(residue_index, [r for r, _ in selection.groups])
+    ligand = np.isin(residue_index, [r for r, kind in selection.groups if kind != "nucleotide"])
+    removed_heavy = np.flatnonzero(removed & ~np.isin(first.element, ("H", "D")))
+    protein = np.flatnonzero(heavy & (source_atom >= 0))
+    if not removed_heavy.size or not protein.size:
+        return np.zeros(0, np.int64), np.flatnonzero(ligand).astype(np.int64)
+    tree = cKDTree(first.coords[removed_heavy].astype(np.float64))
+    distance, _ = tree.query(first.coords[source_atom[protein]].astype(np.float64),
+                             distance_upper_bound=POCKET_RADIUS + 1e-3)
+    near = protein[distance <= POCKET_RADIUS]
+    return np.unique(residue_of_atom[near]).astype(np.int64), np.flatnonzero(ligand).astype(np.int64)
 
 
 def _refuse_unrepairable(selection: _Selection, source: str) -> None:

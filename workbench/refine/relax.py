@@ -23,7 +23,20 @@
    a local minimum of the force field: a temporary planarity term
    (``100 * (1 - cos 2 omega)`` kJ/mol) pulls it over, and the region is
    minimised again without it, so the result is a minimum of the unmodified
-   force field.
+   force field;
+6. every round's model is recorded, and the relax keeps the best one
+   (:func:`workbench.refine.ladder.keep_best`): the fewest violations (chirality
+   first) among the rounds within ``max_rmsd_ca`` Å CA RMSD of the input,
+   ties to the earliest. The result says which round was kept and why, with a
+   table of every round.
+
+Ligands, cofactors and ions that preparation removes leave a pocket that a
+vacuum minimisation could close: residues with a heavy atom within 5 Å of one
+(:data:`workbench.refine.prepare.POCKET_RADIUS`) are restrained ``POCKET_FACTOR``
+times as stiffly, and never below the ordinary stiffness even when the ladder
+releases them. With ``keep_ligands`` those groups are copied back into the
+refined structure at their input coordinates: they are not part of the force
+field (Amber ff14SB has no templates for them), so they are kept, not relaxed.
 
 Differences from AlphaFold2's relax, each measured or argued in the module
 that makes it: the cutoff and the unconstrained minimisation
@@ -59,12 +72,12 @@ from workbench.refine.forcefield import (
     load_forcefield,
     with_hbond_constraints,
 )
-from workbench.refine.ladder import RELEASE_STEPS, release_ladder
+from workbench.refine.ladder import RELEASE_STEPS, RoundRecord, keep_best, release_ladder
 from workbench.refine.platform import PlatformChoice, openmm_seed, select_platform
 from workbench.refine.prepare import PreparedModel, prepare_model
 from workbench.refine.result import RefinementResult
 from workbench.refine.settings import RefineConfig
-from workbench.refine.violations import GeometryModel, Violations
+from workbench.refine.violations import GeometryModel, Violations, cis_trans_changes
 from workbench.structure import Structure
 
 __all__ = ["RELEASE_STEPS", "RefineConfig", "Relaxation", "refine"]
@@ -81,6 +94,10 @@ PLANARITY_K = 100.0
 SOFT_BARRIER = 1000.0
 #: A heavy-atom clash closer than this (Å) before minimisation triggers the capped-repulsion start.
 SEVERE_CLASH = 1.2
+#: Pocket residues (near a removed or kept ligand) are restrained this many times as stiffly ...
+POCKET_FACTOR = 10.0
+#: ... and their ladder factor never goes below this: released, they still feel the ordinary stiffness.
+POCKET_FLOOR = 1.0 / POCKET_FACTOR
 
 
 class _IterationCounter(mm.MinimizationReporter):
@@ -118,8 +135,11 @@ def refine(structure: Structure, config: RefineConfig | None = None, *,
     Parameters
     ----------
     structure : Structure
-        A protein model (a prediction, or an experimental structure); ligands
-        and waters are removed, modified residues replaced, missing atoms added.
+        A protein model (a prediction, or an experimental structure); waters
+        are removed, ligands, cofactors and ions removed (or, with
+        ``config.keep_ligands``, copied back unrelaxed) with their pocket
+        restrained more stiffly, modified residues replaced, missing atoms
+        added; :attr:`RefinementResult.warnings` says what was removed.
     config : RefineConfig, optional
         Parameters (defaults: AlphaFold2's relax settings, vacuum, 1 nm cutoff).
     prepared : PreparedModel, optional
@@ -132,6 +152,8 @@ def refine(structure: Structure, config: RefineConfig | None = None, *,
     Returns
     -------
     RefinementResult
+        The model of the round the relax kept (``kept_round``, ``kept_reason``,
+        ``round_table``), not necessarily the last.
 
     Raises
     ------
@@ -232,7 +254,13 @@ class Relaxation:
     Attributes
     ----------
     factor : ndarray, shape=(n_residues,), dtype=float64
-        Restraint stiffness factor of each residue (1, 0.1 or 0).
+        Restraint stiffness factor of each residue (1, 0.1 or 0); a pocket
+        residue's restraint never goes below ``POCKET_FLOOR`` of its (x
+        ``POCKET_FACTOR``) stiffness.
+    history : list of (RoundRecord, ndarray, Violations, ndarray)
+        Per round: its record, positions (Å), violations and factors.
+    kept : (int, str)
+        Index into ``history`` of the kept round and why (set by :meth:`relax`).
     rounds : int
         Minimise-check rounds run by :meth:`relax`.
     timings : dict of str to float
@@ -248,6 +276,9 @@ class Relaxation:
         self.reference_nm = prepared.positions / 10.0
         # kJ/mol/Å² -> kJ/mol/nm²
         self.k_nm = config.stiffness * 100.0 * _restraint_weights(prepared, self.restrained, config)
+        self.pocket = np.zeros(prepared.topology.getNumResidues(), dtype=bool)
+        self.pocket[prepared.pocket] = True
+        self.k_nm = self.k_nm * np.where(self.pocket[prepared.residue_of_atom[self.restrained]], POCKET_FACTOR, 1.0)
         self.restraint = _restraint_force(self.restrained, self.reference_nm, self.k_nm)
         self.system.addForce(self.restraint)
         self.planarity = _planarity_force(self.geometry.omega)
@@ -263,6 +294,8 @@ class Relaxation:
         self.factor = np.ones(prepared.topology.getNumResidues())
         self.flattened: set[int] = set()  # omega torsions the planarity term has been applied to
         self.rounds = 0
+        self.history: list[tuple[RoundRecord, np.ndarray, Violations, np.ndarray]] = []
+        self.kept: tuple[int, str] = (0, "")
         self.active: np.ndarray | None = None  # atoms of weakened or released residues
         self.severe = False
         self.soft_started = False
@@ -343,6 +376,7 @@ class Relaxation:
             self.rounds += 1
             positions = self.minimise()
             violations = self.check(positions)
+            self.record(positions, violations)
             step = release_ladder(
                 self.factor, np.asarray(violations.residue_indices, dtype=np.int64),
                 functools.partial(_neighbours, positions, prepared.heavy, prepared.residue_of_atom),
@@ -355,15 +389,41 @@ class Relaxation:
                 continue
             self.factor = step.factor
             self.release(step.changed)
+        return self.keep_best()
+
+    def record(self, positions: np.ndarray, violations: Violations) -> None:
+        """Remember this round's model, its violations, its CA RMSD to the input, its energies and factors."""
+        factor = self.factor
+        self.history.append((
+            RoundRecord(round=self.rounds, counts=dict(violations.counts), rmsd_ca=_rmsds(self.prepared, positions)[0],
+                        energy=_energy(self.context, FORCEFIELD_GROUP),
+                        restraint_energy=_energy(self.context, RESTRAINT_GROUP),
+                        n_weakened=int(((factor > 0) & (factor < 1)).sum()), n_released=int((factor == 0).sum())),
+            positions.copy(), violations, factor.copy()))
+
+    def keep_best(self) -> tuple[np.ndarray, Violations]:
+        """The recorded round :func:`~workbench.refine.ladder.keep_best` picks; sets :attr:`kept`.
+
+        Returns
+        -------
+        positions : ndarray, shape=(n_atoms, 3), dtype=float64
+            The kept round's positions, Å.
+        violations : Violations
+            Their violations.
+        """
+        index, reason = keep_best([h[0] for h in self.history], self.config.max_rmsd_ca)
+        self.kept = (index, reason)
+        _, positions, violations, _ = self.history[index]
         return positions, violations
 
     def release(self, changed: np.ndarray) -> None:
         """Apply :attr:`factor` of the ``changed`` residues to their atoms' restraints in the context."""
         residue_of_atom = self.prepared.residue_of_atom
+        factor = np.where(self.pocket, np.maximum(self.factor, POCKET_FLOOR), self.factor)
         for slot in np.flatnonzero(np.isin(residue_of_atom[self.restrained], changed)):
             atom = int(self.restrained[slot])
             self.restraint.setParticleParameters(
-                int(slot), atom, [self.k_nm[slot] * self.factor[residue_of_atom[atom]], *self.reference_nm[atom]])
+                int(slot), atom, [self.k_nm[slot] * factor[residue_of_atom[atom]], *self.reference_nm[atom]])
         self.restraint.updateParametersInContext(self.context)
         self.active = np.flatnonzero(self.factor[residue_of_atom] < 1.0)
 
@@ -400,9 +460,9 @@ class Relaxation:
         ``start`` is the :func:`time.perf_counter` value at which the refinement began.
         """
         prepared, config = self.prepared, self.config
-        energy_after = _energy(self.context, FORCEFIELD_GROUP)
-        restraint_after = _energy(self.context, RESTRAINT_GROUP)
-        refined = prepared.to_structure(positions, hydrogens=config.hydrogens)
+        index, reason = self.kept
+        record, _, _, factor = self.history[index]
+        refined = prepared.to_structure(positions, hydrogens=config.hydrogens, ligands=config.keep_ligands)
         rmsd_ca, rmsd_heavy = _rmsds(prepared, positions)
         self.timings.update(minimise=self._minimise_time, md=self._md_time, check=self._check_time,
                             total=time.perf_counter() - start)
@@ -410,17 +470,21 @@ class Relaxation:
         return RefinementResult(
             structure=refined,
             energy_before=self.energy_before,
-            energy_after=energy_after,
-            restraint_energy_after=restraint_after,
+            energy_after=record.energy,
+            restraint_energy_after=record.restraint_energy,
             rmsd_ca=rmsd_ca,
             rmsd_heavy=rmsd_heavy,
             violations_before=self.violations_before,
             violations_after=violations,
+            cis_trans_changes=cis_trans_changes(self.geometry, prepared.positions, positions),
             iterations=self.counter.iterations,
             rounds=self.rounds,
-            released_residues=tuple(prepared.residue_labels[r] for r in np.flatnonzero(self.factor == 0.0)),
-            weakened_residues=tuple(prepared.residue_labels[r]
-                                    for r in np.flatnonzero((self.factor > 0) & (self.factor < 1))),
+            released_residues=tuple(prepared.residue_labels[r] for r in np.flatnonzero(factor == 0.0)),
+            weakened_residues=tuple(prepared.residue_labels[r] for r in np.flatnonzero((factor > 0) & (factor < 1))),
+            kept_round=record.round,
+            kept_reason=reason,
+            round_table=tuple(h[0] for h in self.history),
+            kept_ligands=config.keep_ligands,
             md_ps=float(config.md_ps),
             solvent=config.resolved_solvent,
             cutoff=config.cutoff,

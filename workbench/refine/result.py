@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.refine.prepare import PreparationReport
+from workbench.refine.ladder import RoundRecord
+from workbench.refine.prepare import PreparationReport, preparation_warnings
 from workbench.refine.violations import KINDS, Violations
 from workbench.structure import Structure
 
@@ -43,9 +44,21 @@ class RefinementResult:
         Minimise-check rounds of the relax (restraints released in between).
     released_residues : tuple of str
         Residues whose restraints were released (stiffness 0) after
-        violating twice.
+        violating twice, as they were in the kept round (a pocket residue
+        near a removed ligand keeps the ordinary stiffness even then).
     weakened_residues : tuple of str
-        Residues whose restraints were weakened to a tenth after violating once.
+        Residues whose restraints were weakened to a tenth after violating
+        once, as they were in the kept round.
+    kept_round : int
+        The round whose model this is (1-based): the relax keeps its best
+        round (:func:`workbench.refine.ladder.keep_best`), not always its last.
+    kept_reason : str
+        One line: why that round.
+    round_table : tuple of RoundRecord
+        Every round's violations by kind, CA RMSD to the input and energies.
+    kept_ligands : bool
+        Ligands, cofactors and ions were copied back into ``structure`` at
+        their input coordinates (unrelaxed); otherwise they were removed.
     md_ps : float
         Picoseconds of restrained MD run (0 when none).
     solvent : str
@@ -59,6 +72,11 @@ class RefinementResult:
     preparation : PreparationReport
     parameters : dict
         The configuration the refinement ran with.
+    cis_trans_changes : tuple of str
+        Peptide bonds whose state the refinement changed between cis and trans
+        (or from twisted to cis), ``"A:ALA 5 - A:PRO 6 trans -> cis"``
+        (:func:`workbench.refine.violations.cis_trans_changes`; cis: abs(omega) < 30
+        degrees, trans: abs(omega) > 150). A cis proline of the input that stays cis is no change.
     """
 
     structure: Structure
@@ -81,6 +99,20 @@ class RefinementResult:
     timings: dict[str, float]
     preparation: PreparationReport
     parameters: dict[str, Any] = field(default_factory=dict)
+    kept_round: int = 1
+    kept_reason: str = ""
+    round_table: tuple[RoundRecord, ...] = ()
+    kept_ligands: bool = False
+    cis_trans_changes: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One line per kind of group the preparation removed, replaced or kept unrelaxed (ligands, ions, ...).
+
+        ``workbench refine`` prints each as a ``warning:`` line; the batch
+        report and the UI show them beside the item.
+        """
+        return preparation_warnings(self.preparation, kept=self.kept_ligands)
 
     @property
     def wall_time(self) -> float:
@@ -100,8 +132,12 @@ class RefinementResult:
             "rmsd_heavy_angstrom": self.rmsd_heavy,
             "violations_before": self.violations_before.to_dict(),
             "violations_after": self.violations_after.to_dict(),
+            "cis_trans_changes": list(self.cis_trans_changes),
             "iterations": self.iterations,
             "rounds": self.rounds,
+            "kept_round": self.kept_round,
+            "kept_reason": self.kept_reason,
+            "round_table": [r.to_dict() for r in self.round_table],
             "released_residues": list(self.released_residues),
             "weakened_residues": list(self.weakened_residues),
             "md_ps": self.md_ps,
@@ -112,6 +148,8 @@ class RefinementResult:
             "wall_time_s": self.wall_time,
             "timings_s": dict(self.timings),
             "preparation": self.preparation.to_dict(),
+            "kept_ligands": self.kept_ligands,
+            "warnings": list(self.warnings),
             "parameters": dict(self.parameters),
         }
 
@@ -130,10 +168,17 @@ def format_report(result: RefinementResult) -> str:
         f"  RMSD         CA {r.rmsd_ca:.3f} Å, heavy atoms {r.rmsd_heavy:.3f} Å (to the input, no superposition)",
         f"  violations   before {_violations(r.violations_before)}",
         f"               after  {_violations(r.violations_after)}",
+        f"  cis/trans    {len(r.cis_trans_changes)} peptide bond(s) changed"
+        + (": " + ", ".join(r.cis_trans_changes[:4]) + (" ..." if len(r.cis_trans_changes) > 4 else "")
+           if r.cis_trans_changes else ""),
         f"  minimiser    {r.iterations} L-BFGS iterations in {r.rounds} round(s)"
         + (f"; restraints weakened on {len(r.weakened_residues)}, released on {len(r.released_residues)} residue(s)"
            if r.released_residues or r.weakened_residues else ""),
+        f"  kept         {r.kept_reason}" if r.kept_reason else "",
+        ("  rounds       " + " | ".join(f"{t.round}: {t.n_violations} viol, {t.rmsd_ca:.2f} Å" for t in r.round_table))
+        if len(r.round_table) > 1 else "",
     ]
+    lines = [line for line in lines if line]
     if r.md_ps:
         lines.append(f"  MD           {r.md_ps:g} ps restrained Langevin dynamics")
     changes = []
@@ -145,7 +190,11 @@ def format_report(result: RefinementResult) -> str:
     if prep.removed_waters:
         changes.append(f"removed {prep.removed_waters} water(s)")
     if prep.removed_heterogens:
-        changes.append("removed " + ", ".join(f"{k} x{v}" for k, v in prep.removed_heterogens.items()))
+        changes.append(("kept unrelaxed " if r.kept_ligands else "removed ")
+                       + ", ".join(f"{k} x{v}" for k, v in prep.removed_heterogens.items()))
+    if prep.pocket_residues:
+        changes.append(f"{len(prep.pocket_residues)} pocket residue(s) within {prep.pocket_radius:g} Å of them "
+                       "restrained more stiffly")
     if prep.removed_other:
         changes.append("removed " + ", ".join(f"{k} x{v}" for k, v in prep.removed_other.items()))
     if prep.chain_breaks:

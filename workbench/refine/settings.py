@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 __all__ = ["SOLVENTS", "RefineConfig", "ViolationCriteria"]
 
@@ -21,31 +23,44 @@ _KCAL = 4.184
 
 @dataclass(frozen=True)
 class ViolationCriteria:
-    """Thresholds of the violation check (Å and degrees); defaults follow AlphaFold2.
+    """Thresholds of the violation check; defaults follow AlphaFold2 (and MolProbity for omega).
 
     Attributes
     ----------
     clash_overlap : float
         Allowed overlap of van der Waals spheres, Å.
+    n_sigma : float
+        Allowed deviation of a bond length or angle with a tabulated target
+        (Engh & Huber 2001; AlphaFold2's peptide-bond terms), in its standard
+        deviations: AlphaFold2's ``violation_tolerance_factor``, 12.
     bond_tolerance : float
-        Allowed deviation of a bond length from its ideal, Å.
+        Allowed deviation of a bond without a tabulated target from its
+        force-field length, Å.
     angle_tolerance : float
-        Allowed deviation of a bond angle from its ideal, degrees.
-    peptide_bond_tolerance : float
-        Allowed deviation of the C-N peptide bond length, Å.
+        Allowed deviation of an angle without a tabulated target from its
+        force-field angle, degrees.
     omega_tolerance : float
-        Allowed twist of a peptide bond out of plane, degrees.
+        Allowed twist of a peptide bond out of plane, degrees (MolProbity's 30).
     """
 
     clash_overlap: float = 1.5
+    n_sigma: float = 12.0
     bond_tolerance: float = 0.24
     angle_tolerance: float = 24.0
-    peptide_bond_tolerance: float = 0.17
-    omega_tolerance: float = 45.0
+    omega_tolerance: float = 30.0
+
+    #: Fields of earlier versions that no longer exist, ignored when read (``peptide_bond_tolerance``, 0.17 Å,
+    #: is ``n_sigma`` x AlphaFold2's σ of the peptide bond since the Engh & Huber 2001 check).
+    LEGACY_FIELDS: ClassVar[frozenset[str]] = frozenset({"peptide_bond_tolerance"})
 
     def to_dict(self) -> dict[str, float]:
         """JSON-ready dictionary."""
         return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> ViolationCriteria:
+        """Criteria from :meth:`to_dict`'s output, or an earlier version's (its :data:`LEGACY_FIELDS` ignored)."""
+        return cls(**{k: v for k, v in values.items() if k not in cls.LEGACY_FIELDS})
 
 
 
@@ -95,6 +110,17 @@ class RefineConfig:
         Keep hydrogens in the refined structure.
     seed : int
         Seed of the hydrogens' start positions and of the MD's velocities and noise.
+    max_rmsd_ca : float
+        CA RMSD to the input (Å) above which a relax round is not kept when a
+        closer one exists (:func:`workbench.refine.ladder.keep_best`). The
+        default, 1 Å, is about twice what a healthy relax moves: 0.1 Å for
+        1HHO, 0.44-0.63 Å for crystal structures with 0.3 Å of Gaussian noise
+        on every coordinate (measured on 1CRN, 1PGA, 1UBQ, 1ENH, 1BPI).
+    keep_ligands : bool
+        Copy ligands, cofactors and ions back into the refined structure at
+        their input coordinates (kept, not relaxed); default: removed. Waters
+        are removed either way, and modified residues are always replaced by
+        their standard parents.
     """
 
     stiffness: float = 10.0 * _KCAL
@@ -115,6 +141,8 @@ class RefineConfig:
     criteria: ViolationCriteria = field(default_factory=ViolationCriteria)
     hydrogens: bool = True
     seed: int = 0
+    max_rmsd_ca: float = 1.0
+    keep_ligands: bool = False
 
     def __post_init__(self) -> None:
         if self.stiffness < 0:
@@ -133,6 +161,8 @@ class RefineConfig:
             raise ValueError("md_timestep, md_temperature and md_friction must be positive")
         if self.md_weights not in ("plddt", "uniform"):
             raise ValueError(f"md_weights must be 'plddt' or 'uniform', got {self.md_weights!r}")
+        if not self.max_rmsd_ca > 0 or not math.isfinite(self.max_rmsd_ca):
+            raise ValueError(f"max_rmsd_ca must be a positive number of Å, got {self.max_rmsd_ca}")
         if self.chains is not None:
             object.__setattr__(self, "chains", tuple(str(c) for c in self.chains))
 

@@ -21,9 +21,10 @@ def dispatcher_running(store_url: str | None = None) -> bool:
     An idle dispatcher holds no lease, so False means "none seen", not "none running".
     """
     try:
+        from workbench.jobs.retry import Backoff
         from workbench.jobs.store import JobStore
 
-        with JobStore(store_url) as store:
+        with JobStore(store_url, retry=Backoff(give_up_after=0.0)) as store:  # a hint: no waiting out an outage
             running = store.list_jobs(status="running", limit=20)
     except Exception:  # an unreachable store is the UI's to report, not the launcher's
         return False

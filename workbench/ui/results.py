@@ -8,6 +8,7 @@ is opened only by its 16-hex content key from the summary table.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -229,11 +230,28 @@ def _confidence_tab(result: data.ItemResult, model: Structure | None) -> None:
         st.plotly_chart(plots.secondary_structure_figure(secondary), key="results_ss_plot")
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])")
+
+
+def plain_text(text: str) -> str:
+    r"""``text`` with every Markdown-active ASCII character backslash-escaped, for ``st.warning`` and ``st.caption``.
+
+    Texts that come from a user's file (residue and chain names) are shown as
+    they are, never rendered as Markdown, HTML or a Streamlit directive.
+
+    >>> print(plain_text("A:HEM 143 *x*"))
+    A\:HEM 143 \*x\*
+    """
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
 def _refinement_tab(result: data.ItemResult) -> None:
     refinement = result.refinement
     if not refinement:
         st.info("This model was not refined.")
         return
+    for warning in refinement.get("warnings") or []:
+        st.warning(plain_text(str(warning)), icon=":material/warning:")
     left, right = st.columns(2)
     left.plotly_chart(plots.energy_figure(refinement), key="results_energy_plot")
     right.plotly_chart(plots.violations_figure(refinement), key="results_violations_plot")
@@ -247,6 +265,7 @@ def _refinement_tab(result: data.ItemResult) -> None:
         "violations after": (refinement.get("violations_after") or {}).get("n_violations"),
         "minimiser iterations": refinement.get("iterations"),
         "rounds": refinement.get("rounds"),
+        "kept round": refinement.get("kept_round"),
         "MD (ps)": refinement.get("md_ps"),
         "solvent": refinement.get("solvent"),
         "platform": refinement.get("platform"),
@@ -256,9 +275,11 @@ def _refinement_tab(result: data.ItemResult) -> None:
                                                                    ("-" if v is None else str(v))
                                                                    for v in rows.values()]}),
                  hide_index=True)
+    if refinement.get("kept_reason"):
+        st.caption(plain_text(f"Kept {refinement['kept_reason']}"))
     released = refinement.get("released_residues") or []
     if released:
-        st.caption(f"Restraints released on: {', '.join(map(str, released))}")
+        st.caption(plain_text(f"Restraints released on: {', '.join(map(str, released))}"))
 
 
 def _metrics_tab(result: data.ItemResult) -> None:
