@@ -115,7 +115,7 @@ def _database_now(connection: Connection) -> datetime:
 
 
 def _to_job(row: Any) -> Job:
-    values = dict(row._mapping)
+    values = {"inputs": {}} | dict(row._mapping)  # a listing may leave the inputs out
     for key in ("lease_expires", "created_at", "started_at", "finished_at"):
         values[key] = _utc(values[key])
     values["cancel_requested"] = bool(values["cancel_requested"])
@@ -257,11 +257,16 @@ class JobStore:
         return _to_job(row)
 
     def list_jobs(self, *, owner: str | None = None, status: JobStatus | str | None = None,
-                  limit: int = 100) -> list[Job]:
-        """Jobs, newest first, optionally of one ``owner`` and one ``status``; at most ``limit``."""
+                  limit: int = 100, inputs: bool = True) -> list[Job]:
+        """Jobs, newest first, optionally of one ``owner`` and one ``status``; at most ``limit``.
+
+        With ``inputs=False`` the jobs' inputs (a FASTA may be megabytes) are
+        not read from the database and each job's ``inputs`` is empty: what a
+        page listing jobs every few seconds wants.
+        """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit!r}")
-        query = select(jobs_table)
+        query = select(*(c for c in jobs_table.c if inputs or c.name != "inputs"))
         if owner is not None:
             query = query.where(jobs_table.c.owner == owner)
         if status is not None:
