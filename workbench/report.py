@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from workbench.citations import METHODS, batch_methods, citations_bib
@@ -47,10 +47,14 @@ from workbench.results import (
     BatchResults,
     ItemFolder,
     SummaryRow,
+    is_item_key,
     item_path,
 )
 from workbench.stability import SUMMARY_SENTENCE
 from workbench.versions import package_versions
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CITATIONS_BIB",
@@ -261,19 +265,56 @@ def _safe(read: Callable[[], Any]) -> Any:
         return None
 
 
-def _sorted_rows(rows: Sequence[SummaryRow]) -> list[SummaryRow]:
-    """Ranked rows by rank, then unranked rows (failed, cancelled) in file order."""
-    ranked = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank or 0)
-    return ranked + [r for r in rows if r.rank is None]
+@dataclass(frozen=True)
+class _Rows:
+    """The summary rows the page shows, chosen on the table without typing every row.
+
+    Attributes
+    ----------
+    shown : list of SummaryRow
+        The first :data:`REPORT_TABLE_ROWS` rows: ranked rows by rank, then
+        unranked rows (failed, cancelled) in file order.
+    failed : list of SummaryRow
+        The first :data:`REPORT_FAILED_ROWS` rows that did not finish.
+    groups : dict of str to list of SummaryRow
+        The best :data:`REPORT_DETAILED_ITEMS` items (finished rows' item keys
+        in rank order), each with all its rows (records with identical
+        sequences share an item).
+    n_rows, n_failed, n_items : int
+        All rows, all unfinished rows, all distinct finished items.
+    ranked_columns : frozenset of str
+        Columns with a value in some ranked row (for the ranking's note).
+    """
+
+    shown: list[SummaryRow]
+    failed: list[SummaryRow]
+    groups: dict[str, list[SummaryRow]]
+    n_rows: int
+    n_failed: int
+    n_items: int
+    ranked_columns: frozenset[str]
 
 
-def _item_rows(rows: Sequence[SummaryRow]) -> dict[str, list[SummaryRow]]:
-    """Finished rows grouped by item key (records with identical sequences share one), best first."""
-    items: dict[str, list[SummaryRow]] = {}
-    for row in rows:
-        if row.item and row.status == "done":
-            items.setdefault(row.item, []).append(row)
-    return items
+def _typed(frame: pd.DataFrame) -> list[SummaryRow]:
+    return [SummaryRow.from_mapping(row) for row in frame.to_dict("records")]
+
+
+def _select_rows(table: pd.DataFrame) -> _Rows:
+    """The rows the page shows, in rank order; costs O(rows) in pandas, not in Python objects."""
+    import pandas as pd
+
+    table = table.reindex(columns=list(dict.fromkeys([*table.columns, "rank", "status", "item"])))
+    ranked = table[table["rank"].notna()].sort_values("rank", kind="stable")
+    ordered = pd.concat([ranked, table[table["rank"].isna()]])
+    done = ordered[(ordered["status"] == "done") & ordered["item"].notna() & (ordered["item"].astype(str) != "")]
+    keys = done["item"].drop_duplicates().head(REPORT_DETAILED_ITEMS).tolist()
+    groups: dict[str, list[SummaryRow]] = {str(key): [] for key in keys}
+    for row in _typed(done[done["item"].isin(keys)]):
+        groups[str(row.item)].append(row)
+    unfinished = ordered[ordered["status"] != "done"]
+    return _Rows(shown=_typed(ordered.head(REPORT_TABLE_ROWS)), failed=_typed(unfinished.head(REPORT_FAILED_ROWS)),
+                 groups=groups, n_rows=len(ordered), n_failed=len(unfinished), n_items=int(done["item"].nunique()),
+                 ranked_columns=frozenset(str(c) for c in ranked.columns[ranked.notna().any()]))
 
 
 def _files(item: ItemFolder, root: Path, row: SummaryRow | None) -> list[tuple[str, str]]:
@@ -537,15 +578,14 @@ def _methods_text(results: BatchResults, methods: Sequence[str], versions: Mappi
     return sentences
 
 
-def _ranking_note(rows: Sequence[SummaryRow]) -> str:
-    done = [r for r in rows if r.rank is not None]
-    if any(r.ddg_estimate is not None for r in done):
+def _ranking_note(ranked_columns: frozenset[str]) -> str:
+    if "ddg_estimate" in ranked_columns:
         return ("Ranked by the estimated folding-stability change ΔΔG (lowest, least destabilising, first; rows "
                 "without an estimate after), then fewer violations after refinement, then fewer clashes. "
                 + SUMMARY_SENTENCE)
-    if any(r.mean_plddt is not None for r in done):
+    if "mean_plddt" in ranked_columns:
         return "Ranked by mean pLDDT (highest first), then pTM, then fewer violations, then fewer clashes."
-    if any(r.ptm is not None for r in done):
+    if "ptm" in ranked_columns:
         return "Ranked by pTM (highest first), then fewer violations, then fewer clashes."
     return "Ranked by fewer violations after refinement, then fewer clashes."
 
@@ -582,22 +622,16 @@ def _context(results: BatchResults, citations_file: str | None) -> dict:
     from workbench.ui.viewer import threedmol_js
 
     root = results.path
-    all_rows = results.rows
-    rows = _sorted_rows(all_rows)
-    groups = _item_rows(rows)
-    detailed: dict[str, list[SummaryRow]] = {}
-    for key, group in groups.items():
-        if len(detailed) >= REPORT_DETAILED_ITEMS:
-            break
-        if item_path(root, key).is_dir():
-            detailed[key] = group
+    rows = _select_rows(results.table)
+    detailed = {key: group for key, group in rows.groups.items() if item_path(root, key).is_dir()}
     reference = results.metadata.get("reference") or {}
     reference_key = reference.get("key") if isinstance(reference, Mapping) else None
     figures = {key: item_figures(ItemFolder(item_path(root, key)), has_mean_plddt=group[0].mean_plddt is not None)
                for key, group in detailed.items()}
-    if isinstance(reference_key, str) and reference_key not in groups and item_path(root, reference_key).is_dir():
+    if (isinstance(reference_key, str) and is_item_key(reference_key) and reference_key not in detailed
+            and item_path(root, reference_key).is_dir()):
         figures[reference_key] = item_figures(ItemFolder(item_path(root, reference_key)))
-    shown = rows[:REPORT_TABLE_ROWS]
+    shown = rows.shown
     plddt_known: dict[str, bool] = {}
 
     def has_plddt(row: SummaryRow) -> bool:
@@ -607,8 +641,7 @@ def _context(results: BatchResults, citations_file: str | None) -> dict:
             plddt_known[row.item] = _has_plddt(root, row)
         return row.item is not None and plddt_known[row.item]
 
-    failed_rows = [r for r in rows if r.status != "done"]
-    failed_listed = {id(r) for r in failed_rows[:REPORT_FAILED_ROWS]}
+    failed_listed = {r.id for r in rows.failed}
     columns = [c for c in COLUMNS if not c.optional or any(_cell(c, getattr(r, c.key)) for r in shown)]
     if not any(has_plddt(r) for r in shown):
         columns = [c for c in columns if c.key != "mean_plddt"]
@@ -624,24 +657,24 @@ def _context(results: BatchResults, citations_file: str | None) -> dict:
             cells.append(_cell(column, value) or ("" if column.key in ("cached",) else DASH))
         table.append({"cells": cells, "failed": row.status != "done",
                       "anchor": f"item-{row.item}" if row.item in detailed else
-                      (f"failed-{row.id}" if id(row) in failed_listed else "")})
+                      (f"failed-{row.id}" if row.status != "done" and row.id in failed_listed else "")})
 
     items = []
     for key, group in detailed.items():
         title = ", ".join(r.id or "" for r in group)
         items.append(_item(ItemFolder(item_path(root, key)), group, root, figures[key], title))
-    if reference_key in figures and reference_key not in groups:
+    if reference_key in figures and reference_key not in detailed:
         folder = ItemFolder(item_path(root, reference_key))
         ref = _item(folder, [], root, figures[reference_key], "reference")
         ref.note = "The reference item: the template's own sequence, which energy changes are computed against."
         items.append(ref)
 
     scenes: list[dict[str, Any]] = []
-    for row in rows:
-        if len(scenes) >= TOP_MODELS or row.rank is None:
+    for key, group in detailed.items():
+        if len(scenes) >= TOP_MODELS:
             break
-        if row.item in detailed and all(s["anchor"] != f"item-{row.item}" for s in scenes):
-            scene = _viewer_scene(ItemFolder(item_path(root, row.item)), row, figures[row.item], len(scenes) + 1)
+        if group[0].rank is not None:
+            scene = _viewer_scene(ItemFolder(item_path(root, key)), group[0], figures[key], len(scenes) + 1)
             if scene is not None:
                 scenes.append(scene)
 
@@ -651,7 +684,7 @@ def _context(results: BatchResults, citations_file: str | None) -> dict:
     predictor, options = _predictor(results)
     counts = results.metadata.get("counts") or {}
     failed = [{"id": r.id or "(no id)", "status": r.status, "error": r.error or "no reason recorded",
-               "anchor": f"failed-{r.id}"} for r in failed_rows[:REPORT_FAILED_ROWS]]
+               "anchor": f"failed-{r.id}"} for r in rows.failed]
     js = threedmol_js()
     if "</script" in js.lower():  # pragma: no cover - the shipped file has none
         raise ValueError("3Dmol-min.js contains '</script' and cannot be inlined")
@@ -660,8 +693,8 @@ def _context(results: BatchResults, citations_file: str | None) -> dict:
         "date": _run_date(results),
         "wall_time": _duration(results.metadata.get("wall_time_s")),
         "counts": [(k, v) for k, v in counts.items() if not _missing(v)],
-        "n_records": results.metadata.get("records", len(all_rows)),
-        "n_items": results.metadata.get("items", len(groups)),
+        "n_records": results.metadata.get("records", rows.n_rows),
+        "n_items": results.metadata.get("items", rows.n_items),
         "input": _fmt(results.metadata.get("input")),
         "predictor": predictor,
         "options": options,
@@ -673,17 +706,17 @@ def _context(results: BatchResults, citations_file: str | None) -> dict:
         "methods_text": _methods_text(results, methods, {k: v for k, v, _ in versions}),
         "citation_keys": list(dict.fromkeys(key for m in methods for key in METHODS[m])),
         "citations_file": citations_file,
-        "ranking_note": _ranking_note(rows),
+        "ranking_note": _ranking_note(rows.ranked_columns),
         "columns": columns,
         "table": table,
-        "n_rows": len(rows),
-        "rows_more": len(rows) - len(shown),
+        "n_rows": rows.n_rows,
+        "rows_more": rows.n_rows - len(shown),
         "summary_files": (SUMMARY_CSV, SUMMARY_PARQUET),
         "failed": failed,
-        "n_failed": len(failed_rows),
-        "failed_more": len(failed_rows) - len(failed),
+        "n_failed": rows.n_failed,
+        "failed_more": rows.n_failed - len(failed),
         "items": items,
-        "items_more": len(groups) - len(detailed),
+        "items_more": rows.n_items - len(detailed),
         "detailed_items": REPORT_DETAILED_ITEMS,
         "scenes": scenes,
         "legend": _legend({s["mode"] for s in scenes}),
