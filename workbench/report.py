@@ -623,7 +623,7 @@ def _context(results: BatchResults, citations_file: str | None) -> dict:
 
     root = results.path
     rows = _select_rows(results.table)
-    detailed = {key: group for key, group in rows.groups.items() if item_path(root, key).is_dir()}
+    detailed = {key: group for key, group in rows.groups.items() if is_item_key(key) and item_path(root, key).is_dir()}
     reference = results.metadata.get("reference") or {}
     reference_key = reference.get("key") if isinstance(reference, Mapping) else None
     figures = {key: item_figures(ItemFolder(item_path(root, key)), has_mean_plddt=group[0].mean_plddt is not None)
@@ -635,7 +635,7 @@ def _context(results: BatchResults, citations_file: str | None) -> dict:
     plddt_known: dict[str, bool] = {}
 
     def has_plddt(row: SummaryRow) -> bool:
-        if row.item in figures:
+        if row.item in detailed:
             return figures[row.item].plddt is not None
         if row.item is not None and row.item not in plddt_known:
             plddt_known[row.item] = _has_plddt(root, row)
