@@ -283,7 +283,8 @@ class _Rows:
     n_rows, n_failed, n_items : int
         All rows, all unfinished rows, all distinct finished items.
     ranked_columns : frozenset of str
-        Columns with a value in some ranked row (for the ranking's note).
+        Of ``ddg_estimate``, ``mean_plddt`` and ``ptm``, those with a value in
+        some ranked row (what the ranking's note says it ranks by).
     """
 
     shown: list[SummaryRow]
@@ -300,21 +301,31 @@ def _typed(frame: pd.DataFrame) -> list[SummaryRow]:
 
 
 def _select_rows(table: pd.DataFrame) -> _Rows:
-    """The rows the page shows, in rank order; costs O(rows) in pandas, not in Python objects."""
+    """The rows the page shows, in rank order, picked by position: the table is never copied whole."""
+    import numpy as np
     import pandas as pd
 
-    table = table.reindex(columns=list(dict.fromkeys([*table.columns, "rank", "status", "item"])))
-    ranked = table[table["rank"].notna()].sort_values("rank", kind="stable")
-    ordered = pd.concat([ranked, table[table["rank"].isna()]])
-    done = ordered[(ordered["status"] == "done") & ordered["item"].notna() & (ordered["item"].astype(str) != "")]
-    keys = done["item"].drop_duplicates().head(REPORT_DETAILED_ITEMS).tolist()
+    def column(name: str) -> np.ndarray:
+        return table[name].to_numpy(dtype=object) if name in table else np.full(len(table), None, dtype=object)
+
+    rank = pd.to_numeric(pd.Series(column("rank")), errors="coerce").to_numpy(dtype=float)
+    ranked = np.flatnonzero(~np.isnan(rank))
+    order = np.concatenate([ranked[np.argsort(rank[ranked], kind="stable")], np.flatnonzero(np.isnan(rank))])
+    status, item = column("status")[order], column("item")[order]
+    finished = (status == "done") & np.array([isinstance(key, str) and key != "" for key in item], dtype=bool)
+    done_items = item[finished]
+    distinct = pd.unique(pd.Series(done_items, dtype=object))  # in rank order
+    keys = distinct[:REPORT_DETAILED_ITEMS].tolist()
     groups: dict[str, list[SummaryRow]] = {str(key): [] for key in keys}
-    for row in _typed(done[done["item"].isin(keys)]):
+    in_groups = order[finished][np.isin(done_items, np.array(keys, dtype=object))] if keys else order[:0]
+    for row in _typed(table.iloc[in_groups]):
         groups[str(row.item)].append(row)
-    unfinished = ordered[ordered["status"] != "done"]
-    return _Rows(shown=_typed(ordered.head(REPORT_TABLE_ROWS)), failed=_typed(unfinished.head(REPORT_FAILED_ROWS)),
-                 groups=groups, n_rows=len(ordered), n_failed=len(unfinished), n_items=int(done["item"].nunique()),
-                 ranked_columns=frozenset(str(c) for c in ranked.columns[ranked.notna().any()]))
+    unfinished = order[status != "done"]
+    return _Rows(shown=_typed(table.iloc[order[:REPORT_TABLE_ROWS]]),
+                 failed=_typed(table.iloc[unfinished[:REPORT_FAILED_ROWS]]), groups=groups, n_rows=len(order),
+                 n_failed=len(unfinished), n_items=len(distinct),
+                 ranked_columns=frozenset(name for name in ("ddg_estimate", "mean_plddt", "ptm")
+                                          if name in table and table[name].iloc[ranked].notna().any()))
 
 
 def _files(item: ItemFolder, root: Path, row: SummaryRow | None) -> list[tuple[str, str]]:
