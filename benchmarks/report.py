@@ -22,6 +22,26 @@ Each batch folder is made afresh for each run, so the old code's PNG writes do
 not carry over. Printed: seconds, milliseconds per item, the size of
 ``report.html`` and the subprocess's peak resident memory.
 
+Measured 2026-11-26 on the shared development machine (about one core for several
+agents, load average 6-22 during the runs, so the baseline's times are high by perhaps 2x;
+the baseline is main at 1a8ae58):
+
+========  =======  ============  ======================  ========  ================  =============
+code      items    item folders  write_report_files (s)  ms/item   report.html (MB)  peak RSS (MB)
+========  =======  ============  ======================  ========  ================  =============
+this        1,000           980                    1.49      1.49             14.67            301
+this       10,000         9,800                    1.52      0.15             14.70            324
+this      100,000         2,000                    3.84      0.04             14.81            487
+baseline      100            98                  181.74  1,817.41             14.10            332
+baseline    1,000           980                  902.74    902.74            133.63            904
+========  =======  ============  ======================  ========  ================  =============
+
+The baseline at 10,000 was not run: linearly about 2.5 hours and a 1.3 GB page. The
+100,000-row peak RSS is ``open_results`` reading the summary (445 MB peak before the
+report starts); the report itself adds nothing to it. Drawing an item's two figures on
+its worker (:func:`~workbench.item_figures.write_item_figures`, 153 residues) took
+0.5-0.9 s there, in parallel with the other items.
+
 Usage::
 
     python benchmarks/report.py [--items 1000 10000] [--baseline /tmp/report-base] [--baseline-items 100 1000]
