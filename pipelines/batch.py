@@ -197,7 +197,7 @@ def run_batch(
                     "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                     "wall_time_s": round(time.perf_counter() - started, 3)}
         paths = write_summary(table, out, metadata)
-        report = write_report_files(open_results(out))  # the figures go into the items, before publishing
+        report = write_report_files(open_results(out))  # report.html and citations.bib; the items hold their figures
         for row in rows:
             if row.status == "done" and row.folder and row.item:
                 publish_record(out, row.folder, row.item)

@@ -15,6 +15,8 @@ content-addressed cache behind them, and the batch's summary::
       cache/<key>/refinement.json    the refinement's report (when refined)
       cache/<key>/metrics.json       secondary structure, clashes, radius of gyration
       cache/<key>/config.json        the item's sequence, record ids and settings
+      cache/<key>/plddt.png, pae.png its confidence figures, where it has a pLDDT or a PAE
+                                     (:mod:`workbench.item_figures`, drawn with the item)
       cache/<key>/DONE               written last: the item is complete
       summary.parquet, summary.csv   one row per FASTA record, best first (:class:`SummaryRow`)
       report.html, batch.json        the ranked report; request, settings, counts and timings

@@ -182,3 +182,27 @@ def test_the_api_reports_a_refused_record_as_a_failed_row(tmp_path):
     rows = result.summary.set_index("id")
     assert rows.loc["T66I", "status"] == "done" and rows.loc["unrelated", "status"] == "failed"
     assert "identity" in rows.loc["unrelated", "error"]
+
+
+def test_item_figures_are_written_by_the_item_and_covered_by_done(tmp_path):
+    """plddt.png is the item's own file, made with it on the worker: DONE lists it with its checksum."""
+    from tests.pipelines import _predictors
+    from workbench.files import read_sha256
+    from workbench.pipelines.engine import is_complete
+    from workbench.results import item_path, open_results
+
+    _predictors.register_fault()
+    try:
+        fasta = "".join(f">{name}\n{sequence}\n" for name, sequence in _predictors.variants(2))
+        run_batch(BatchRequest.create("fault", refine=False), fasta, tmp_path / "out", cluster="inprocess")
+    finally:
+        _predictors.unregister_fault()
+    results = open_results(tmp_path / "out")
+    for row in results.rows:
+        folder = item_path(results.path, row.item)
+        listed = json.loads((folder / DONE).read_bytes())["files"]
+        assert listed["plddt.png"]["sha256"] == read_sha256(folder / "plddt.png")
+        assert (folder / "plddt.png").read_bytes().startswith(b"\x89PNG")
+        assert "pae.png" not in listed and not (folder / "pae.png").exists()  # the predictor gives no PAE
+        assert is_complete(folder, verify=True)
+        assert (results.path / row.folder / f"{row.folder}_plddt.png").is_file()
