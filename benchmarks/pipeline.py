@@ -95,18 +95,18 @@ class TinyOptions(PredictorOptions):
 
 
 class TinyPredictor:
-    """One alanine for any record: prediction costs nothing, the item's own work is the workbench's."""
+    """One alanine for any record: prediction costs nothing, the item's own work is the workbench's.
+
+    No confidence (as a template variant has none), so no figure is drawn per item.
+    """
 
     name = TINY
 
     def predict(self, records: Sequence[Any]) -> list[Any]:
-        import numpy as np
-
         from workbench.predict.base import Prediction, PredictionOutcome, Provenance
 
         model = _tiny_model()
-        plddt = np.full(len(model.residues), 70.0, dtype=np.float32)
-        return [PredictionOutcome(r, Prediction(model, plddt, None, None, Provenance(TINY), name=r.id))
+        return [PredictionOutcome(r, Prediction(model, None, None, None, Provenance(TINY), name=r.id))
                 for r in records]
 
 
