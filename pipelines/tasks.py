@@ -186,12 +186,11 @@ def finish_item(payload: tuple[ItemSpec, Mapping[str, PredictedItem]], folder: P
     if models.refinement is not None:
         item.write_refinement(models.refinement)
     item.write_metrics(metrics)
+    if models.refinement is not None:  # per-structure terms of the stability estimate, combined on the client
+        item.write_stability_terms(stability_terms(models.refinement.structure).to_dict())
     item.write_config(spec.key, spec.sequence, spec.names, spec.settings)
     write_item_figures(item)  # plddt.png, pae.png: here, so DONE's checksums cover them
-    numbers = item_numbers(predicted.prediction, models.refinement, metrics) | timings
-    if models.refinement is not None:  # per-structure terms of the stability estimate, combined on the client
-        numbers["stability_terms"] = stability_terms(models.refinement.structure).to_dict()
-    return numbers
+    return item_numbers(predicted.prediction, models.refinement, metrics) | timings
 
 
 def predict_and_finish_item(payload: tuple[ItemSpec, SequenceRecord], folder: Path) -> dict[str, Any]:

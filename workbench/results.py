@@ -81,6 +81,7 @@ PROVENANCE = "provenance.json"
 RELAXED_PDB = "relaxed.pdb"
 REFINEMENT = "refinement.json"
 METRICS = "metrics.json"
+STABILITY = "stability.json"
 ITEM_CONFIG = "config.json"
 PLDDT_PNG = "plddt.png"
 """An item's pLDDT figure (only for items with a pLDDT)."""
@@ -320,6 +321,14 @@ class ItemFolder:
         """Write the analysis numbers (``metrics.json``)."""
         self._write_json(METRICS, dict(metrics))
 
+    def write_stability_terms(self, terms: Mapping[str, Any]) -> None:
+        """Write the per-residue terms of the stability estimate (``stability.json``, :mod:`workbench.stability`).
+
+        A file rather than part of the item's summary numbers: a batch of
+        100,000 items then never holds them all in memory at once.
+        """
+        self._write_json(STABILITY, dict(terms))
+
     def write_config(self, key: str, sequence: str, names: Sequence[str], settings: Mapping[str, Any]) -> None:
         """Write what the item is: its key, sequence, record ids and the settings the key was made from."""
         self._write_json(ITEM_CONFIG, {"key": key, "sequence": sequence, "names": list(names),
@@ -347,6 +356,10 @@ class ItemFolder:
     def metrics(self) -> dict[str, Any] | None:
         """The analysis numbers, or None when absent."""
         return self._read_json(METRICS)
+
+    def stability_terms(self) -> dict[str, Any] | None:
+        """The stability estimate's per-residue terms of the refined model, or None when absent."""
+        return self._read_json(STABILITY)
 
     def refinement(self) -> dict[str, Any] | None:
         """The refinement report (``RefinementResult.to_dict()``), or None when not refined."""

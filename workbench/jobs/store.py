@@ -115,7 +115,7 @@ def _database_now(connection: Connection) -> datetime:
 
 
 def _to_job(row: Any) -> Job:
-    values = {"inputs": {}} | dict(row._mapping)  # a listing may leave the inputs out
+    values: dict[str, Any] = {"inputs": {}} | dict(row._mapping)  # a listing may leave the inputs out
     for key in ("lease_expires", "created_at", "started_at", "finished_at"):
         values[key] = _utc(values[key])
     values["cancel_requested"] = bool(values["cancel_requested"])
