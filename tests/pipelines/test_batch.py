@@ -206,3 +206,20 @@ def test_item_figures_are_written_by_the_item_and_covered_by_done(tmp_path):
         assert "pae.png" not in listed and not (folder / "pae.png").exists()  # the predictor gives no PAE
         assert is_complete(folder, verify=True)
         assert (results.path / row.folder / f"{row.folder}_plddt.png").is_file()
+
+
+def test_the_ranking_estimate_is_the_stability_module_on_the_items_files(batch):
+    """ddg_estimate of each variant = estimate_ddg on its and the wild type's stability.json, by plain reading."""
+    from workbench.stability import StabilityTerms, estimate_ddg
+
+    table = batch["summary"].set_index("id")
+    cache = batch["out"] / "cache"
+
+    def terms(record: str) -> StabilityTerms:
+        return StabilityTerms.from_dict(json.loads((cache / table.loc[record, "item"] / "stability.json").read_text()))
+
+    assert table.loc["wild_type", "ddg_estimate"] == 0.0
+    expected = estimate_ddg(terms("T66I"), terms("wild_type"), "T66I").ddg
+    assert table.loc["T66I", "ddg_estimate"] == pytest.approx(expected, abs=1e-9)
+    assert table.loc["T66I_copy", "ddg_estimate"] == pytest.approx(expected, abs=1e-9)
+    assert table.loc["T66I", "mutations"] == "T66I"
