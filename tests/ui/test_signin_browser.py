@@ -212,3 +212,54 @@ def test_two_users_see_only_their_own_jobs_and_sign_out(oidc_app):
     with JobStore(f"sqlite:///{home / 'jobs.sqlite'}") as store:
         assert str(store.get(ids["bob_queued"]).status) == "cancelled"
         assert str(store.get(ids["alice_evil"]).status) == "queued"
+
+
+@pytest.fixture
+def proxy_apps(tmp_path: Path, finished_job: FinishedJob) -> Iterator[tuple[str, str]]:
+    """Two UIs over one store: one trusts a proxy on loopback (where the browser is), one a proxy elsewhere."""
+    pytest.importorskip("playwright.sync_api", reason="needs playwright")
+    home = tmp_path / "home"
+    _seed(home, finished_job, "http://127.0.0.1:9")
+    ports = _free_port(), _free_port()
+    apps = [_start(["ui", "--port", str(port), "--trusted-proxy", proxy], _env(home), tmp_path / f"ui{i}.log")
+            for i, (port, proxy) in enumerate(zip(ports, ("127.0.0.1/32,::1", "10.9.9.9"), strict=True))]
+    try:
+        for i, (port, app) in enumerate(zip(ports, apps, strict=True)):
+            _wait_healthy(f"http://127.0.0.1:{port}", app, tmp_path / f"ui{i}.log")
+        yield f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}"
+    finally:
+        for app in apps:
+            _stop(app)
+
+
+def _as(browser, url: str, headers: dict[str, str]):
+    page = browser.new_context(extra_http_headers=headers).new_page()
+    page.goto(f"{url}/jobs")
+    return page
+
+
+def test_trusted_header_only_from_the_configured_proxy(proxy_apps):
+    from playwright.sync_api import expect, sync_playwright
+
+    trusted, elsewhere = proxy_apps
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            # from the configured proxy's address: the header names the user, who sees only his jobs
+            bob = _as(browser, trusted, {"X-Forwarded-User": BOB})
+            expect(bob.get_by_text("bob secret screen")).to_be_visible(timeout=60_000)
+            expect(bob.get_by_text(f"Signed in as {BOB}")).to_be_visible()
+            assert "alice" not in _page_text(bob)
+            # from the proxy's address but without the header: nobody
+            nobody = _as(browser, trusted, {})
+            expect(nobody.get_by_text("Not signed in")).to_be_visible(timeout=60_000)
+            assert "variants" not in _page_text(nobody) and "screen" not in _page_text(nobody)
+            # the header from an address that is not the proxy's is refused, also when X-Forwarded-For
+            # claims the proxy's address (uvicorn is told to trust no forwarded address)
+            for headers in ({"X-Forwarded-User": ALICE}, {"X-Forwarded-User": ALICE, "X-Forwarded-For": "10.9.9.9"}):
+                forged = _as(browser, elsewhere, headers)
+                expect(forged.get_by_text("accepts users only through its sign-in proxy")).to_be_visible(
+                    timeout=60_000)
+                assert "variants" not in _page_text(forged)
+        finally:
+            browser.close()
