@@ -415,8 +415,7 @@ def _ui(args: argparse.Namespace) -> int:
         public_url=args.public_url or env.public_url, trusted_proxy=args.trusted_proxy or env.trusted_proxy,
         trusted_header=args.trusted_header or env.trusted_header, admins=args.admins or env.admins)
     try:
-        sign_in.check()
-    except ValueError as exc:
+        return launch(port=args.port, address=args.address, store_url=args.store, sign_in=sign_in)
+    except (ValueError, OSError) as exc:  # sign-in settings that cannot work, an unreadable secret file
         print(f"workbench ui: {exc}", file=sys.stderr)
         return 2
-    return launch(port=args.port, address=args.address, store_url=args.store, sign_in=sign_in)

@@ -240,7 +240,10 @@ def test_submit_uploads_never_name_a_path(workbench_home):
     import hashlib
     from pathlib import Path
 
-    assert Path(saved) == workbench_home / "uploads" / f"{hashlib.sha256(template).hexdigest()}.pdb"
+    from workbench.ui.uploads import user_key
+
+    # in the uploader's own folder (the single user "local" here), named by content
+    assert Path(saved) == workbench_home / "uploads" / user_key("local") / f"{hashlib.sha256(template).hexdigest()}.pdb"
     assert not (workbench_home.parent / "outside.pdb").exists()
     assert sorted(p.name for p in workbench_home.rglob("*") if p.is_file() and "jobs.sqlite" not in p.name) == [
         Path(saved).name]

@@ -217,6 +217,11 @@ def launch(port: int = 8501, address: str = "127.0.0.1", store_url: str | None =
     """
     sign_in = SignIn.from_env() if sign_in is None else sign_in
     sign_in.check()
+    if sign_in.oidc:
+        from streamlit.auth_util import is_authlib_installed
+
+        if not is_authlib_installed():
+            raise ValueError("OpenID Connect sign-in needs Authlib>=1.3.2: pip install 'protein-workbench[auth]'")
     env = dict(os.environ)
     if store_url:
         env["WORKBENCH_STORE_URL"] = store_url

@@ -84,7 +84,7 @@ def records_table(records: list[Any], needs_gpu: bool, gpu: tuple[str, int] | No
     return pd.DataFrame(rows)
 
 
-def _options() -> tuple[BatchRequest | None, list[str]]:
+def _options(viewer: auth.Viewer) -> tuple[BatchRequest | None, list[str]]:
     """The batch request from the form, and the problems that block submission.
 
     The widgets are generated from the chosen predictor's declared options.
@@ -100,7 +100,7 @@ def _options() -> tuple[BatchRequest | None, list[str]]:
     values: dict[str, Any] = {}
     for option in info.option_fields:
         if option.metadata.get("upload") == "structure":
-            path, problem = _structure_upload(option)
+            path, problem = _structure_upload(viewer, option)
             if problem:
                 problems.append(problem)
             elif path is not None:
@@ -141,7 +141,7 @@ def _cached_refusals(request_json: str, records: tuple[Any, ...]) -> dict[str, s
     return BatchRequest.from_json(json.loads(request_json)).screen(list(records))
 
 
-def _structure_upload(option: Field[Any]) -> tuple[str | None, str | None]:
+def _structure_upload(viewer: auth.Viewer, option: Field[Any]) -> tuple[str | None, str | None]:
     """An uploaded structure saved by its content hash (path, None); None for the option's default; or a problem."""
     upload = st.file_uploader(f"{option.metadata.get('label', option.name)} (PDB or mmCIF; blank: the default)",
                               type=["pdb", "ent", "cif", "mmcif", "gz"], key=f"submit_{option.name}",
@@ -151,7 +151,7 @@ def _structure_upload(option: Field[Any]) -> tuple[str | None, str | None]:
     if upload is None:
         return None, None
     try:
-        path = save_template(upload.getvalue(), data.workbench_home())
+        path = save_template(upload.getvalue(), data.workbench_home(), viewer.user_id)
     except UploadError as exc:
         st.error(f"{option.name.capitalize()} not accepted: {data.plain_text(exc)}")
         return None, f"{option.name}: {exc}"
@@ -191,7 +191,7 @@ def page() -> None:
         st.button("Use the example (1BHL wild type and N155H)", key="submit_example", type="tertiary",
                   on_click=_use_example)
         source, upload_error = _fasta_source()
-        request, problems = _options()
+        request, problems = _options(viewer)
         name = st.text_input("Job name (optional)", key="submit_name", max_chars=200)
     with right:
         st.subheader("Check")
