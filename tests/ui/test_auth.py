@@ -117,8 +117,8 @@ def test_a_user_reads_and_cancels_only_their_own_jobs(two_users):
     assert str(data.cancel_job(admin, bob_id).status) == "cancelled"
 
 
-def test_views_without_sign_in_show_the_one_user_only(two_users, monkeypatch):
-    del two_users  # alice and bob have one job each
+@pytest.mark.usefixtures("two_users")
+def test_views_without_sign_in_show_the_one_user_only(monkeypatch):
     monkeypatch.setenv("WORKBENCH_OWNER", "alice")
     at = run_view("jobs")
     shown = " ".join(m.value for m in at.markdown)

@@ -5,7 +5,8 @@ thread on a free port; ``workbench ui --oidc-issuer ...`` runs on another,
 with Streamlit's own ``st.login``. Alice and Bob sign in through the provider's
 form in separate browser contexts; each sees only their own jobs on Jobs,
 Results and Compare; a Results address naming the other's job is refused (no
-download is offered); Bob cancels his own job; Alice signs out. A job name
+download is offered); Bob cancels his own job; an admin sees every owner's jobs
+when she asks; Alice signs out. A job name
 holding a Markdown image and an HTML ``<img>`` pointing at a local HTTP server
 is shown as text, and that server gets no request.
 
@@ -39,7 +40,7 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
 ]
 
-ALICE, BOB = "alice@lab.org", "bob@lab.org"
+ALICE, BOB, ADMIN = "alice@lab.org", "bob@lab.org", "pi@lab.org"
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -114,7 +115,7 @@ def oidc_app(tmp_path: Path, finished_job: FinishedJob,
         issuer = f"http://localhost:{provider.server_port}"
         port = _free_port()
         app = _start(["ui", "--port", str(port), "--oidc-issuer", issuer, "--oidc-client-id", "workbench-test",
-                      "--oidc-client-secret-file", str(secret)], _env(home), tmp_path / "ui.log")
+                      "--oidc-client-secret-file", str(secret), "--admins", ADMIN], _env(home), tmp_path / "ui.log")
         try:
             url = f"http://localhost:{port}"
             _wait_healthy(url, app, tmp_path / "ui.log")
@@ -198,6 +199,14 @@ def test_two_users_see_only_their_own_jobs_and_sign_out(oidc_app):
             expect(bob.get_by_text("1 cancelled · 1 done")).to_be_visible(timeout=30_000)
             bob.goto(f"{url}/results?job={ids['alice_done']}")
             expect(bob.get_by_text("not one you may open")).to_be_visible(timeout=60_000)
+
+            # an admin sees only her own jobs until she asks for every owner's
+            admin = _sign_in(browser, url, ADMIN)
+            admin.goto(f"{url}/jobs")
+            expect(admin.get_by_text("No jobs yet")).to_be_visible(timeout=60_000)
+            admin.get_by_text("All owners").click()
+            expect(admin.get_by_text("bob secret screen")).to_be_visible(timeout=30_000)
+            expect(admin.get_by_text("alice variants")).to_be_visible()
 
             # sign-out: back to the sign-in button, nothing shown
             alice.goto(f"{url}/jobs")

@@ -10,6 +10,7 @@ A user sees and cancels only their own jobs; an admin may list every owner's
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 import pandas as pd
@@ -88,7 +89,7 @@ def job_list(viewer: auth.Viewer) -> None:
     """The viewer's job cards (every owner's for an admin who asks); reruns every :data:`REFRESH_S` seconds."""
     show_all = viewer.is_admin and st.session_state.get("jobs_all_owners", False)
     statuses = st.session_state.get("jobs_status", [])
-    mine = auth.Viewer(viewer.user_id, viewer.display_name, False, viewer.mode)
+    mine = dataclasses.replace(viewer, is_admin=False)
     try:
         jobs = data.jobs_for(viewer if show_all else mine)
     except Exception as exc:
