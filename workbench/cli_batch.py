@@ -145,6 +145,17 @@ def add_batch_commands(commands: Any) -> None:
     ui.add_argument("--port", type=int, default=8501)
     ui.add_argument("--address", default="127.0.0.1")
     ui.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
+    sign_in = ui.add_argument_group("sign-in (default: one user, no sign-in; see the README's lab server section)")
+    sign_in.add_argument("--oidc-issuer", help="OpenID Connect issuer URL (default $WORKBENCH_OIDC_ISSUER)")
+    sign_in.add_argument("--oidc-client-id", help="client id at the provider (default $WORKBENCH_OIDC_CLIENT_ID)")
+    sign_in.add_argument("--oidc-client-secret-file", type=pathlib.Path,
+                         help="file holding the client secret (default $WORKBENCH_OIDC_CLIENT_SECRET_FILE)")
+    sign_in.add_argument("--public-url", help="the app's address as browsers reach it, for the redirect URI "
+                                              "<URL>/oauth2callback (default http://localhost:PORT)")
+    sign_in.add_argument("--trusted-proxy", help="IP addresses or CIDR blocks of an authenticating proxy whose "
+                                                 "user header is believed (default $WORKBENCH_TRUSTED_PROXY)")
+    sign_in.add_argument("--trusted-header", help="the proxy's user header (default X-Forwarded-User)")
+    sign_in.add_argument("--admins", help="comma-separated user ids who see every job (default $WORKBENCH_ADMINS)")
     ui.set_defaults(handler=_ui)
 
 
@@ -468,6 +479,16 @@ def _weights(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
-    from workbench.ui.launch import launch
+    from workbench.ui.launch import SignIn, launch
 
-    return launch(port=args.port, address=args.address, store_url=args.store)
+    env = SignIn.from_env()
+    sign_in = SignIn(
+        oidc_issuer=args.oidc_issuer or env.oidc_issuer, oidc_client_id=args.oidc_client_id or env.oidc_client_id,
+        oidc_client_secret_file=args.oidc_client_secret_file or env.oidc_client_secret_file,
+        public_url=args.public_url or env.public_url, trusted_proxy=args.trusted_proxy or env.trusted_proxy,
+        trusted_header=args.trusted_header or env.trusted_header, admins=args.admins or env.admins)
+    try:
+        return launch(port=args.port, address=args.address, store_url=args.store, sign_in=sign_in)
+    except (ValueError, OSError) as exc:  # sign-in settings that cannot work, an unreadable secret file
+        print(f"workbench ui: {exc}", file=sys.stderr)
+        return 2
