@@ -150,9 +150,11 @@ def make_cluster(spec: str = "local", *, config: str | Path | None = None,
             yield client
         return
     kind, n, bounds = parse_spec(spec)
-    if kind == "inprocess":  # one worker thread in this process: `workbench predict`, notebooks; no sockets
+    if kind == "inprocess":  # one worker thread in this process: `workbench predict`, notebooks
+        # no network for tasks (inproc://), but the scheduler's and the worker's HTTP servers listen: on loopback
         local: dict[str, Any] = {"n_workers": 1, "threads_per_worker": 1, "processes": False,
-                                 "dashboard_address": None}
+                                 "worker_dashboard_address": LOOPBACK_DASHBOARD,
+                                 **dashboard_settings({"dashboard_address": None})}
         with LocalCluster(**(local | options)) as cluster, Client(cluster) as client:
             yield client
     elif kind == "local":
@@ -197,7 +199,21 @@ def local_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """
     others = {key: value for key, value in settings.items() if key not in OWN_KEYS}
     return {"protocol": "tls://", "security": temporary_security(), "host": "127.0.0.1",
-            "dashboard_address": settings.get("dashboard_address", LOOPBACK_DASHBOARD)} | others
+            **dashboard_settings(settings)} | others
+
+
+def dashboard_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``LocalCluster`` arguments for the config's ``dashboard_address`` (default ``127.0.0.1:0``).
+
+    Dask's scheduler serves HTTP (health, Prometheus metrics, JSON about its
+    workers) even without a dashboard, by default on every interface: with
+    ``dashboard_address: null`` the dashboard is off and that server stays on
+    loopback.
+    """
+    address = settings.get("dashboard_address", LOOPBACK_DASHBOARD)
+    if address:
+        return {"dashboard_address": address}
+    return {"dashboard_address": LOOPBACK_DASHBOARD, "scheduler_kwargs": {"dashboard": False}}
 
 
 def config_security(settings: Mapping[str, Any]) -> Security | None:
@@ -276,15 +292,21 @@ def jobqueue_cluster(settings: Mapping[str, Any], **options: Any) -> Iterator[An
             folder = workbench_home() / "cluster"
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             kwargs["shared_temp_directory"] = str(folder)
-    dashboard = settings.get("dashboard_address", LOOPBACK_DASHBOARD)
-    scheduler = {"dashboard_address": dashboard} if dashboard else {"dashboard": False}
+    dashboard = dashboard_settings(settings)
+    scheduler = {"dashboard_address": dashboard["dashboard_address"]} | dashboard.get("scheduler_kwargs", {})
     kwargs["scheduler_options"] = scheduler | dict(kwargs.get("scheduler_options") or {})
     worker_args = list(kwargs.get("worker_extra_args") or [])
     if not any(arg.startswith(("--dashboard", "--no-dashboard")) for arg in worker_args):
         worker_args.append("--no-dashboard")  # a worker's own dashboard would listen on the node's network
     kwargs["worker_extra_args"] = worker_args
     with cls(**({"protocol": "tls://", "security": security} | kwargs | options)) as cluster:
-        yield cluster
+        try:
+            yield cluster
+        finally:  # the workers' copies of temporary certificates leave with the cluster, not at garbage collection
+            for key in ("ca_file", "cert", "key"):
+                copy = getattr(cluster, f"_job_{key}", None)
+                if copy is not None:
+                    copy.close()  # a NamedTemporaryFile: closing deletes it
 
 
 def size_cluster(cluster: Any, settings: Mapping[str, Any], jobs: int | None = None,
