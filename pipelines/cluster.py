@@ -138,13 +138,18 @@ def make_cluster(spec: str = "local", *, config: str | Path | None = None,
     Raises
     ------
     ValueError
-        For a spec that is none of the above, or a config file that is not a mapping.
+        For a spec that is none of the above, a config file that is not a mapping, or a ``tls://``
+        address without certificates.
     ImportError
         For ``cuda`` without dask-cuda or a batch system without dask-jobqueue, saying what to install.
     """
     settings = dict(read_cluster_config(config)) if config is not None else {}
     if spec.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         security = config_security(settings)
+        dask_ca = Security().get_tls_config_for_role("client")["ca_file"]  # Dask's own distributed.comm.tls
+        if spec.startswith("tls://") and security is None and "security" not in options and not dask_ca:
+            raise ValueError(f"cluster {spec} speaks TLS: name its certificates in the cluster config "
+                             "(tls_ca_file, tls_client_cert, tls_client_key) or in Dask's distributed.comm.tls")
         client_options = ({"security": security} if security is not None else {}) | options
         with Client(spec, **client_options) as client:
             yield client

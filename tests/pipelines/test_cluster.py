@@ -135,6 +135,9 @@ def test_a_tls_address_takes_certificates_from_the_config(client, tmp_path):
                                       "tls_client_key": str(tls["key"])}))
     with make_cluster(client.scheduler.address, config=config) as other:
         assert other.submit(sum, [1, 2], pure=False).result(timeout=30) == 3
+    with pytest.raises(ValueError, match="speaks TLS: name its certificates"), \
+            make_cluster(client.scheduler.address):
+        pass
     config.write_text(yaml.safe_dump({"tls_ca_file": str(tmp_path / "missing.pem")}))
     with pytest.raises(ValueError, match=r"tls_ca_file .*missing.pem cannot be read"), \
             make_cluster(client.scheduler.address, config=config):
