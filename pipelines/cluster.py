@@ -229,7 +229,9 @@ def config_security(settings: Mapping[str, Any]) -> Security | None:
     settings : mapping
         With any of ``tls_ca_file``, ``tls_client_cert``, ``tls_client_key``,
         ``tls_scheduler_cert``, ``tls_scheduler_key``, ``tls_worker_cert``,
-        ``tls_worker_key`` (paths; ``~`` and environment variables expand).
+        ``tls_worker_key`` (paths; ``~`` and environment variables expand). The
+        client's certificate and key serve the scheduler and workers too unless
+        the config names theirs.
 
     Returns
     -------
@@ -248,7 +250,11 @@ def config_security(settings: Mapping[str, Any]) -> Security | None:
     for key, path in files.items():
         if not os.access(path, os.R_OK):
             raise ValueError(f"cluster config: {key} {path} cannot be read")
-    return Security(require_encryption=True, **files)
+    for role in ("scheduler", "worker"):  # one certificate serves every role unless the config names one
+        if f"tls_{role}_cert" not in files and "tls_client_cert" in files:
+            files[f"tls_{role}_cert"] = files["tls_client_cert"]
+            files[f"tls_{role}_key"] = files.get("tls_client_key", "")
+    return Security(require_encryption=True, **{key: value for key, value in files.items() if value})
 
 
 @contextlib.contextmanager

@@ -245,3 +245,15 @@ def test_examples_slurm_yaml_makes_an_adaptive_tls_cluster(tmp_path):
         size_cluster(cluster, settings)
         assert cluster.scheduler_address.startswith("tls://")
         assert cluster._adaptive.maximum == settings["adapt"]["maximum"] * settings.get("processes", 1)
+
+
+def test_a_batch_system_takes_the_sites_certificates_from_the_config(client, tmp_path):
+    tls = write_credentials(client.security, tmp_path)
+    settings = {"system": "slurm", "cores": 1, "memory": "1GB", "tls_ca_file": str(tls["ca_file"]),
+                "tls_client_cert": str(tls["cert"]), "tls_client_key": str(tls["key"])}
+    with jobqueue_cluster(settings) as cluster:
+        script = cluster.job_script()
+        assert cluster.scheduler_address.startswith("tls://")
+    # the workers use the named files (one certificate for every role), nothing temporary is written
+    for option, key in (("--tls-ca-file", "ca_file"), ("--tls-cert", "cert"), ("--tls-key", "key")):
+        assert f"{option} {tls[key]}" in script
