@@ -32,7 +32,7 @@ from workbench.pipelines.cluster import (
 
 LOOPBACK = {"127.0.0.1", "::1"}
 
-# A client in a process of its own, trying the scheduler four ways; prints {attempt: "ok" or the error}.
+# A client in a process of its own, trying the scheduler five ways; prints {attempt: "ok" or the error}.
 PROBE = r"""
 import json, os, sys
 from distributed import Client
@@ -43,11 +43,21 @@ attempts = {
     "no certificates": {},
     "plain tcp": {"address": address.replace("tls://", "tcp://")},
     "certificates of another cluster": {"security": Security.temporary()},
-    "the CA but no client certificate": {"security": Security(tls_ca_file=ca, require_encryption=True)},
     "the cluster's certificates": {"security": Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key,
                                                         require_encryption=True)},
 }
 answers = {}
+# the server's own check, with no Dask in the way: trusts the cluster's CA, offers no client certificate
+import socket, ssl
+context = ssl.create_default_context(cafile=ca)
+context.check_hostname = False
+host, port = address.removeprefix("tls://").rsplit(":", 1)
+try:
+    with socket.create_connection((host, int(port)), timeout=6) as raw, context.wrap_socket(raw) as tls:
+        tls.sendall(b"\0" * 8)
+        answers["TLS without a client certificate"] = "ok" if tls.recv(1) else "closed by the server"
+except (OSError, ssl.SSLError) as exc:
+    answers["TLS without a client certificate"] = f"{type(exc).__name__}: {exc}"
 for name, settings in attempts.items():
     try:
         with Client(settings.pop("address", address), timeout="6s", **settings) as client:
@@ -90,6 +100,9 @@ def test_a_process_without_the_cluster_certificates_cannot_use_it(client, tmp_pa
     for attempt, answer in answers.items():  # every other way is refused: no task ran for it
         assert answer != "ok", f"{attempt}: connected"
         assert re.search(r"timed out|TLS|SSL|certificate|Timeout|closed|Connection", answer), f"{attempt}: {answer}"
+    # the scheduler itself demands a certificate its CA signed (TLS 1.3 sends that alert after the handshake)
+    assert re.search(r"CERTIFICATE_REQUIRED|certificate required|closed by the server|reset",
+                     answers["TLS without a client certificate"]), answers
 
 
 def test_cluster_processes_listen_on_loopback_only(client):
