@@ -76,8 +76,10 @@ def add_batch_commands(commands: Any) -> None:
     run.add_argument("-o", "--output", required=True, help="batch folder")
     run.add_options(add_request_options)
     run.add_argument("--cluster", default="local",
-                     help="local (default), local:N, cuda, slurm, slurm:N or tcp://host:port")
-    run.add_argument("--cluster-config", help="YAML file of SLURMCluster settings (for --cluster slurm)")
+                     help="local (default), local:N, inprocess, cuda, slurm|pbs|lsf|sge|htcondor[:N|:MIN-MAX] "
+                          "or tls://host:port")
+    run.add_argument("--cluster-config", help="YAML file of cluster settings: the batch system's dask-jobqueue "
+                                              "arguments, adapt, dashboard_address, tls_* certificate files")
     run.add_argument("--item-timeout", type=float, metavar="S", help="fail an item running longer than S seconds")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_shared_cache_options(run)
@@ -110,7 +112,7 @@ def add_batch_commands(commands: Any) -> None:
     serve.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
     serve.add_argument("--results", help="folder for job results (default $WORKBENCH_HOME/results)")
     serve.add_argument("--cluster", default="local", help="cluster spec, as for run (default local)")
-    serve.add_argument("--cluster-config", help="YAML file of SLURMCluster settings")
+    serve.add_argument("--cluster-config", help="YAML file of cluster settings, as for run")
     serve.add_argument("--max-jobs", type=int, default=2, help="jobs run at once (default 2)")
     serve.add_argument("--lease", type=float, default=60.0, help="lease length in seconds (default 60)")
     serve.add_argument("--poll", type=float, default=1.0,

@@ -25,7 +25,7 @@ from tests.pipelines._predictors import predicted, variants
 from workbench.files import read_sha256
 from workbench.io.fasta import SequenceRecord
 from workbench.pipelines.batch import run_batch
-from workbench.pipelines.cluster import FolderNotShared, make_cluster
+from workbench.pipelines.cluster import FolderNotShared, make_cluster, write_credentials
 from workbench.pipelines.engine import DONE, is_complete
 from workbench.request import BatchRequest
 from workbench.results import CACHE, open_results
@@ -133,9 +133,11 @@ def test_a_worker_that_cannot_see_the_output_folder_is_refused_before_any_work(t
     with make_cluster("local", n_workers=0) as client:
         client.register_plugin(_predictors.Registration(), name="fault-predictor")
         address = client.scheduler.address
+        tls = write_credentials(client.security, tmp_path)  # the cluster speaks TLS: the worker needs its certificates
         # a worker in its own mount namespace, where an empty tmpfs hides the output folder: another node's view
         script = (f"mount -t tmpfs none {tmp_path / 'shared'} && exec {sys.executable} -m distributed.cli.dask_worker "
-                  f"{address} --nthreads 1 --no-nanny --no-dashboard")
+                  f"{address} --nthreads 1 --no-nanny --no-dashboard --tls-ca-file {tls['ca_file']} "
+                  f"--tls-cert {tls['cert']} --tls-key {tls['key']}")
         worker = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                                   cwd=REPOSITORY, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
