@@ -20,6 +20,7 @@ to a folder every node sees) or the site's own from the config file.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import uuid
@@ -164,7 +165,8 @@ def make_cluster(spec: str = "local", *, config: str | Path | None = None,
             yield client
     elif kind == "local":
         local = {"n_workers": n or usable_cores(), "threads_per_worker": 1, "processes": True}
-        with LocalCluster(**(local | local_settings(settings) | options)) as cluster, Client(cluster) as client:
+        with quiet_worker_exits(), LocalCluster(**(local | local_settings(settings) | options)) as cluster, \
+                Client(cluster) as client:
             yield client
     elif kind == "cuda":
         try:
@@ -172,7 +174,7 @@ def make_cluster(spec: str = "local", *, config: str | Path | None = None,
         except ImportError as exc:
             raise ImportError("cluster 'cuda' needs dask-cuda: pip install 'protein-workbench[gpu]'") from exc
         gpu: dict[str, Any] = {"threads_per_worker": 1, "resources": {"GPU": 1}}
-        with LocalCUDACluster(**(gpu | local_settings(settings) | options)) as cluster, \
+        with quiet_worker_exits(), LocalCUDACluster(**(gpu | local_settings(settings) | options)) as cluster, \
                 Client(cluster) as client:
             yield client
     elif kind in JOBQUEUE_CLASSES:
@@ -184,6 +186,33 @@ def make_cluster(spec: str = "local", *, config: str | Path | None = None,
             yield client
     else:
         raise ValueError(f"unknown cluster spec {spec!r}; use one of {', '.join(SPECS)}")
+
+
+class _SlowWorkerExit(logging.Filter):
+    """Drops the nannies' "Worker process still alive after N seconds, killing"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Worker process still alive after")
+
+
+@contextlib.contextmanager
+def quiet_worker_exits() -> Iterator[None]:
+    """For the life of a local cluster made here: no warning when a nanny kills a worker slow to exit.
+
+    A worker process with OpenMM, numba and torch loaded can take longer than
+    the nanny's 4 s to exit on a busy machine, when the cluster closes or when
+    the item time limit restarts it; the nanny then kills it, which is what
+    both want (every finished item is complete on disk), so a successful run
+    ends without that warning. Any other nanny message still shows (a worker
+    restarted for its memory, one that died).
+    """
+    quiet = _SlowWorkerExit()
+    nanny_log = logging.getLogger("distributed.nanny")
+    nanny_log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        nanny_log.removeFilter(quiet)
 
 
 def local_settings(settings: Mapping[str, Any]) -> dict[str, Any]:

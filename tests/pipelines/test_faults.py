@@ -224,3 +224,18 @@ def test_a_rerun_with_every_item_complete_starts_no_cluster(fault, tmp_path):
     again = run_batch(request, records, tmp_path / "out", cluster="tcp://127.0.0.1:9")
     assert (again.counts["done"], again.counts["cached"]) == (0, 3)
     assert len(predicted(tmp_path / "predicted.log")) == 3
+
+
+def test_a_successful_run_ends_without_dask_warnings(tmp_path):
+    """No "Worker process still alive ... killing" (nor any other Dask line) on stderr when all went well."""
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text("".join(f">{name}\n{sequence}\n" for name, sequence in variants(2)))
+    command = [sys.executable, "-c",
+               "import sys; import tests.pipelines._predictors; from workbench.cli import main; "
+               "sys.exit(main(sys.argv[1:]))",
+               "run", str(fasta), "-o", str(tmp_path / "out"), "--predictor", _predictors.NAME, "--no-refine",
+               "--cluster", "local:2", "--no-progress", "--no-shared-cache"]
+    env = os.environ | {"PYTHONPATH": str(REPOSITORY), _predictors.ENVIRONMENT: "1"}
+    done = subprocess.run(command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "distributed." not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -73,8 +73,12 @@ class JobNotFound(KeyError):
 
 
 def jobs_for(viewer: Viewer, *, status: str | None = None, limit: int = 200) -> list[Any]:
-    """The viewer's jobs (every owner's for an admin), newest first; at most ``limit``."""
-    return list(get_store().list_jobs(owner=viewer.owner_filter, status=status, limit=limit))
+    """The viewer's jobs (every owner's for an admin), newest first; at most ``limit``.
+
+    Without their inputs (a FASTA may be megabytes, and the Jobs page lists every few seconds):
+    :func:`job_for` reads one job whole.
+    """
+    return list(get_store().list_jobs(owner=viewer.owner_filter, status=status, limit=limit, inputs=False))
 
 
 def job_for(viewer: Viewer, job_id: str) -> Any:
