@@ -16,6 +16,7 @@ from pathlib import Path
 from workbench import __version__
 from workbench.analysis.comparison import PAIRINGS, compare
 from workbench.analysis.matching import DEFAULT_MIN_IDENTITY
+from workbench.cli_api import add_api_commands
 from workbench.cli_batch import (
     INTERRUPTED,
     add_batch_commands,
@@ -139,6 +140,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_batch_commands(commands)
     add_store_command(commands)
+    add_api_commands(commands)
     return parser
 
 
