@@ -14,7 +14,9 @@ before anything opens them, then :meth:`BatchRequest.validate` and the
 predictor's screen run, and every FASTA record must be valid.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations at run time, and
+# the token dependency (``Caller``) is local to each app.
+
 
 import contextlib
 import hashlib
