@@ -181,7 +181,7 @@ def test_a_finished_job_is_summarised_and_its_files_downloaded_inside_its_folder
     write_summary(table, out, {"counts": {"done": 1}})
     server.store.claim_next("worker", 60)
     server.store.finish(job["id"], "worker", out)
-    (tmp_path / "secret.txt").write_text("secret")
+    (tmp_path / "secret.txt").write_text("TOPSECRET")
     (out / "leak.txt").symlink_to(tmp_path / "secret.txt")
     (out / "tmp").symlink_to(tmp_path)
     (out / "inside.csv").symlink_to(out / "summary.csv")
@@ -204,7 +204,7 @@ def test_a_finished_job_is_summarised_and_its_files_downloaded_inside_its_folder
     for path in ["leak.txt", "tmp/secret.txt"]:  # symbolic links out of the folder
         response = server.http.get(base + path, headers=headers)
         refused(response, 400, "outside the job's results folder")
-        assert b"secret" not in response.content
+        assert b"TOPSECRET" not in response.content
     # bob gets nothing of it; the admin gets it all
     refused(server.http.get(base + "summary.csv", headers=server.auth("bob")), 404, "no job")
     assert server.http.get(base + "summary.csv", headers=server.auth("root")).content == csv.content
