@@ -128,6 +128,9 @@ def test_bad_bodies_are_refused_in_one_line(server):
     refused(server.http.post("/jobs", json={"fasta": FASTA, "name": "x" * 500}, headers=headers), 422, "name")
     refused(server.http.post("/jobs", json={"fasta": FASTA, "request": NO_REFINE, "name": "a\x00b"},
                              headers=headers), 422, "control character")
+    refused(server.http.post("/uploads", content=b"x" * (22 * 1024 * 1024), headers=headers), 413, "larger than")
+    refused(server.http.post("/jobs", json={"fasta": ">a\n" + "A" * (5 * 1024 * 1024) + "\n"}, headers=headers), 422,
+            "larger than 5 MB")
     refused(server.http.get("/jobs", params={"limit": 0}, headers=headers), 422, "limit")
     refused(server.http.get("/jobs", params={"status": "sleeping"}, headers=headers), 422, "status")
     assert server.store.list_jobs() == []

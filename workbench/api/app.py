@@ -21,14 +21,14 @@ predictor's screen run, and every FASTA record must be valid.
 import contextlib
 import hashlib
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from workbench import __version__, config
@@ -41,11 +41,14 @@ from workbench.jobs.retry import Backoff, StoreUnavailable
 from workbench.jobs.store import JobStore
 from workbench.jobs.transitions import InvalidTransition
 from workbench.results import ITEM_FILES, SummaryRow, open_results
+from workbench.ui.uploads import FASTA_LIMIT, MB, STRUCTURE_LIMIT, UploadError, save_template
 
 __all__ = ["create_app"]
 
 #: How long a request waits out a database outage before answering 503.
 STORE_PATIENCE = 10.0
+#: Largest request body: the largest upload (a 20 MB structure; a FASTA is at most 5 MB) and room for JSON.
+MAX_BODY = STRUCTURE_LIMIT + MB
 
 
 class User:
@@ -119,6 +122,14 @@ def create_app(store_url: str | None = None, results_root: str | os.PathLike[str
         return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
                             content={"detail": _one_line_validation(error)})
 
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return JSONResponse(status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+                                content={"detail": f"the request body is larger than {MAX_BODY // MB} MB"})
+        return await call_next(request)
+
     @app.exception_handler(StoreUnavailable)
     async def _unavailable(request: Request, error: StoreUnavailable) -> JSONResponse:
         return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -175,8 +186,6 @@ def create_app(store_url: str | None = None, results_root: str | os.PathLike[str
         def refuse(message: str) -> HTTPException:
             return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _line(message))
 
-        from workbench.ui.uploads import FASTA_LIMIT, MB
-
         if len(body.fasta.encode("utf-8", errors="replace")) > FASTA_LIMIT:
             raise refuse(f"the FASTA is larger than {FASTA_LIMIT // MB} MB")
         try:
@@ -191,7 +200,10 @@ def create_app(store_url: str | None = None, results_root: str | os.PathLike[str
         if errors:
             raise refuse(f"{len(errors)} invalid FASTA record(s), nothing queued: "
                          f"{_line(errors[0])}")
-        refused = request.screen(records)
+        try:
+            refused = request.screen(records)
+        except (WorkbenchInputError, OSError, ValueError) as exc:
+            raise refuse(_line(exc)) from None
         if refused:
             first, reason = next(iter(refused.items()))
             raise refuse(f"{len(refused)} of {len(records)} record(s) cannot be modelled by the "
@@ -260,8 +272,6 @@ def create_app(store_url: str | None = None, results_root: str | os.PathLike[str
 
         Name the returned path in ``predictor_options`` (``{"template": path}``).
         """
-        from workbench.ui.uploads import STRUCTURE_LIMIT, UploadError, save_template
-
         data = bytearray()
         async for chunk in request.stream():
             data += chunk
