@@ -150,7 +150,8 @@ def create_app(store_url: str | None = None, results_root: str | os.PathLike[str
     Caller = Annotated[User, Depends(user)]
 
     def visible_job(job_id: str, caller: User) -> Job:
-        missing = HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")
+        # the same answer for another user's job as for none, so ids do not leak; a malformed id is not echoed
+        missing = HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}" if is_job_id(job_id) else "no such job")
         if not is_job_id(job_id):
             raise missing
         try:
