@@ -89,7 +89,7 @@ def test_each_user_sees_and_acts_on_their_own_jobs_only_and_an_admin_on_all(serv
         assert refused(server.http.get(path, headers=server.auth("bob")), 404) == f"no job {alice['id']}"
         refused(server.http.get(path.replace(alice["id"], unknown), headers=server.auth("bob")), 404, "no job")
     refused(server.http.post(f"/jobs/{alice['id']}/cancel", headers=server.auth("bob")), 404, "no job")
-    refused(server.http.get("/jobs/..%2F..%2Fetc", headers=server.auth("bob")), 404, "no such job")
+    refused(server.http.get("/jobs/..%2F..%2Fetc", headers=server.auth("bob")), 404)  # no route
     refused(server.http.get("/jobs/x%0Ay", headers=server.auth("bob")), 404, "no such job")
     assert server.store.get(alice["id"]).status == "queued"
 
