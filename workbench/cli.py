@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workbench._version import __version__
+from workbench.cli_api import add_api_commands
 from workbench.cli_batch import (
     INTERRUPTED,
     CommandParser,
@@ -142,6 +143,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_batch_commands(commands)
     add_store_command(commands)
+    add_api_commands(commands)
     return parser
 
 

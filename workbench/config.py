@@ -44,6 +44,30 @@ def results_root() -> Path:
     return workbench_home() / "results"
 
 
+def admins() -> frozenset[str]:
+    """``$WORKBENCH_ADMINS``: owners (comma-separated) who see and cancel every job, in the UI and the HTTP API.
+
+    The one place the variable is read; blanks around names are ignored.
+    """
+    return frozenset(name.strip() for name in os.environ.get("WORKBENCH_ADMINS", "").split(",") if name.strip())
+
+
+def uploads_root() -> Path:
+    """Where checked uploads are kept: ``$WORKBENCH_HOME/uploads``."""
+    return workbench_home() / "uploads"
+
+
+def file_roots() -> tuple[Path, ...]:
+    """Folders a job submitted over the HTTP API may name files in (templates, weights).
+
+    ``$WORKBENCH_HOME/uploads``, then the folders in ``$WORKBENCH_FILE_ROOTS``
+    (separated by ``os.pathsep``, ``:`` on Linux). The one place the variable is read.
+    """
+    extra = [Path(part).expanduser() for part in os.environ.get("WORKBENCH_FILE_ROOTS", "").split(os.pathsep)
+             if part.strip()]
+    return (uploads_root(), *extra)
+
+
 def shared_cache_root() -> Path:
     """The cache of finished items every batch and job shares: ``$WORKBENCH_CACHE``, else ``$WORKBENCH_HOME/cache``.
 

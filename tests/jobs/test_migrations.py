@@ -103,10 +103,10 @@ def test_a_new_store_is_created_at_the_newest_revision(store_url):
 
 def test_an_unversioned_store_is_used_then_stamped_and_keeps_its_rows(store_url):
     ids = _legacy_store(store_url)
-    assert store_schema(store_url).describe().startswith(f"revision {BASELINE} (head) (unversioned")
-    with JobStore(store_url) as store:  # usable as it is: the schema is the newest, only unrecorded
-        assert not store.schema.versioned
-        assert [job.id for job in store.list_jobs()] == ids[::-1]
+    assert store_schema(store_url).describe().startswith(f"revision {BASELINE} (unversioned")
+    assert head() != BASELINE  # 0002 added the API's tokens: an unversioned store must be upgraded first
+    with pytest.raises(SchemaError, match="run `workbench store upgrade`"):
+        JobStore(store_url)
     before, after = upgrade_store(store_url)
     assert (before.revision, before.versioned, after.revision, after.versioned) == (BASELINE, False, head(), True)
     assert _differences(store_url) == []
@@ -121,6 +121,8 @@ def test_an_unversioned_store_is_used_then_stamped_and_keeps_its_rows(store_url)
         assert claimed.id == ids[1] and claimed.version == 1
         store.finish(claimed.id, "w1", "/results/new")
         assert upgrade_store(store_url)[0].current  # a second upgrade changes nothing
+        token, secret = store.create_token("ana", "laptop")  # the table 0002 added
+        assert store.verify_token(secret) == "ana" and [t.id for t in store.list_tokens()] == [token.id]
 
 
 def test_serve_upgrades_on_open(store_url):
@@ -166,7 +168,8 @@ def test_store_commands(tmp_path, capsys):
     empty = f"sqlite:///{tmp_path / 'new' / 'jobs.sqlite'}"
     assert main(["store", "upgrade", "--store", empty]) == 0
     assert "upgraded from empty" in capsys.readouterr().out
-    assert set(inspect(create_engine(empty)).get_table_names()) == {"jobs", "job_items", "alembic_version"}
+    assert set(inspect(create_engine(empty)).get_table_names()) == {"jobs", "job_items", "api_tokens",
+                                                                    "alembic_version"}
 
 
 def test_parameters_json_survives_the_upgrade(tmp_path):
