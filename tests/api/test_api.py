@@ -217,6 +217,8 @@ def test_a_finished_job_is_summarised_and_its_files_downloaded_inside_its_folder
 def test_results_recorded_outside_the_servers_results_folder_are_not_served(server, tmp_path):
     job = submit(server, "alice")
     server.store.claim_next("worker", 60)
+    (tmp_path / "secret.txt").write_text("TOPSECRET")
     server.store.finish(job["id"], "worker", tmp_path)  # a row naming another folder (/, a home...)
-    refused(server.http.get(f"/jobs/{job['id']}/files/secret.txt", headers=server.auth("alice")), 409,
-            "outside this server's results folder")
+    response = server.http.get(f"/jobs/{job['id']}/files/secret.txt", headers=server.auth("alice"))
+    refused(response, 409, "outside this server's results folder")
+    assert b"TOPSECRET" not in response.content
