@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import dask
 from distributed import Client, LocalCluster
 from distributed.security import Security
 
@@ -45,6 +46,11 @@ OWN_KEYS = ("system", "adapt", "dashboard_address", *TLS_KEYS)
 
 #: Where a dashboard listens unless the config says otherwise: this machine only, any free port.
 LOOPBACK_DASHBOARD = "127.0.0.1:0"
+
+#: How long a local cluster waits for a worker its nanny is restarting before giving up on it.
+#: Dask's default, 15 s, is shorter than a worker with OpenMM, numba and torch takes to come back on
+#: a busy machine; the cluster then closed that worker's nanny for good and ran on one worker fewer.
+RESTARTING_WORKER_PATIENCE = "300s"
 
 
 def usable_cores() -> int:
@@ -165,8 +171,8 @@ def make_cluster(spec: str = "local", *, config: str | Path | None = None,
             yield client
     elif kind == "local":
         local = {"n_workers": n or usable_cores(), "threads_per_worker": 1, "processes": True}
-        with quiet_worker_exits(), LocalCluster(**(local | local_settings(settings) | options)) as cluster, \
-                Client(cluster) as client:
+        with quiet_worker_exits(), patient_with_restarting_workers(), \
+                LocalCluster(**(local | local_settings(settings) | options)) as cluster, Client(cluster) as client:
             yield client
     elif kind == "cuda":
         try:
@@ -174,8 +180,8 @@ def make_cluster(spec: str = "local", *, config: str | Path | None = None,
         except ImportError as exc:
             raise ImportError("cluster 'cuda' needs dask-cuda: pip install 'protein-workbench[gpu]'") from exc
         gpu: dict[str, Any] = {"threads_per_worker": 1, "resources": {"GPU": 1}}
-        with quiet_worker_exits(), LocalCUDACluster(**(gpu | local_settings(settings) | options)) as cluster, \
-                Client(cluster) as client:
+        with quiet_worker_exits(), patient_with_restarting_workers(), \
+                LocalCUDACluster(**(gpu | local_settings(settings) | options)) as cluster, Client(cluster) as client:
             yield client
     elif kind in JOBQUEUE_CLASSES:
         settings.setdefault("system", kind)
@@ -193,6 +199,22 @@ class _SlowWorkerExit(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not record.getMessage().startswith("Worker process still alive after")
+
+
+@contextlib.contextmanager
+def patient_with_restarting_workers() -> Iterator[None]:
+    """For the life of a local cluster made here: keep a worker whose nanny restarts it slowly.
+
+    When a worker leaves the scheduler, Dask's local cluster closes that
+    worker's nanny unless a worker of the same name is back within
+    ``distributed.deploy.lost-worker-timeout``. The item time limit restarts
+    workers through their nannies, and on a loaded machine the new process
+    can take longer than the default 15 s to start: the cluster then lost a
+    worker for the rest of the run. :data:`RESTARTING_WORKER_PATIENCE` waits
+    longer; a nanny that died is still cleaned up, only later.
+    """
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": RESTARTING_WORKER_PATIENCE}):
+        yield
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -132,6 +133,37 @@ def test_the_dashboard_can_be_off_and_the_scheduler_http_server_stays_on_loopbac
         assert http in {port for _, _, port in sockets}
         assert _http_status(f"http://127.0.0.1:{http}/health") == 200
         assert client.cluster.scheduler_spec["options"]["dashboard"] is False
+
+
+SLOW_RESTART = """
+import os, time
+from pathlib import Path
+
+def dask_setup(worker):  # before the worker registers: the first start is quick, every restart slow
+    marker = Path(os.environ["WORKBENCH_TEST_STARTED"])
+    if marker.exists():
+        time.sleep(float(os.environ["WORKBENCH_TEST_RESTART_SECONDS"]))
+    marker.touch()
+"""
+
+
+@pytest.mark.slow
+def test_a_worker_its_nanny_restarts_slowly_stays_in_the_local_cluster(tmp_path, monkeypatch):
+    """Dask's 15 s default closed such a nanny for good (seen in CI after an item time limit)."""
+    preload = tmp_path / "slow_restart.py"
+    preload.write_text(SLOW_RESTART)
+    monkeypatch.setenv("WORKBENCH_TEST_STARTED", str(tmp_path / "started"))
+    monkeypatch.setenv("WORKBENCH_TEST_RESTART_SECONDS", "20")
+    with make_cluster("local:1", preload=[str(preload)]) as client:
+        client.wait_for_workers(1, timeout=60)
+        (worker,) = client.scheduler_info()["workers"]
+        client.restart_workers([worker], raise_for_error=False, timeout=5)  # gives up waiting, as the engine may
+        client.wait_for_workers(1, timeout=120)
+        (back,) = client.scheduler_info()["workers"]
+        assert back != worker
+        assert client.submit(sum, [1, 2], pure=False).result(timeout=30) == 3
+        time.sleep(3)  # past any late clean-up: still one worker, the restarted one
+        assert list(client.scheduler_info()["workers"]) == [back]
 
 
 def test_the_in_process_cluster_opens_no_socket_beyond_loopback():
