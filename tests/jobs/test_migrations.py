@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
@@ -22,13 +23,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    event,
     insert,
     inspect,
     text,
 )
 
 from workbench.cli import main
-from workbench.jobs import JobStatus, JobStore
+from workbench.jobs import JobStatus, JobStore, migrate
 from workbench.jobs.engine import make_engine
 from workbench.jobs.migrate import BASELINE, SchemaError, head, store_schema, upgrade_store
 from workbench.jobs.tables import metadata
@@ -187,3 +189,33 @@ def test_parameters_json_survives_the_upgrade(tmp_path):
     upgrade_store(url)
     with JobStore(url) as store:
         assert json.dumps(store.get("f" * 32).parameters, sort_keys=True) == json.dumps(parameters, sort_keys=True)
+
+
+def test_a_store_created_between_two_reads_of_another_process_is_seen_whole(store_url):
+    """One process creates the store (tables and revision, one transaction) while another reads its state.
+
+    The creator commits just after the reader's first statement. The reader must
+    see an empty database or the newest revision, never tables without a
+    revision: that read as an old store and refused it (once in 20 concurrent
+    first opens on PostgreSQL in CI).
+    """
+    creator, reader = make_engine(store_url), make_engine(store_url)
+    creating = creator.connect()
+    migrate._lock(creating)
+    command.upgrade(migrate._config(creating), "head")
+    statements = []
+
+    @event.listens_for(reader, "after_cursor_execute")
+    def commit_the_creator_after_the_first_statement(*_args):
+        statements.append(1)
+        if len(statements) == 1:
+            creating.commit()
+
+    try:
+        state = migrate.schema_state(reader)
+    finally:
+        creating.close()
+        creator.dispose()
+        reader.dispose()
+    assert len(statements) >= 2, "the reader's state took one statement: nothing to interleave"
+    assert state.revision in {None, head()}, state.describe()

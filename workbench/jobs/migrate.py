@@ -117,8 +117,11 @@ def _known() -> set[str]:
 
 
 def _read_state(connection: Connection) -> SchemaState:
-    recorded = MigrationContext.configure(connection).get_current_revision()
+    # Tables first, then the recorded revision: outside a transaction each statement sees what is committed
+    # when it runs, and a store is created (tables and revision) in one transaction. Read the other way, a
+    # process could miss the revision, then see the new tables, and take a brand-new store for an old one.
     tables = set(inspect(connection).get_table_names())
+    recorded = MigrationContext.configure(connection).get_current_revision()
     revision = BASELINE if recorded is None and set(metadata.tables) & tables else recorded
     return SchemaState(revision, recorded is not None, head(), revision is None or revision in _known())
 
