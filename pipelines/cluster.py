@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, get_worker
 from distributed.security import Security
 
 SPECS = ("local", "local:N", "inprocess", "cuda", "slurm", "slurm:N", "slurm:MIN-MAX", "pbs", "lsf", "sge",
@@ -483,8 +483,9 @@ def check_workers_see(client: Client, folder: Path, *, first_worker_timeout: flo
     """Refuse, before any work, a cluster whose workers do not see ``folder`` as this process does.
 
     A sentinel file with a random token is written here and read back by every
-    connected worker (by the first worker to join, when none has yet: a SLURM
-    cluster whose jobs are queued). Without this check, a worker on another
+    connected worker (when none has yet, by a task: the first worker to join
+    runs it, on a SLURM cluster whose jobs are queued or an adaptive one
+    waiting for work). Without this check, a worker on another
     node, a relative path or a node-local ``/tmp`` would put the models where
     no one looks while the run reports them computed.
 
@@ -510,12 +511,17 @@ def check_workers_see(client: Client, folder: Path, *, first_worker_timeout: flo
     try:
         seen = client.run(_read_sentinel, str(sentinel))
         if not seen:
+            # A task, where client.run would wait: an adaptive cluster at a minimum of 0 workers starts one
+            # only when it has work, and this check is the first work there is.
+            first = client.submit(_worker_reads_sentinel, str(sentinel), pure=False,
+                                  key=f"workbench-folder-check-{token}")
             try:
-                client.wait_for_workers(1, timeout=first_worker_timeout)
+                worker, answer = first.result(timeout=first_worker_timeout)
             except TimeoutError:
+                first.cancel()
                 raise TimeoutError(f"no Dask worker joined the cluster in {first_worker_timeout:g} s; "
                                    f"nothing was run") from None
-            seen = client.run(_read_sentinel, str(sentinel))
+            seen = {worker: answer} | client.run(_read_sentinel, str(sentinel))
     finally:
         sentinel.unlink(missing_ok=True)
     blind = {worker: answer for worker, answer in seen.items() if answer != token}
@@ -527,6 +533,11 @@ def check_workers_see(client: Client, folder: Path, *, first_worker_timeout: flo
 
 class FolderNotShared(OSError):
     """The output folder is not visible to every worker at the same path."""
+
+
+def _worker_reads_sentinel(path: str) -> tuple[str, str]:
+    """In a task: this worker's address and what it read at ``path``."""
+    return get_worker().address, _read_sentinel(path)
 
 
 def _read_sentinel(path: str) -> str:

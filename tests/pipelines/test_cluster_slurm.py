@@ -97,7 +97,13 @@ def test_workbench_run_on_an_adaptive_slurm_cluster(slurm, tmp_path):
                "--no-refine", "--cluster", "slurm", "--cluster-config", str(config), "--no-progress",
                "--no-shared-cache"]
     env = os.environ | {"PYTHONPATH": str(REPOSITORY), _predictors.ENVIRONMENT: "1"}
-    done = subprocess.run(command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=300)
+    try:
+        done = subprocess.run(command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired as stuck:
+        queue = subprocess.run(["squeue", "-a"], capture_output=True, text=True, timeout=30).stdout
+        logs = {path.name: path.read_text()[-2000:] for path in (tmp_path / "logs").glob("*")}
+        pytest.fail(f"workbench run did not finish in 300 s\nsqueue:\n{queue}\nrun's stderr:\n"
+                    f"{(stuck.stderr or b'')[-3000:]!r}\nworker logs: {logs}")
     assert done.returncode == 0, done.stdout + done.stderr
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary["status"]) == ["done"] * len(summary) and len(summary) >= 3

@@ -152,6 +152,22 @@ def test_a_worker_that_cannot_see_the_output_folder_is_refused_before_any_work(t
     assert not (out / CACHE).exists()
 
 
+def test_an_adaptive_cluster_at_zero_workers_starts_one_for_the_folder_check_and_runs_the_batch(tmp_path):
+    """The folder check waited for a worker that adapt (minimum 0) starts only for work: the run hung."""
+    log = tmp_path / "predicted.log"
+    _predictors.register_fault()
+    try:
+        with make_cluster("local", n_workers=0) as client:
+            client.register_plugin(_predictors.Registration(), name="fault-predictor")
+            client.cluster.adapt(minimum=0, maximum=1, interval="200ms")
+            assert client.scheduler_info()["workers"] == {}
+            result = run_batch(_request(tmp_path), _records(2), tmp_path / "out", client=client)
+    finally:
+        _predictors.unregister_fault()
+    assert result.counts["done"] == 2
+    assert sorted(predicted(log)) == sorted(record.id for record in _records(2))
+
+
 def test_items_are_shared_across_batches_and_a_same_size_rewrite_is_caught(fault, tmp_path):
     client = fault
     records = _records(3)
