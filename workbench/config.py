@@ -32,11 +32,35 @@ def workbench_home() -> Path:
 
 
 def store_url() -> str | None:
-    """``$WORKBENCH_STORE_URL`` (a SQLAlchemy URL) when set and not empty; None means the embedded SQLite store.
+    """The job store's SQLAlchemy URL from the environment; None means the embedded SQLite store.
 
-    The one place the variable is read.
+    ``$WORKBENCH_STORE_URL`` when set and not empty, else the first line of
+    the file ``$WORKBENCH_STORE_URL_FILE`` (a Docker, compose or Kubernetes
+    secret, or a file of mode 0600), so the password is in neither ``ps`` nor
+    a shell history. A PostgreSQL URL may also leave the password out:
+    libpq then takes it from ``~/.pgpass`` (or ``$PGPASSFILE``). The one place
+    these variables are read.
+
+    Raises
+    ------
+    ValueError
+        The file cannot be read or holds no URL, in one line that never shows its content.
     """
-    return os.environ.get("WORKBENCH_STORE_URL") or None
+    url = os.environ.get("WORKBENCH_STORE_URL")
+    if url:
+        return url
+    file = os.environ.get("WORKBENCH_STORE_URL_FILE")
+    if not file:
+        return None
+    try:
+        with open(Path(file).expanduser(), encoding="utf-8") as handle:
+            first = handle.readline(64 * 1024).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"WORKBENCH_STORE_URL_FILE={file}: cannot read it "
+                         f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+    if not first:
+        raise ValueError(f"WORKBENCH_STORE_URL_FILE={file}: its first line holds no store URL")
+    return first
 
 
 def results_root() -> Path:

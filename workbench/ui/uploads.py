@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from workbench.errors import SequenceFormatError, StructureFormatError
 from workbench.files import atomic_write_bytes
 from workbench.io.fasta import SequenceRecord, scan_fasta
 from workbench.io.structure_reader import read_structure
+from workbench.state_folders import make_state_folder
 from workbench.structure import Structure
 
 MB = 1024 * 1024
@@ -172,7 +172,7 @@ def save_template(data: bytes, home: Path, owner: str | None = None) -> Path:
     folder = home / "uploads" / (user_key(owner) if owner else "")
     path = folder / f"{digest}.{suffix}"
     if not path.is_file():
-        os.makedirs(path.parent, exist_ok=True)
+        make_state_folder(path.parent)
         atomic_write_bytes(path, raw)
     return path
 
