@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workbench import config
-from workbench.api.confine import PathNotAllowed, confine_request
+from workbench.confine import PathNotAllowed, confine_request
 from workbench.request import BatchRequest
 
 

@@ -94,7 +94,17 @@ def test_submit_esmfold_shows_memory_estimate_and_checks_the_weights(workbench_h
     assert any("workbench weights fetch esmfold_v1" in _plain(e.value) for e in at.error)
     at.button(key="submit_button").click().run()
     assert JobStore().list_jobs() == []
-    weights = save_tiny_model(tmp_path / "tiny_esmfold")
+    weights = save_tiny_model(tmp_path / "weights" / "tiny_esmfold")
+    at.text_input(key="submit_weights").input(str(weights)).run()  # outside the folders this server allows
+    assert any(f"esmfold option weights: '{weights}' is outside the folders this server allows" in _plain(e.value)
+               for e in at.error), [_plain(e.value) for e in at.error]
+    for elsewhere in ("/etc", "../../etc"):  # the dispatcher's own files, or a path relative to wherever it runs
+        at.text_input(key="submit_weights").input(elsewhere).run()
+        assert any("esmfold option weights" in _plain(e.value) and "allow" in _plain(e.value) for e in at.error), \
+            [_plain(e.value) for e in at.error]
+        at.button(key="submit_button").click().run()
+        assert JobStore().list_jobs() == []
+    monkeypatch.setenv("WORKBENCH_FILE_ROOTS", str(tmp_path / "weights"))
     at.text_input(key="submit_weights").input(str(weights)).run()
     assert f"Checked on this machine: ESMFold weights: {weights}" in _texts(at)
     at.number_input(key="submit_num_recycles").set_value(2).run()

@@ -9,7 +9,7 @@ as an unknown one does, so ids do not leak. Every error body is
 
 A submission goes through the checks of ``workbench submit`` and the Submit
 view: the request is loaded with :meth:`BatchRequest.from_json`, its file
-options are confined to the allowed folders (:mod:`workbench.api.confine`)
+options are confined to the allowed folders (:mod:`workbench.confine`)
 before anything opens them, then :meth:`BatchRequest.validate` and the
 predictor's screen run, and every FASTA record must be valid.
 """
@@ -32,8 +32,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from workbench import __version__, config
-from workbench.api.confine import confine_request
 from workbench.api.models import Health, JobDetail, JobSummary, Me, SubmitBody, Upload
+from workbench.confine import confine_request
 from workbench.errors import WorkbenchInputError, one_line
 from workbench.io.fasta import scan_fasta
 from workbench.jobs.model import Job, JobStatus, is_job_id

@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from workbench import config
+from workbench.confine import confine_request
 from workbench.errors import one_line
 from workbench.predict import available_predictors, memory, predictor_info
 from workbench.predict.base import DEFAULT_PREDICTOR
@@ -116,7 +118,8 @@ def _options(viewer: auth.Viewer) -> tuple[BatchRequest | None, list[str]]:
             "Restrained MD before the relax (ps; 0 = none)", min_value=0.0, max_value=1000.0, value=0.0, step=5.0,
             key="submit_md_ps"))}
     try:
-        request = BatchRequest.create(predictor, values, refine=refine_options)
+        # whoever reaches this page may not make the dispatcher read files outside the allowed folders
+        request = confine_request(BatchRequest.create(predictor, values, refine=refine_options), config.file_roots())
         found = _validated(json.dumps(request.to_json(), sort_keys=True))  # weights, template: refused here
     except (TypeError, ValueError, OSError) as exc:
         return None, [*problems, one_line(exc)]

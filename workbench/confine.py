@@ -1,8 +1,8 @@
-"""File options of a request submitted over the network, kept inside the folders the server allows.
+"""File options of a request from the web UI or the HTTP API, kept inside the folders the server allows.
 
 A job's parameters name files the dispatcher will read (a template, a weights
-folder, an import folder). Someone submitting over the HTTP API must not make
-it read anything else (``/etc/shadow``, another user's upload folder outside
+folder, an import folder). Someone submitting from a browser or over the HTTP
+API must not make it read anything else (``/etc/shadow``, another user's upload folder outside
 the roots), so :func:`confine_request` accepts a file option only when it is
 
 - the option's own default (the embedded template, the default weights),
@@ -90,7 +90,7 @@ def confine_request(request: BatchRequest, roots: Sequence[Path]) -> BatchReques
         real = Path(os.path.realpath(text))
         if not any(_inside(real, root) for root in real_roots):
             raise PathNotAllowed(f"{what}: {text!r} is outside the folders this server allows ({shown_roots}); "
-                                 "upload the file instead")
+                                 "upload the file, or have the server's $WORKBENCH_FILE_ROOTS name its folder")
         changes[option.name] = str(real)
     if not changes:
         return request
