@@ -110,6 +110,23 @@ def items_for(viewer: Viewer, job_id: str) -> list[Any]:
     return list(get_store().items(str(job_id)))
 
 
+def tokens_for(viewer: Viewer) -> list[Any]:
+    """The viewer's own HTTP API tokens (revoked ones too), newest first; an admin's too are only their own."""
+    return list(get_store().list_tokens(viewer.user_id))
+
+
+def create_token(viewer: Viewer, name: str) -> tuple[Any, str]:
+    """A new API token for the viewer: its record and its secret, which is shown once and never kept."""
+    return get_store().create_token(viewer.user_id, name.strip())
+
+
+def revoke_token(viewer: Viewer, token_id: str) -> Any:
+    """Revoke the viewer's token ``token_id``; another user's token is refused as not found (KeyError)."""
+    if not any(token.id == token_id for token in tokens_for(viewer)):
+        raise KeyError(f"no token {token_id!r}")
+    return get_store().revoke_token(token_id)
+
+
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])")
 
 

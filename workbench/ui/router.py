@@ -1,4 +1,4 @@
-"""The app's router: sign-in first, then ``st.navigation`` over the Submit, Jobs, Results and Compare views."""
+"""The app's router: sign-in first, then ``st.navigation`` over the views (Submit, Jobs, ..., API tokens)."""
 
 from __future__ import annotations
 
