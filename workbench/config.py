@@ -18,6 +18,7 @@ Limits on inputs (each read here, when a reader asks, never at import time):
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 #: Largest input accepted by the readers, in bytes after decompression (512 MiB).
@@ -68,12 +69,13 @@ def results_root() -> Path:
     return workbench_home() / "results"
 
 
-def admins() -> frozenset[str]:
+def admins(environ: Mapping[str, str] | None = None) -> frozenset[str]:
     """``$WORKBENCH_ADMINS``: owners (comma-separated) who see and cancel every job, in the UI and the HTTP API.
 
-    The one place the variable is read; blanks around names are ignored.
+    The one place the variable is read (from ``environ``, default ``os.environ``); blanks around names are ignored.
     """
-    return frozenset(name.strip() for name in os.environ.get("WORKBENCH_ADMINS", "").split(",") if name.strip())
+    env = os.environ if environ is None else environ
+    return frozenset(name.strip() for name in env.get("WORKBENCH_ADMINS", "").split(",") if name.strip())
 
 
 def uploads_root() -> Path:

@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from workbench import config
+
 Mode = Literal["oidc", "proxy", "single-user"]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -151,7 +153,7 @@ class AuthSettings:
             mode=mode,
             trusted_proxies=proxies,
             header=(env.get("WORKBENCH_TRUSTED_HEADER") or DEFAULT_HEADER).strip(),
-            admins=frozenset(a.strip() for a in env.get("WORKBENCH_ADMINS", "").split(",") if a.strip()),
+            admins=config.admins(env),
             user_claim=(env.get("WORKBENCH_OIDC_USER_CLAIM") or "email").strip(),
             single_user=env.get("WORKBENCH_OWNER") or "local",
             forwarded_for_trusted=allowed is None or any(p.strip() for p in allowed.split(",")),
