@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -219,3 +221,20 @@ def test_a_store_created_between_two_reads_of_another_process_is_seen_whole(stor
         reader.dispose()
     assert len(statements) >= 2, "the reader's state took one statement: nothing to interleave"
     assert state.revision in {None, head()}, state.describe()
+
+
+def test_the_written_out_revisions_are_alembics_own():
+    """``REVISIONS`` spares every store open an Alembic import; it must name the scripts' history exactly."""
+    script = migrate._script()
+    assert [revision.revision for revision in reversed(list(script.walk_revisions()))] == list(migrate.REVISIONS)
+    assert script.get_current_head() == head() == migrate.REVISIONS[-1]
+
+
+def test_opening_a_store_at_head_imports_no_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    JobStore(url).close()  # created (that needs Alembic) in this process
+    probe = ("import sys; from workbench.jobs.store import JobStore; "
+             f"store = JobStore({url!r}); store.list_jobs(); store.close(); "
+             "print(sorted(name for name in sys.modules if name.split('.')[0] in ('alembic', 'mako')))")
+    seen = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert seen.stdout.strip() == "[]"
