@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, column, func, inspect, select, table
+from sqlalchemy import Connection, Engine, String, column, func, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -126,7 +126,8 @@ def _recorded_revision(connection: Connection) -> str | None:
     """The revision in Alembic's ``alembic_version`` table, or None without one (what Alembic itself reads)."""
     if not inspect(connection).has_table("alembic_version"):
         return None
-    rows = connection.execute(select(column("version_num")).select_from(table("alembic_version"))).scalars().all()
+    query = select(column("version_num", String)).select_from(table("alembic_version"))
+    rows: list[str] = list(connection.execute(query).scalars().all())
     if len(rows) > 1:
         raise SchemaError(f"the store records {len(rows)} schema revisions at once ({', '.join(sorted(rows))}); "
                           "it was not made by this workbench's migrations")
