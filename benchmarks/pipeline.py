@@ -95,18 +95,18 @@ class TinyOptions(PredictorOptions):
 
 
 class TinyPredictor:
-    """One alanine for any record: prediction costs nothing, the item's own work is the workbench's."""
+    """One alanine for any record: prediction costs nothing, the item's own work is the workbench's.
+
+    No confidence (as a template variant has none), so no figure is drawn per item.
+    """
 
     name = TINY
 
     def predict(self, records: Sequence[Any]) -> list[Any]:
-        import numpy as np
-
         from workbench.predict.base import Prediction, PredictionOutcome, Provenance
 
         model = _tiny_model()
-        plddt = np.full(len(model.residues), 70.0, dtype=np.float32)
-        return [PredictionOutcome(r, Prediction(model, plddt, None, None, Provenance(TINY), name=r.id))
+        return [PredictionOutcome(r, Prediction(model, None, None, None, Provenance(TINY), name=r.id))
                 for r in records]
 
 
@@ -347,11 +347,33 @@ def _work_seconds(items: Path) -> float:
     return sum(json.loads(done.read_bytes())["seconds"] for done in items.glob("*/DONE"))
 
 
-def scale(n: int, workers: int, scratch: Path, *, dispatcher: bool) -> list[ScaleRow]:
-    """``n`` tiny items through bare ``client.map``, ``run_batch`` and (optionally) the dispatcher, one cluster."""
+SCALE_CASES = ("bare", "run_batch", "dispatcher")
+ENGINE_CASES = ("bare-cheap", "engine")
+
+
+def scale_case(case: str, n: int, workers: int, scratch: Path) -> ScaleRow:
+    """One scale measurement on its own ``local:workers`` cluster (run in a fresh process by :func:`main`).
+
+    ``bare``: ``client.map`` of :func:`tiny_item` (the item's work without the
+    engine); ``run_batch``; ``dispatcher``: a submitted job through
+    ``Dispatcher.serve(once=True)``; ``bare-cheap`` and ``engine``: near-free
+    items through bare ``client.map`` and ``ItemRunner``. Peak memory is this
+    process's resident growth during the measurement.
+    """
+    from workbench.pipelines.cluster import make_cluster
+
+    with make_cluster(f"local:{workers}") as client:
+        client.wait_for_workers(workers)
+        if case in ENGINE_CASES:
+            return _engine_case(case, n, client, scratch)
+        client.run(_register_on_worker)
+        client.register_plugin(_TinyRegistration(), name="tiny-benchmark")
+        return _tiny_case(case, n, workers, client, scratch)
+
+
+def _tiny_case(case: str, n: int, workers: int, client: Any, scratch: Path) -> ScaleRow:
     from workbench.jobs.store import JobStore
     from workbench.pipelines.batch import run_batch
-    from workbench.pipelines.cluster import make_cluster
     from workbench.pipelines.dispatcher import Dispatcher
     from workbench.pipelines.keys import item_key
     from workbench.pipelines.tasks import ItemSpec
@@ -360,53 +382,41 @@ def scale(n: int, workers: int, scratch: Path, *, dispatcher: bool) -> list[Scal
     register_tiny()
     records = _records(n)
     request = BatchRequest.create(TINY, {}, refine=False)
-    rows = []
-    with make_cluster(f"local:{workers}") as client:
-        client.wait_for_workers(workers)
-        client.run(_register_on_worker)
-        client.register_plugin(_TinyRegistration(), name="tiny-benchmark")
-        run_batch(request, records[:20], scratch / "warm", client=client)  # workers import and compile once
-
+    run_batch(request, records[:20], scratch / "warm", client=client)  # workers import and compile once
+    if case == "bare":
         settings = request.key_settings()
         payloads = [(ItemSpec(item_key(r.sequence, settings), r.sequence, (r.id,), request, settings), r)
                     for r in records]
+        folders = [str(scratch / "bare" / p[0].key) for p in payloads]
         with PeakMemory() as memory:
             start = time.perf_counter()
-            futures = client.map(tiny_item, payloads, [str(scratch / "bare" / p[0].key) for p in payloads],
-                                 pure=False)
-            work = sum(client.gather(futures))
+            work = sum(client.gather(client.map(tiny_item, payloads, folders, pure=False)))
             seconds = time.perf_counter() - start
-            del futures
-        rows.append(ScaleRow("bare client.map (same work)", n, seconds, work / workers, memory.growth / 2**20))
-        del payloads
-
+        return ScaleRow("bare client.map (same work)", n, seconds, work / workers, memory.growth / 2**20)
+    if case == "run_batch":
         with PeakMemory() as memory:
             start = time.perf_counter()
             result = run_batch(request, records, scratch / "ours", client=client)
             seconds = time.perf_counter() - start
         if result.counts["done"] != n:
             raise RuntimeError(f"run_batch: expected {n} done, got {result.counts}")
-        rows.append(ScaleRow("run_batch", n, seconds, _work_seconds(scratch / "ours" / "cache") / workers,
-                             memory.growth / 2**20))
-        del result
-
-        if dispatcher:
-            fasta = "".join(f">{r.id}\n{r.sequence}\n" for r in records)
-            store_url = f"sqlite:///{scratch / 'jobs.sqlite'}"
-            with JobStore(store_url) as store:
-                job = store.submit({"fasta": fasta}, request.to_json(), name="scale")
-            with PeakMemory() as memory:
-                start = time.perf_counter()
-                Dispatcher(store_url, scratch / "results", client=client, poll=0.2).serve(once=True)
-                seconds = time.perf_counter() - start
-            with JobStore(store_url) as store:
-                finished = store.get(job.id)
-            if finished.status != "done":
-                raise RuntimeError(f"dispatcher: job ended {finished.status}: {finished.error}")
-            rows.append(ScaleRow("dispatcher (submit, serve --once)", n, seconds,
-                                 _work_seconds(scratch / "results" / job.id / "cache") / workers,
-                                 memory.growth / 2**20))
-    return rows
+        return ScaleRow("run_batch", n, seconds, _work_seconds(scratch / "ours" / "cache") / workers,
+                        memory.growth / 2**20)
+    fasta = "".join(f">{r.id}\n{r.sequence}\n" for r in records)
+    store_url = f"sqlite:///{scratch / 'jobs.sqlite'}"
+    with JobStore(store_url) as store:
+        job = store.submit({"fasta": fasta}, request.to_json(), name="scale")
+    del fasta, records
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        Dispatcher(store_url, scratch / "results", client=client, poll=0.2).serve(once=True)
+        seconds = time.perf_counter() - start
+    with JobStore(store_url) as store:
+        finished = store.get(job.id)
+    if finished.status != "done":
+        raise RuntimeError(f"dispatcher: job ended {finished.status}: {finished.error}")
+    return ScaleRow("dispatcher (submit, serve --once)", n, seconds,
+                    _work_seconds(scratch / "results" / job.id / "cache") / workers, memory.growth / 2**20)
 
 
 class _TinyRegistration(WorkerPlugin):
@@ -416,28 +426,41 @@ class _TinyRegistration(WorkerPlugin):
         register_tiny()
 
 
-def engine_scale(n: int, workers: int, scratch: Path) -> list[ScaleRow]:
-    """``n`` near-free items through ``ItemRunner`` (the engine alone) against bare ``client.map``."""
-    from workbench.pipelines.cluster import make_cluster
+def _engine_case(case: str, n: int, client: Any, scratch: Path) -> ScaleRow:
+    """``n`` near-free items through bare ``client.map`` or ``ItemRunner`` (the engine alone)."""
     from workbench.pipelines.engine import ItemRunner
 
     payloads = list(range(n))
-    rows = []
-    with make_cluster(f"local:{workers}") as client:
-        client.wait_for_workers(workers)
-        run_bare(client, cheap, payloads[:50])
+    run_bare(client, cheap, payloads[:50])
+    if case == "bare-cheap":
         with PeakMemory() as memory:
             seconds = run_bare(client, cheap, payloads)
-        rows.append(ScaleRow("bare client.map(cheap)", n, seconds, 0.0, memory.growth / 2**20))
-        with PeakMemory() as memory:
-            start = time.perf_counter()
-            outcomes = ItemRunner(client, scratch / "engine").run(_tasks(cheap, payloads, "e"))
-            seconds = time.perf_counter() - start
-        if sum(o.status == "done" for o in outcomes.values()) != n:
-            raise RuntimeError("engine run: not every item done")
-        del outcomes
-        rows.append(ScaleRow("ItemRunner(cheap), DONE per item", n, seconds, 0.0, memory.growth / 2**20))
-    return rows
+        return ScaleRow("bare client.map(cheap)", n, seconds, 0.0, memory.growth / 2**20)
+    tasks = _tasks(cheap, payloads, "e")
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        outcomes = ItemRunner(client, scratch / "engine").run(_drain(tasks))
+        seconds = time.perf_counter() - start
+    if sum(o.status == "done" for o in outcomes.values()) != n:
+        raise RuntimeError("engine run: not every item done")
+    return ScaleRow("ItemRunner(cheap), DONE per item", n, seconds, 0.0, memory.growth / 2**20)
+
+
+def _drain(items: list[Any]) -> Any:
+    while items:
+        yield items.pop()
+
+
+def scale_in_subprocess(case: str, n: int, workers: int, scratch: Path) -> ScaleRow:
+    """:func:`scale_case` in a new Python process, so each peak memory starts from the same place."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--case", case, "--case-items", str(n),
+                           "--workers", str(workers), "--scratch", str(scratch)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"scale case {case} ({n} items) failed:\n{done.stderr[-3000:]}")
+    return ScaleRow(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def print_scale(rows: Sequence[ScaleRow]) -> None:
@@ -465,8 +488,15 @@ def main() -> None:
                         help="item counts for near-free items through ItemRunner alone, e.g. --engine-scale 100000")
     parser.add_argument("--no-dispatcher", action="store_true", help="scale runs: leave the dispatcher out")
     parser.add_argument("--only-scale", action="store_true", help="skip the overhead and speed-up runs")
+    parser.add_argument("--case", choices=SCALE_CASES + ENGINE_CASES, help=argparse.SUPPRESS)
+    parser.add_argument("--case-items", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
+    if args.case:  # one scale measurement, in this fresh process (see scale_in_subprocess)
+        row = scale_case(args.case, args.case_items, args.workers, args.scratch)
+        print(json.dumps(asdict(row)))
+        return
 
     import dask
     import distributed
@@ -482,11 +512,14 @@ def main() -> None:
     scale_rows: list[ScaleRow] = []
     try:
         for n in args.scale:
-            scale_rows += scale(n, args.workers, scratch / f"scale{n}", dispatcher=not args.no_dispatcher)
-            print_scale(scale_rows)
+            for case in SCALE_CASES[:2] if args.no_dispatcher else SCALE_CASES:
+                scale_rows.append(scale_in_subprocess(case, n, args.workers, scratch / f"{case}{n}"))
+                print_scale(scale_rows[-1:])
         for n in args.engine_scale:
-            scale_rows += engine_scale(n, args.workers, scratch / f"engine{n}")
-            print_scale(scale_rows)
+            for case in ENGINE_CASES:
+                scale_rows.append(scale_in_subprocess(case, n, args.workers, scratch / f"{case}{n}"))
+                print_scale(scale_rows[-1:])
+        print_scale(scale_rows)
         if args.only_scale:
             return
         loops = calibrate(args.cpu_ms)

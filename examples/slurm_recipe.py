@@ -2,15 +2,19 @@
 
 ``examples/slurm.yaml`` holds documented ``SLURMCluster`` keyword arguments
 (partition, account, cores, memory, walltime, ``--gres=gpu:1``, the ``GPU=1``
-worker resource, ...). The script loads it with
+worker resource, ...) and the workbench's own keys (``system``, ``adapt``,
+``dashboard_address``, ``tls_*``). The script loads it with
 :func:`workbench.pipelines.cluster.slurm_cluster` and prints the job script each
 SLURM job would run, which needs no SLURM installation: check it before you
-submit anything. ``--run`` then starts ``--jobs`` jobs and runs
-``workbench.run_batch`` on them; ``--local`` runs the same batch on a local
-cluster instead (``make_cluster("local")``), to try the recipe on a laptop.
+submit anything. ``--run`` then starts ``--jobs`` jobs (or, with ``--jobs 0``,
+adapts between the file's ``adapt`` bounds) and runs ``workbench.run_batch`` on
+them; ``--local`` runs the same batch on a local cluster instead
+(``make_cluster("local")``), to try the recipe on a laptop. Scheduler and
+workers speak TLS with temporary certificates.
 
 The command-line equivalent is
-``workbench batch FASTA -o OUT --cluster slurm:2 --cluster-config examples/slurm.yaml``.
+``workbench run FASTA -o OUT --cluster slurm:2 --cluster-config examples/slurm.yaml``
+(``--cluster slurm`` alone adapts between the file's ``adapt`` bounds).
 
 Note that dask-jobqueue creates ``log_directory`` (relative to the current folder)
 when the cluster is made.
@@ -31,7 +35,7 @@ from distributed import Client
 import workbench
 from workbench.io import scan_fasta
 from workbench.pipelines.batch import BatchResult
-from workbench.pipelines.cluster import make_cluster, slurm_cluster
+from workbench.pipelines.cluster import make_cluster, read_cluster_config, size_cluster, slurm_cluster
 
 EXAMPLES = Path(__file__).resolve().parent
 
@@ -64,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--run", action="store_true", help="submit --jobs SLURM jobs and run the batch on them")
     where.add_argument("--local", action="store_true", help="run the batch on a local cluster instead of SLURM")
-    parser.add_argument("--jobs", type=int, default=2, help="SLURM jobs to start with --run")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="SLURM jobs to start with --run (0: adapt between the config's bounds)")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "workbench-slurm-recipe")
     parser.add_argument("--limit", type=int, help="screen only the first N records")
     args = parser.parse_args(argv)
@@ -72,10 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     with slurm_cluster(args.config) as cluster:
         print(cluster.job_script())
         if args.run:
-            cluster.scale(jobs=args.jobs)
+            size_cluster(cluster, read_cluster_config(args.config), jobs=args.jobs or None)
             with Client(cluster) as client:
-                print(f"waiting for a worker from {args.jobs} SLURM job(s) ...")
-                client.wait_for_workers(1)
+                print(f"waiting for a worker from {args.jobs or 'adaptive'} SLURM job(s) ...")
+                if args.jobs:  # an adaptive cluster submits jobs once there is work
+                    client.wait_for_workers(1)
                 result = screen(client, args.fasta, args.out, args.limit)
     if args.local:
         with make_cluster("local") as client:

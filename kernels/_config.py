@@ -10,9 +10,11 @@ All kernels are compiled through :func:`jit` (or :func:`jit_variants` where a
   before calling and the plain-numpy references rely on. ``afn`` (approximate
   ``sqrt``/``acos``) stays off too: results must match MDTraj and US-align to
   their printed precision.
-- ``cache=True``: compiled machine code is written next to the source (or to
-  numba's user cache when that folder is read-only), so only the first process
-  on a machine pays the compile time.
+- ``cache=True``: compiled machine code is written next to the source, or, for
+  a read-only install, under ``$WORKBENCH_HOME/kernel-cache`` seeded from what
+  the install shipped (:func:`_ensure_cache_folder`), so only the first process
+  pays the compile time (40-50 s for all kernels); ``workbench kernels
+  compile`` pays it ahead of use (:mod:`workbench.kernel_cache`).
 - ``error_model="numpy"``: division by zero gives inf/NaN instead of raising,
   which removes a branch from every division in the inner loops; the wrappers
   check their inputs instead.
@@ -24,13 +26,18 @@ All kernels are compiled through :func:`jit` (or :func:`jit_variants` where a
   time, never at import.
 
 Nothing here runs at import time beyond creating the (lazy) dispatchers (numba
-compiles a kernel on its first call) and one check that some cache folder is
-writable (:func:`_ensure_cache_folder`).
+compiles a kernel on its first call) and the choice of the cache folder
+(:func:`_ensure_cache_folder`: one check that the package's folder is writable;
+only for a read-only install, numba's ``CACHE_DIR`` setting and a copy of the
+shipped cache files). Numba chooses each kernel's cache folder when the
+kernel is defined, so the choice cannot wait for the first call; this module
+is imported only with the first kernel module, never by ``import workbench``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol, cast
@@ -68,20 +75,90 @@ def _writable(folder: str) -> bool:
     return True
 
 
-def _ensure_cache_folder(in_tree: str | None = None, user_wide: str | None = None) -> str | None:
-    """Point numba at a temporary cache folder when neither of its own is writable.
+#: The package's own cache folder (numba's in-tree ``__pycache__``), filled at install time where it is writable.
+IN_TREE: str = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
 
-    Numba caches next to the source (``__pycache__``) or in the user's cache
-    folder; a read-only shared install run by an account without a writable
-    home has neither, and numba then refuses to compile at all ("no locator
-    available"). A per-user folder under the temporary directory keeps the
-    kernels working (and cached for that machine).
+
+def home_cache_folder() -> str:
+    """``$WORKBENCH_HOME/kernel-cache`` (``~/.workbench/kernel-cache`` when ``WORKBENCH_HOME`` is unset).
+
+    Read here rather than through ``workbench.config``: the kernels import nothing of the workbench.
+    """
+    home = os.environ.get("WORKBENCH_HOME") or os.path.join(os.path.expanduser("~"), ".workbench")
+    return os.path.join(os.path.expanduser(home), "kernel-cache")
+
+
+def cache_folder() -> str:
+    """The folder holding the kernels' cache files (``*.nbi`` indexes, ``*.nbc`` code) in this process."""
+    if _numba_config.CACHE_DIR:
+        from numba.core.caching import _CacheLocator
+
+        return os.path.join(_numba_config.CACHE_DIR, _CacheLocator.get_suitable_cache_subpath(__file__))
+    return IN_TREE
+
+
+def set_cache_dir(folder: str) -> None:
+    """Cache kernels defined from now on in ``folder`` (numba's ``CACHE_DIR``; the kernels' files go to a subfolder).
+
+    For ``workbench kernels compile --cache-dir``: it must run before the kernel
+    modules are imported, since numba binds a kernel to its folder when the
+    kernel is defined.
+    """
+    _numba_config.CACHE_DIR = os.path.abspath(folder)
+
+
+def _seed_from(shipped: str, folder: str) -> int:
+    """Copy the cache files an install shipped (``shipped``) into ``folder`` where missing; the number copied.
+
+    Numba checks every entry on load (source content hash, numba version, CPU),
+    so a copied entry that does not fit this machine is recompiled, not misused.
+    """
+    try:
+        # code before indexes: a process reading the folder meanwhile never finds an index without its code
+        names = sorted((n for n in os.listdir(shipped) if n.endswith((".nbi", ".nbc"))),
+                       key=lambda n: n.endswith(".nbi"))
+    except OSError:
+        return 0
+    copied = 0
+    for name in names:
+        target = os.path.join(folder, name)
+        if os.path.exists(target):
+            continue
+        try:
+            os.makedirs(folder, exist_ok=True)
+            partial = f"{target}.{os.getpid()}.part"
+            shutil.copyfile(os.path.join(shipped, name), partial)
+            os.replace(partial, target)  # atomic: a concurrent process sees all of the file or none
+        except OSError:
+            continue
+        copied += 1
+    return copied
+
+
+def _ensure_cache_folder(in_tree: str | None = None, home: str | None = None) -> str | None:
+    """Choose the cache folder when numba's own choice would not work: a read-only install.
+
+    The order, decided once when this module is imported (numba binds each
+    kernel to a cache folder when the kernel is defined, so it cannot wait):
+
+    1. ``NUMBA_CACHE_DIR`` when the user set it (never overridden);
+    2. the package's ``__pycache__`` (numba's in-tree cache) when writable: a
+       normal install, where ``workbench kernels compile`` at install time or
+       the first run fills it;
+    3. ``$WORKBENCH_HOME/kernel-cache`` (:func:`home_cache_folder`), seeded
+       with the files a read-only install ships in its ``__pycache__``, so a
+       cache compiled at install time serves every user of a read-only shared
+       install (a shared ``WORKBENCH_HOME`` serves every node);
+    4. a per-user folder under the temporary directory, when even that is read-only.
+
+    Only numba's own setting (``numba.config.CACHE_DIR``) is changed, never the
+    environment.
 
     Parameters
     ----------
-    in_tree, user_wide : str, optional
-        The two folders numba would try (default: this package's ``__pycache__``
-        and numba's user cache folder).
+    in_tree, home : str, optional
+        The package's ``__pycache__`` (default :data:`IN_TREE`) and the
+        per-user folder (default :func:`home_cache_folder`).
 
     Returns
     -------
@@ -90,19 +167,16 @@ def _ensure_cache_folder(in_tree: str | None = None, user_wide: str | None = Non
     """
     if _numba_config.CACHE_DIR:
         return None
-    if in_tree is None:
-        in_tree = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    in_tree = IN_TREE if in_tree is None else in_tree
     if _writable(in_tree):  # the usual case: one makedirs and one temporary file at import
         return None
-    if user_wide is None:
-        from numba.misc.appdirs import AppDirs
-
-        user_wide = AppDirs(appname="numba", appauthor=False).user_cache_dir
-    if _writable(user_wide):
-        return None
-    uid = os.getuid() if hasattr(os, "getuid") else "user"
-    _numba_config.CACHE_DIR = os.path.join(tempfile.gettempdir(), f"workbench-numba-{uid}")
-    return _numba_config.CACHE_DIR
+    home = home_cache_folder() if home is None else home
+    if not _writable(home):
+        uid = os.getuid() if hasattr(os, "getuid") else "user"
+        home = os.path.join(tempfile.gettempdir(), f"workbench-numba-{uid}")
+    _numba_config.CACHE_DIR = home
+    _seed_from(in_tree, cache_folder())
+    return home
 
 
 _ensure_cache_folder()

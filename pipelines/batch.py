@@ -53,7 +53,9 @@ from workbench.results import (
     CITATIONS_BIB,
     LOG,
     REPORT_HTML,
+    ItemFolder,
     SummaryRow,
+    item_path,
     open_results,
     publish_record,
     record_folder_names,
@@ -185,7 +187,8 @@ def run_batch(
                               progress=progress, show_progress=show_progress, cancel=cancel,
                               shared_cache=None if shared_cache is None else Path(shared_cache).resolve())
         reference_key = item_key(reference.sequence, settings) if reference is not None else None
-        rows = _rows(records, invalid, groups, outcomes, outcomes.get(reference_key) if reference_key else None)
+        rows = _rows(records, invalid, groups, outcomes, outcomes.get(reference_key) if reference_key else None,
+                     out / CACHE)
         table = build_summary(rows)
         counts = {status: sum(o.status == status for o in outcomes.values())
                   for status in ("done", "cached", "failed", "cancelled")} | {"invalid": len(invalid)}
@@ -197,7 +200,7 @@ def run_batch(
                     "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                     "wall_time_s": round(time.perf_counter() - started, 3)}
         paths = write_summary(table, out, metadata)
-        report = write_report_files(open_results(out))  # the figures go into the items, before publishing
+        report = write_report_files(open_results(out))  # report.html and citations.bib; the items hold their figures
         for row in rows:
             if row.status == "done" and row.folder and row.item:
                 publish_record(out, row.folder, row.item)
@@ -299,7 +302,7 @@ def _drain(items: list[Any]) -> Iterator[Any]:
 
 def _rows(records: Sequence[SequenceRecord], invalid: Sequence[SequenceFormatError],
           groups: Mapping[str, tuple[str, list[SequenceRecord]]], outcomes: Mapping[str, ItemOutcome],
-          reference: ItemOutcome | None) -> list[SummaryRow]:
+          reference: ItemOutcome | None, items: Path) -> list[SummaryRow]:
     """One summary row per record (invalid ones included), in file order, with folders and energy changes."""
     key_of = {id(record): key for key, (_, group) in groups.items() for record in group}
     folders = dict(zip((id(r) for r in records), record_folder_names([r.name for r in records]), strict=True))
@@ -307,7 +310,7 @@ def _rows(records: Sequence[SequenceRecord], invalid: Sequence[SequenceFormatErr
             for record in records]
     rows += [(error.line or 0, _invalid_row(error)) for error in invalid]
     rows.sort(key=lambda pair: pair[0])
-    return _against_reference([row for _, row in rows], outcomes, reference)
+    return _against_reference([row for _, row in rows], outcomes, reference, items)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -422,32 +425,38 @@ def _invalid_row(error: SequenceFormatError) -> SummaryRow:
 
 
 def _against_reference(rows: list[SummaryRow], outcomes: Mapping[str, ItemOutcome],
-                       reference: ItemOutcome | None) -> list[SummaryRow]:
+                       reference: ItemOutcome | None, items: Path) -> list[SummaryRow]:
     """Each finished row compared with the reference item: the one place this is computed.
 
     ``energy_change``: relaxed potential energy minus the reference's (two
     different compositions: not a stability). ``ddg_estimate``: the
     folding-stability estimate of :mod:`workbench.stability` for the row's
-    mutations, in kcal/mol (positive = destabilising).
+    mutations, in kcal/mol (positive = destabilising), from each item's
+    ``stability.json`` in ``items`` (read one at a time).
     """
     usable = reference is not None and reference.ok
     base = reference.result.get("energy_after") if reference is not None and usable else None
-    reference_json = reference.result.get("stability_terms") if reference is not None and usable else None
-    reference_terms = StabilityTerms.from_dict(reference_json) if reference_json else None
+    reference_terms = _stability_terms(reference, items) if reference is not None and usable else None
     reference_key = reference.key if reference is not None else None
     compared = []
     for row in rows:
         ddg = None
         outcome = outcomes.get(row.item) if row.item is not None else None
-        terms = outcome.result.get("stability_terms") if outcome is not None else None
-        if reference_terms is not None and terms and row.mutations:
-            ddg = estimate_ddg(StabilityTerms.from_dict(terms), reference_terms, row.mutations).ddg
-        elif reference_terms is not None and row.item == reference_key:
+        if reference_terms is not None and row.item == reference_key:
             ddg = 0.0  # the reference itself
+        elif reference_terms is not None and row.mutations and outcome is not None and outcome.ok:
+            terms = _stability_terms(outcome, items)
+            ddg = None if terms is None else estimate_ddg(terms, reference_terms, row.mutations).ddg
         compared.append(dataclasses.replace(
             row, energy_change=None if base is None or row.energy_after is None else row.energy_after - base,
             ddg_estimate=ddg))
     return compared
+
+
+def _stability_terms(outcome: ItemOutcome, items: Path) -> StabilityTerms | None:
+    """An item's stability terms: its ``stability.json`` (or, for items finished before it existed, its numbers)."""
+    terms = outcome.result.get("stability_terms") or ItemFolder(item_path(items.parent, outcome.key)).stability_terms()
+    return StabilityTerms.from_dict(terms) if terms else None
 
 
 @contextlib.contextmanager

@@ -53,6 +53,7 @@ from workbench.pipelines.batch import run_batch
 from workbench.pipelines.cluster import make_cluster
 from workbench.pipelines.engine import Progress
 from workbench.request import BatchRequest
+from workbench.state_folders import exposure, make_state_folder
 
 PROGRESS_INTERVAL = 1.0
 """Seconds between progress writes to the store while a job runs (its end is always written)."""
@@ -174,7 +175,11 @@ class Dispatcher:
                 store = self.store
             except StoreUnavailable:  # asked to stop while the database was still out of reach
                 return 0
-            self.results.mkdir(parents=True, exist_ok=True)
+            make_state_folder(self.results)
+            exposed = exposure(self.results)
+            if exposed is not None:
+                log.warning("results folder %s has %s; chmod 700 it (or 2750 with $WORKBENCH_GROUP for a lab)",
+                            self.results, exposed)
             log.info("dispatcher %s: store %r (schema %s), results %s", self.worker, store, store.schema.revision,
                      self.results)
             with self._client() as client:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from workbench.pipelines.engine import DONE, is_complete
 from workbench.results import is_item_key
+from workbench.state_folders import make_state_folder
 
 TEMPORARY_PREFIX = ".incoming-"
 
@@ -85,6 +86,7 @@ def keep(cache: Path, keys: Iterable[str], items: Path) -> int:
     kept = 0
     for key in keys:
         if is_complete(items / key) and not is_complete(cache / key):
+            make_state_folder(cache)  # private, as the rest of the workbench's state
             kept += _place(items / key, cache / key)
     return kept
 

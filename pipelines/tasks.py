@@ -10,7 +10,8 @@ This is the one composition of the workbench's steps; ``workbench run``,
    a template variant leaves out, and the refinement starts from it;
 3. the refinement (OpenMM), when the request asks for one;
 4. the analysis (numba kernels), and every file written through
-   :class:`~workbench.results.ItemFolder`.
+   :class:`~workbench.results.ItemFolder`, the confidence figures last
+   (:func:`~workbench.item_figures.write_item_figures`).
 
 These functions run inside Dask workers. Predictors are built once per worker
 process and kept (:func:`predictor_for`), so a GPU worker loads ESMFold once
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from workbench.io.fasta import SequenceRecord
+from workbench.item_figures import write_item_figures
 from workbench.pipelines.engine import ItemFailed, is_complete
 from workbench.predict.base import Prediction, Predictor
 from workbench.refine import PreparedModel, RefineConfig, RefinementResult, prepare_for_refinement, refine
@@ -184,11 +186,11 @@ def finish_item(payload: tuple[ItemSpec, Mapping[str, PredictedItem]], folder: P
     if models.refinement is not None:
         item.write_refinement(models.refinement)
     item.write_metrics(metrics)
-    item.write_config(spec.key, spec.sequence, spec.names, spec.settings)
-    numbers = item_numbers(predicted.prediction, models.refinement, metrics) | timings
     if models.refinement is not None:  # per-structure terms of the stability estimate, combined on the client
-        numbers["stability_terms"] = stability_terms(models.refinement.structure).to_dict()
-    return numbers
+        item.write_stability_terms(stability_terms(models.refinement.structure).to_dict())
+    item.write_config(spec.key, spec.sequence, spec.names, spec.settings)
+    write_item_figures(item)  # plddt.png, pae.png: here, so DONE's checksums cover them
+    return item_numbers(predicted.prediction, models.refinement, metrics) | timings
 
 
 def predict_and_finish_item(payload: tuple[ItemSpec, SequenceRecord], folder: Path) -> dict[str, Any]:

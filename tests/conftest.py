@@ -16,7 +16,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 #: Environment the tests run without: the user's state and limits, which would change what the tests see.
-USER_VARIABLES = ("WORKBENCH_STORE_URL", "WORKBENCH_OWNER", "WORKBENCH_MAX_INPUT_BYTES", "WORKBENCH_MAX_ATOMS")
+USER_VARIABLES = ("WORKBENCH_STORE_URL", "WORKBENCH_STORE_URL_FILE", "WORKBENCH_OWNER", "WORKBENCH_MAX_INPUT_BYTES",
+                  "WORKBENCH_MAX_ATOMS", "WORKBENCH_ADMINS", "WORKBENCH_FILE_ROOTS", "WORKBENCH_GROUP",
+                  "WORKBENCH_CACHE")
 _HOME_BEFORE = pytest.StashKey[dict[str, tuple[int, int]] | None]()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,21 @@ def test_batch_screen_limit_two(tmp_path):
     assert sorted(summary["rank"]) == [1, 2]
     assert "2 computed" in done.stdout
     assert "wild_type" in done.stdout
+
+
+COMMAND = re.compile(r"`{1,2}(workbench [^`]+?)`{1,2}")
+
+
+@pytest.mark.parametrize("name", ["slurm.yaml", "slurm_recipe.py"])
+def test_the_commands_the_examples_print_exist_in_the_cli(name):
+    from workbench.cli import _build_parser
+
+    commands = COMMAND.findall((EXAMPLES / name).read_text())
+    assert commands, f"{name} names no workbench command"
+    parser = _build_parser()
+    for command in commands:
+        words = shlex.split(command.replace("FASTA", "in.fasta").replace("OUT", "out"))[1:]
+        try:
+            parser.parse_args(words)
+        except SystemExit as exit_:  # argparse's way of refusing: an unknown command or option
+            pytest.fail(f"{name}: `{command}` is not a command the CLI accepts (exit {exit_.code})")

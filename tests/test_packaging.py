@@ -51,7 +51,8 @@ def test_wheel_layout(wheel):
     assert "workbench/templates/report.html.j2" in files
     # the job store's migrations: without them an installed workbench cannot create or upgrade a store
     assert {"workbench/jobs/migrations/env.py", "workbench/jobs/migrations/script.py.mako",
-            "workbench/jobs/migrations/versions/0001_initial.py"} <= set(files)
+            "workbench/jobs/migrations/versions/0001_initial.py",
+            "workbench/jobs/migrations/versions/0002_api_tokens.py", "workbench/api/app.py"} <= set(files)
 
 
 def test_wheel_imports_kernels_and_pipelines(wheel, tmp_path):

@@ -394,3 +394,93 @@ def test_item_facts_show_cis_trans_changes(tmp_path):
     del report["cis_trans_changes"]
     (tmp_path / "refinement.json").write_text(json.dumps(report))
     assert "cis/trans changes" not in dict(_item_facts(item, None, has_plddt=False))
+
+
+# ---------------------------------------------------------------------- the report at scale
+
+
+@pytest.fixture(scope="module")
+def fault_results(tmp_path_factory) -> BatchResults:
+    """Three items with a pLDDT (the pipeline tests' ``fault`` predictor, no refinement), reported."""
+    from tests.pipelines import _predictors
+    from workbench.pipelines.batch import run_batch
+
+    out = tmp_path_factory.mktemp("report_fault") / "batch"
+    _predictors.register_fault()
+    try:
+        fasta = "".join(f">{name}\n{sequence}\n" for name, sequence in _predictors.variants(3))
+        run_batch(BatchRequest.create("fault", refine=False), fasta, out, cluster="inprocess")
+    finally:
+        _predictors.unregister_fault()
+    return open_results(out)
+
+
+def _snapshot(folder) -> dict[str, tuple[str, int, int]]:
+    """Every file but the report's own: (SHA-256, modification time, inode), by path."""
+    from workbench.files import read_sha256
+
+    return {path.relative_to(folder).as_posix(): (read_sha256(path), path.stat().st_mtime_ns, path.stat().st_ino)
+            for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.name not in ("report.html", "citations.bib")}
+
+
+def test_write_report_files_never_changes_an_item_folder(fault_results, tmp_path):
+    """Items hold their figures; an older item without them gets figures in the page only, not in its folder."""
+    current, older = tmp_path / "current", tmp_path / "older"
+    shutil.copytree(fault_results.path, current)
+    shutil.copytree(fault_results.path, older)
+    for png in [*older.glob("cache/*/*.png"), *older.glob("*/*_*.png")]:
+        png.unlink()
+    for copy in (current, older):
+        before = _snapshot(copy)
+        written = write_report_files(open_results(copy))
+        assert set(written) == {"report.html", "citations.bib"}
+        assert _snapshot(copy) == before
+        images = [a["src"] for tag, a in parse(report_of(open_results(copy))).tags if tag == "img"]
+        assert len(images) == len(fault_results.rows) == 3  # one pLDDT figure per item, no PAE
+    item = fault_results.rows[0].item
+    held = (current / "cache" / item / "plddt.png").read_bytes()
+    assert plots.png_data_uri(held) in report_of(open_results(current))  # the item's own bytes, inlined
+
+
+def _large_batch(folder, item_folder, n_done: int, n_failed: int):
+    """A batch folder of synthetic summary rows; the best three items have a real item folder."""
+    import pandas as pd
+
+    from workbench.results import SummaryRow, write_summary
+
+    rows = [SummaryRow(name=f"r{i}", id=f"r{i}", item=f"{i:016x}", length=30, chains=1, status="done", rank=i + 1,
+                       folder=f"r{i}", mean_plddt=90.0 - i / n_done, clashes=0) for i in range(n_done)]
+    rows += [SummaryRow(name=f"bad{i}", id=f"bad{i}", item=None, length=0, chains=0, status="failed",
+                        error=f"reason {i}") for i in range(n_failed)]
+    folder.mkdir()
+    write_summary(pd.DataFrame([row.to_dict() for row in rows]), folder, {"records": len(rows)})
+    for row in rows[:3]:
+        shutil.copytree(item_folder, folder / "cache" / str(row.item))
+    return open_results(folder)
+
+
+def test_a_large_batch_has_a_capped_ranking_item_sections_and_failed_list(fault_results, tmp_path, monkeypatch):
+    import workbench.report as report
+
+    monkeypatch.setattr(report, "REPORT_DETAILED_ITEMS", 2)
+    n_done, n_failed = report.REPORT_TABLE_ROWS + 37, report.REPORT_FAILED_ROWS + 5
+    source = fault_results.path / "cache" / str(fault_results.rows[0].item)
+    results = _large_batch(tmp_path / "large", source, n_done, n_failed)
+    write_report_files(results)
+    page = report_of(results)
+    parsed = parse(page)
+    columns = len(parsed.cells["ranking:head"])
+    assert len(parsed.cells["ranking"]) == report.REPORT_TABLE_ROWS * columns
+    text = " ".join(re.sub(r"<[^>]+>", "", page).split())
+    more_rows = n_done + n_failed - report.REPORT_TABLE_ROWS
+    assert f"The first {report.REPORT_TABLE_ROWS} of {n_done + n_failed} rows; {more_rows} more rows in summary.csv" \
+        " and summary.parquet" in text
+    assert sorted(i for i in parsed.ids if i.startswith("item-")) == [f"item-{0:016x}", f"item-{1:016x}"]
+    assert f"{n_done - 2} more items" in text
+    links = [a["href"] for tag, a in parsed.tags if tag == "a" and str(a.get("href", "")).startswith("#item-")]
+    assert links.count(f"#item-{2:016x}") == 0  # the third item has a folder but no section: no link
+    assert len([i for i in parsed.ids if i.startswith("failed-")]) == report.REPORT_FAILED_ROWS
+    assert f"Failed records ({n_failed})" in text and "5 more in summary.csv" in text
+    assert "reason 999" in text and "reason 1000" not in text
+    assert len([1 for tag, _ in parsed.tags if tag == "img"]) == 2  # figures of the detailed items only

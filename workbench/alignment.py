@@ -10,10 +10,12 @@ predictions record :data:`ALIGNER_PARAMETERS` in their provenance.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from Bio.Align import PairwiseAligner, substitution_matrices
+
+if TYPE_CHECKING:
+    from Bio.Align import PairwiseAligner
 
 #: Parameters of the pairwise aligner, recorded in every prediction's provenance.
 ALIGNER_PARAMETERS: dict[str, Any] = {
@@ -29,6 +31,8 @@ ALIGNER_PARAMETERS: dict[str, Any] = {
 @lru_cache(maxsize=1)
 def pairwise_aligner() -> PairwiseAligner:
     """The aligner built from :data:`ALIGNER_PARAMETERS` (built once per process)."""
+    from Bio.Align import PairwiseAligner, substitution_matrices  # here: a tenth of a second to import
+
     p = ALIGNER_PARAMETERS
     return PairwiseAligner(
         mode=p["mode"],

@@ -2,6 +2,10 @@
 
 Each subcommand parses its arguments and calls one library function; what it
 prints is built by :mod:`workbench.summary`, which scripts can call too.
+
+Start-up: building the parser and running ``--version``, ``info``, ``convert``,
+``jobs`` or ``submit`` import neither numba, OpenMM, torch nor Dask; each
+handler imports what its command needs (``tests/test_startup.py`` checks it).
 """
 
 from __future__ import annotations
@@ -9,15 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from workbench import __version__
-from workbench.analysis.comparison import PAIRINGS, compare
-from workbench.analysis.matching import DEFAULT_MIN_IDENTITY
+from workbench._version import __version__
+from workbench.cli_api import add_api_commands
 from workbench.cli_batch import (
     INTERRUPTED,
+    CommandParser,
     add_batch_commands,
     add_request_options,
     add_shared_cache_options,
@@ -27,12 +32,7 @@ from workbench.cli_batch import (
 )
 from workbench.cli_store import add_store_command
 from workbench.errors import WorkbenchInputError, one_line
-from workbench.files import atomic_write_bytes
-from workbench.io import read_structure, write_structure
-from workbench.io.structure_writer import check_output_path
-from workbench.refine import RefineConfig, format_report
-from workbench.refine import refine as refine_structure
-from workbench.summary import describe_structure, format_comparison, format_description
+from workbench.refine.settings import RefineConfig
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -41,7 +41,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Protein structures: predict, refine, analyse; batches on Dask; a job queue and a web UI.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
 
     info = commands.add_parser("info", help="chains, residues, sequences, hetero groups, missing residues")
     info.add_argument("file", help="PDB or mmCIF file (optionally .gz)")
@@ -92,15 +92,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Pair residues (by sequence alignment unless --pairing numbering), superpose the model onto the "
                     "reference on CA atoms and score it. TM-score is normalised by the reference length.",
     )
-    compare.add_argument("model_path", metavar="MODEL", help="PDB or mmCIF file (optionally .gz)")
-    compare.add_argument("reference_path", metavar="REFERENCE", help="PDB or mmCIF file (optionally .gz)")
-    compare.add_argument("--pairing", choices=PAIRINGS, default="alignment",
-                         help="pair residues by sequence alignment (default) or by chain and residue number")
-    compare.add_argument("--min-identity", type=float, default=DEFAULT_MIN_IDENTITY,
-                         help="alignment: least identity, over the shorter chain, to pair two chains (default 0.3)")
-    compare.add_argument("-o", "--output", help="write the superposed model here (.pdb or .cif, optionally .gz)")
-    compare.add_argument("--json", action="store_true", help="print the scores as JSON")
-    _add_read_options(compare)
+    compare.add_options(_add_compare_options)
     compare.set_defaults(handler=_compare)
 
     predict = commands.add_parser(
@@ -111,8 +103,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("fasta", help="FASTA file; ':' separates the chains of a complex")
     predict.add_argument("-o", "--output", required=True, help="output folder")
-    add_request_options(predict)
     predict.add_argument("--no-progress", action="store_true", help="no progress bar")
+    predict.add_options(add_request_options)
     add_shared_cache_options(predict)
     predict.set_defaults(handler=_predict)
 
@@ -137,9 +129,37 @@ def _build_parser() -> argparse.ArgumentParser:
                                "instead of refusing them")
     importer.set_defaults(handler=_import)
 
+    kernels = commands.add_parser(
+        "kernels", help="compile the numba kernels ahead of use, or say where they are cached",
+        description="`workbench kernels compile` compiles every kernel into the cache (40-50 s once; later runs load "
+                    "them in milliseconds): at install time, or per node into --cache-dir (then run with "
+                    "NUMBA_CACHE_DIR=DIR). `workbench kernels status` prints the cache folder and the modules not "
+                    "cached yet.")
+    kernels.add_argument("action", choices=["compile", "status"])
+    kernels.add_argument("--cache-dir", metavar="DIR",
+                         help="compile: cache folder (default: the one in use, see status)")
+    kernels.add_argument("--json", action="store_true", help="print JSON")
+    kernels.set_defaults(handler=_kernels)
+
     add_batch_commands(commands)
     add_store_command(commands)
+    add_api_commands(commands)
     return parser
+
+
+def _add_compare_options(compare: argparse.ArgumentParser) -> None:
+    """The arguments of ``compare`` (added when the command is used: the defaults live in the analysis code)."""
+    from workbench.analysis.matching import DEFAULT_MIN_IDENTITY, PAIRINGS
+
+    compare.add_argument("model_path", metavar="MODEL", help="PDB or mmCIF file (optionally .gz)")
+    compare.add_argument("reference_path", metavar="REFERENCE", help="PDB or mmCIF file (optionally .gz)")
+    compare.add_argument("--pairing", choices=PAIRINGS, default="alignment",
+                         help="pair residues by sequence alignment (default) or by chain and residue number")
+    compare.add_argument("--min-identity", type=float, default=DEFAULT_MIN_IDENTITY,
+                         help="alignment: least identity, over the shorter chain, to pair two chains (default 0.3)")
+    compare.add_argument("-o", "--output", help="write the superposed model here (.pdb or .cif, optionally .gz)")
+    compare.add_argument("--json", action="store_true", help="print the scores as JSON")
+    _add_read_options(compare)
 
 
 def _add_read_options(parser: argparse.ArgumentParser) -> None:
@@ -152,16 +172,22 @@ def _add_read_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(args: argparse.Namespace, path: str):
+    from workbench.io.structure_reader import read_structure
+
     return read_structure(path, args.format, model=args.model, altloc=args.altloc)
 
 
 def _info(args: argparse.Namespace) -> int:
+    from workbench.summary import describe_structure, format_description
+
     description = describe_structure(_read(args, args.file))
     print(json.dumps(description, indent=2) if args.json else format_description(description))
     return 0
 
 
 def _convert(args: argparse.Namespace) -> int:
+    from workbench.io.structure_writer import check_output_path, write_structure
+
     check_output_path(args.output)
     structure = _read(args, args.input)
     path = write_structure(structure, args.output)
@@ -170,8 +196,14 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from workbench.analysis.comparison import compare
+    from workbench.io.structure_writer import check_output_path, write_structure
+    from workbench.kernel_cache import announce_compilation
+    from workbench.summary import format_comparison
+
     if args.output:
         check_output_path(args.output)
+    announce_compilation()
     result = compare(_read(args, args.model_path), _read(args, args.reference_path), pairing=args.pairing,
                      min_identity=args.min_identity)
     scores = result.to_dict() | {"model": args.model_path, "reference": args.reference_path}
@@ -183,6 +215,13 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _refine(args: argparse.Namespace) -> int:
+    from workbench.files import atomic_write_bytes
+    from workbench.io.structure_writer import check_output_path, write_structure
+    from workbench.kernel_cache import announce_compilation
+    from workbench.refine.relax import refine as refine_structure
+    from workbench.refine.result import format_report
+
+    announce_compilation()
     structure = _read(args, args.input)
     config = RefineConfig(
         md_ps=args.md_ps, platform=args.platform, threads=args.threads, solvent=args.solvent,
@@ -211,6 +250,31 @@ def _predict(args: argparse.Namespace) -> int:
     request = request_from_args(args)
     return run_and_report(request, args.fasta, args.output, cluster="inprocess",
                           show_progress=not args.no_progress, shared_cache=shared_cache_from_args(args))
+
+
+def _kernels(args: argparse.Namespace) -> int:
+    from workbench.kernel_cache import cache_status, compile_kernels
+
+    if args.action == "status":
+        status = cache_status()
+        if args.json:
+            print(json.dumps(status, indent=2))
+        else:
+            cold = ", ".join(status["cold"]) or "none"
+            print(f"kernel cache: {status['folder']}\nnot cached yet: {cold}")
+        return 0
+    if not args.json:
+        print(f"compiling kernels into {args.cache_dir or cache_status()['folder']} (about 45 s when nothing is "
+              "cached)", file=sys.stderr)
+    seconds = compile_kernels(args.cache_dir, progress=None if args.json else
+                              lambda module: print(f"  {module}", file=sys.stderr, flush=True))
+    status = cache_status()
+    if args.json:
+        print(json.dumps({"folder": status["folder"], "modules": seconds,
+                          "cpu_seconds": time.process_time()}, indent=2))
+    else:
+        print(f"compiled {len(seconds)} kernel modules in {sum(seconds.values()):.1f} s into {status['folder']}")
+    return 0
 
 
 def _import(args: argparse.Namespace) -> int:

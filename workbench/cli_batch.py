@@ -16,13 +16,54 @@ import pathlib
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import Field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workbench.io.fasta import SequenceRecord
     from workbench.request import BatchRequest
+
+
+class CommandParser(argparse.ArgumentParser):
+    """The parser of one subcommand, whose costlier arguments are added when the command is used.
+
+    Arguments generated from the predictor registry (:func:`add_request_options`)
+    import every backend's options; ``compare``'s defaults live in the analysis
+    code. Registered with :meth:`add_options`, they are added the first time
+    this command's arguments are parsed or its help is shown, so ``workbench
+    --version`` and the other commands do not pay for them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending: list[Callable[[argparse.ArgumentParser], None]] = []
+
+    def add_options(self, add: Callable[[argparse.ArgumentParser], None]) -> None:
+        """Call ``add(self)`` before this command is first parsed or described."""
+        self._pending.append(add)
+
+    def _complete(self) -> None:
+        while self._pending:
+            self._pending.pop(0)(self)
+
+    def parse_known_args(  # type: ignore[override]  # one signature for the overloads
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> Any:
+        """Add the pending arguments, then parse (see :class:`argparse.ArgumentParser`)."""
+        self._complete()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        """Add the pending arguments, then describe them all."""
+        self._complete()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        """Add the pending arguments, then give the usage line."""
+        self._complete()
+        return super().format_usage()
+
 
 def add_batch_commands(commands: Any) -> None:
     """Add run, submit, jobs, serve and ui to the ``workbench`` subcommand parser."""
@@ -33,10 +74,12 @@ def add_batch_commands(commands: Any) -> None:
     )
     run.add_argument("fasta", help="FASTA file; ':' separates the chains of a complex")
     run.add_argument("-o", "--output", required=True, help="batch folder")
-    add_request_options(run)
+    run.add_options(add_request_options)
     run.add_argument("--cluster", default="local",
-                     help="local (default), local:N, cuda, slurm, slurm:N or tcp://host:port")
-    run.add_argument("--cluster-config", help="YAML file of SLURMCluster settings (for --cluster slurm)")
+                     help="local (default), local:N, inprocess, cuda, slurm|pbs|lsf|sge|htcondor[:N|:MIN-MAX] "
+                          "or tls://host:port")
+    run.add_argument("--cluster-config", help="YAML file of cluster settings: the batch system's dask-jobqueue "
+                                              "arguments, adapt, dashboard_address, tls_* certificate files")
     run.add_argument("--item-timeout", type=float, metavar="S", help="fail an item running longer than S seconds")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_shared_cache_options(run)
@@ -47,7 +90,7 @@ def add_batch_commands(commands: Any) -> None:
     submit.add_argument("--name", default="", help="a name for the job")
     submit.add_argument("--owner", default="local", help="who the job belongs to (default local)")
     submit.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
-    add_request_options(submit)
+    submit.add_options(add_request_options)
     submit.set_defaults(handler=_submit)
 
     jobs = commands.add_parser("jobs", help="list, show or cancel queued and finished jobs")
@@ -69,7 +112,7 @@ def add_batch_commands(commands: Any) -> None:
     serve.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
     serve.add_argument("--results", help="folder for job results (default $WORKBENCH_HOME/results)")
     serve.add_argument("--cluster", default="local", help="cluster spec, as for run (default local)")
-    serve.add_argument("--cluster-config", help="YAML file of SLURMCluster settings")
+    serve.add_argument("--cluster-config", help="YAML file of cluster settings, as for run")
     serve.add_argument("--max-jobs", type=int, default=2, help="jobs run at once (default 2)")
     serve.add_argument("--lease", type=float, default=60.0, help="lease length in seconds (default 60)")
     serve.add_argument("--poll", type=float, default=1.0,
@@ -104,6 +147,17 @@ def add_batch_commands(commands: Any) -> None:
     ui.add_argument("--port", type=int, default=8501)
     ui.add_argument("--address", default="127.0.0.1")
     ui.add_argument("--store", help="job store URL (default: $WORKBENCH_STORE_URL, else SQLite in $WORKBENCH_HOME)")
+    sign_in = ui.add_argument_group("sign-in (default: one user, no sign-in; see the README's lab server section)")
+    sign_in.add_argument("--oidc-issuer", help="OpenID Connect issuer URL (default $WORKBENCH_OIDC_ISSUER)")
+    sign_in.add_argument("--oidc-client-id", help="client id at the provider (default $WORKBENCH_OIDC_CLIENT_ID)")
+    sign_in.add_argument("--oidc-client-secret-file", type=pathlib.Path,
+                         help="file holding the client secret (default $WORKBENCH_OIDC_CLIENT_SECRET_FILE)")
+    sign_in.add_argument("--public-url", help="the app's address as browsers reach it, for the redirect URI "
+                                              "<URL>/oauth2callback (default http://localhost:PORT)")
+    sign_in.add_argument("--trusted-proxy", help="IP addresses or CIDR blocks of an authenticating proxy whose "
+                                                 "user header is believed (default $WORKBENCH_TRUSTED_PROXY)")
+    sign_in.add_argument("--trusted-header", help="the proxy's user header (default X-Forwarded-User)")
+    sign_in.add_argument("--admins", help="comma-separated user ids who see every job (default $WORKBENCH_ADMINS)")
     ui.set_defaults(handler=_ui)
 
 
@@ -230,6 +284,23 @@ def screen_fasta(request: BatchRequest, fasta: str, what: str,
                          f"{request.predictor.name} predictor (reasons above); nothing {what}")
 
 
+def announce_kernel_compilation(cluster: str) -> None:
+    """Say on stderr when this run will compile the kernels (an empty cache): the first run waits 40-50 s for it.
+
+    In this process (``inprocess``) numba reports each compilation as it
+    starts; on a cluster the workers compile, so the cache folder is looked at
+    here instead (the workers of this machine use the same one).
+    """
+    from workbench.kernel_cache import announce_compilation, cache_status
+
+    if cluster == "inprocess":
+        announce_compilation()
+        return
+    status = cache_status()
+    if status["cold"]:
+        print(f"compiling kernels on the workers (first run only, about {status['seconds']:.0f} s)", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace) -> int:
     request = request_from_args(args)
     return run_and_report(request, args.fasta, args.output, cluster=args.cluster, config=args.cluster_config,
@@ -253,6 +324,7 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
     screen_fasta(request, fasta, "run", pending=lambda records: incomplete_records(request, records, output,
                                                                                   shared_cache))
     check_writable_folder(output)
+    announce_kernel_compilation(cluster)
     for option in request.predictor.info.option_fields:  # say which embedded default file is used
         value = getattr(request.predictor.options, option.name)
         if option.metadata.get("file") and value and value == getattr(type(request.predictor.options)(), option.name):
@@ -409,6 +481,16 @@ def _weights(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
-    from workbench.ui.launch import launch
+    from workbench.ui.launch import SignIn, launch
 
-    return launch(port=args.port, address=args.address, store_url=args.store)
+    env = SignIn.from_env()
+    sign_in = SignIn(
+        oidc_issuer=args.oidc_issuer or env.oidc_issuer, oidc_client_id=args.oidc_client_id or env.oidc_client_id,
+        oidc_client_secret_file=args.oidc_client_secret_file or env.oidc_client_secret_file,
+        public_url=args.public_url or env.public_url, trusted_proxy=args.trusted_proxy or env.trusted_proxy,
+        trusted_header=args.trusted_header or env.trusted_header, admins=args.admins or env.admins)
+    try:
+        return launch(port=args.port, address=args.address, store_url=args.store, sign_in=sign_in)
+    except (ValueError, OSError) as exc:  # sign-in settings that cannot work, an unreadable secret file
+        print(f"workbench ui: {exc}", file=sys.stderr)
+        return 2

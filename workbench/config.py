@@ -18,6 +18,7 @@ Limits on inputs (each read here, when a reader asks, never at import time):
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 #: Largest input accepted by the readers, in bytes after decompression (512 MiB).
@@ -32,16 +33,65 @@ def workbench_home() -> Path:
 
 
 def store_url() -> str | None:
-    """``$WORKBENCH_STORE_URL`` (a SQLAlchemy URL) when set and not empty; None means the embedded SQLite store.
+    """The job store's SQLAlchemy URL from the environment; None means the embedded SQLite store.
 
-    The one place the variable is read.
+    ``$WORKBENCH_STORE_URL`` when set and not empty, else the first line of
+    the file ``$WORKBENCH_STORE_URL_FILE`` (a Docker, compose or Kubernetes
+    secret, or a file of mode 0600), so the password is in neither ``ps`` nor
+    a shell history. A PostgreSQL URL may also leave the password out:
+    libpq then takes it from ``~/.pgpass`` (or ``$PGPASSFILE``). The one place
+    these variables are read.
+
+    Raises
+    ------
+    ValueError
+        The file cannot be read or holds no URL, in one line that never shows its content.
     """
-    return os.environ.get("WORKBENCH_STORE_URL") or None
+    url = os.environ.get("WORKBENCH_STORE_URL")
+    if url:
+        return url
+    file = os.environ.get("WORKBENCH_STORE_URL_FILE")
+    if not file:
+        return None
+    try:
+        with open(Path(file).expanduser(), encoding="utf-8") as handle:
+            first = handle.readline(64 * 1024).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"WORKBENCH_STORE_URL_FILE={file}: cannot read it "
+                         f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+    if not first:
+        raise ValueError(f"WORKBENCH_STORE_URL_FILE={file}: its first line holds no store URL")
+    return first
 
 
 def results_root() -> Path:
     """Default folder of the dispatcher's job results: ``$WORKBENCH_HOME/results``."""
     return workbench_home() / "results"
+
+
+def admins(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """``$WORKBENCH_ADMINS``: owners (comma-separated) who see and cancel every job, in the UI and the HTTP API.
+
+    The one place the variable is read (from ``environ``, default ``os.environ``); blanks around names are ignored.
+    """
+    env = os.environ if environ is None else environ
+    return frozenset(name.strip() for name in env.get("WORKBENCH_ADMINS", "").split(",") if name.strip())
+
+
+def uploads_root() -> Path:
+    """Where checked uploads are kept: ``$WORKBENCH_HOME/uploads``."""
+    return workbench_home() / "uploads"
+
+
+def file_roots() -> tuple[Path, ...]:
+    """Folders a job submitted over the HTTP API may name files in (templates, weights).
+
+    ``$WORKBENCH_HOME/uploads``, then the folders in ``$WORKBENCH_FILE_ROOTS``
+    (separated by ``os.pathsep``, ``:`` on Linux). The one place the variable is read.
+    """
+    extra = [Path(part).expanduser() for part in os.environ.get("WORKBENCH_FILE_ROOTS", "").split(os.pathsep)
+             if part.strip()]
+    return (uploads_root(), *extra)
 
 
 def shared_cache_root() -> Path:

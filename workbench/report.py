@@ -3,11 +3,18 @@
 :func:`render_report` turns a finished batch folder (:class:`~workbench.results.BatchResults`)
 into one HTML file: what was run (input, predictor and its options, template,
 refinement settings, software versions, date, wall time, a methods paragraph
-with citation keys), the ranking with units and a legend, per-item confidence
-figures, a 3D view of the top models (3Dmol.js inlined, so it works offline),
-relative links to every file of every item, and the failed records with their
-reasons. :func:`write_report_files` writes it beside the summary together with
-``citations.bib`` and the per-item PNG figures.
+with citation keys), the ranking with units and a legend, a 3D view of the
+top models (3Dmol.js inlined, so it works offline), a section per best-ranked
+item (its confidence figures, facts and relative links to its files), and the
+failed records with their reasons. :func:`write_report_files` writes it beside
+the summary together with ``citations.bib``, and writes nothing else.
+
+The page stays bounded for batches of 100,000 records: the ranking table, the
+item sections and the failed list are capped (:data:`REPORT_TABLE_ROWS`,
+:data:`REPORT_DETAILED_ITEMS`, :data:`REPORT_FAILED_ROWS`) and the page says
+how many more the summary files hold. Figures are the items' own PNGs, drawn
+on the workers with the items (:mod:`workbench.item_figures`); the report
+draws one only for an item written before items held them.
 
 The page is rendered with Jinja2 from ``workbench/templates/report.html.j2``
 with autoescaping on: record ids, errors and any other text from users are
@@ -23,33 +30,40 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import numpy as np
 
 from workbench.citations import METHODS, batch_methods, citations_bib
 from workbench.files import atomic_write_bytes
-from workbench.plots import pae_png_bytes, plddt_png_bytes, png_data_uri
+from workbench.item_figures import ItemFigures, item_figures, plddt_of
+from workbench.plots import png_data_uri
 from workbench.results import (
     CITATIONS_BIB,
     PAE_PNG,
     PLDDT_PNG,
     REPORT_HTML,
+    SUMMARY_CSV,
+    SUMMARY_PARQUET,
     BatchResults,
-    Confidence,
     ItemFolder,
     SummaryRow,
+    is_item_key,
     item_path,
 )
 from workbench.stability import SUMMARY_SENTENCE
 from workbench.versions import package_versions
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CITATIONS_BIB",
     "COLUMNS",
     "PAE_PNG",
     "PLDDT_PNG",
+    "REPORT_DETAILED_ITEMS",
+    "REPORT_FAILED_ROWS",
+    "REPORT_TABLE_ROWS",
     "Column",
     "render_report",
     "write_report_files",
@@ -58,6 +72,23 @@ __all__ = [
 
 TOP_MODELS = 3
 """Models shown in the 3D view, best first."""
+REPORT_DETAILED_ITEMS = 100
+"""Best-ranked items that get a section (figures inlined, facts, files) in the report.
+
+Each section inlines the item's two PNGs (about 130 kB of base64 together for
+a 150-residue model) and reads four of its files, so a hundred sections make a
+page of about 13 MB, the size the report of a 100-item batch always had, which
+a browser opens at once. Past the best hundred a reader sorts summary.csv, and
+every item's figures and files stay in its folder.
+"""
+REPORT_TABLE_ROWS = 1000
+"""Rows of the ranking table in the report; summary.csv and summary.parquet hold every row.
+
+A thousand rows of 25 cells is about 1.5 MB of HTML, still quick to render and
+to scroll; a 100,000-row table would be over 100 MB.
+"""
+REPORT_FAILED_ROWS = 1000
+"""Failed records listed with their reasons in the report; the rest are counted (summary.csv has them all)."""
 DASH = "–"
 """Shown where a number does not apply."""
 _RESIDUE_LABEL = re.compile(r"^([^:\s]+):\S+ (-?\d+)")
@@ -194,12 +225,6 @@ class _Figure:
     alt: str
 
 
-@dataclass(frozen=True)
-class _ItemFigures:
-    plddt: bytes | None = None
-    pae: bytes | None = None
-
-
 @dataclass
 class _Item:
     key: str
@@ -240,59 +265,67 @@ def _safe(read: Callable[[], Any]) -> Any:
         return None
 
 
-def _plddt_of(row: SummaryRow | None, confidence: Confidence | None) -> np.ndarray | None:
-    """Per-residue pLDDT when the item has a learned one, else None."""
-    if confidence is None or getattr(confidence, "kind", "plddt") != "plddt":
-        return None
-    if row is not None and row.mean_plddt is None:
-        return None
-    values = confidence.plddt
-    if values is None or len(values) == 0 or not np.all(np.isfinite(values)):
-        return None
-    return np.asarray(values, dtype=np.float64)
+@dataclass(frozen=True)
+class _Rows:
+    """The summary rows the page shows, chosen on the table without typing every row.
+
+    Attributes
+    ----------
+    shown : list of SummaryRow
+        The first :data:`REPORT_TABLE_ROWS` rows: ranked rows by rank, then
+        unranked rows (failed, cancelled) in file order.
+    failed : list of SummaryRow
+        The first :data:`REPORT_FAILED_ROWS` rows that did not finish.
+    groups : dict of str to list of SummaryRow
+        The best :data:`REPORT_DETAILED_ITEMS` items (finished rows' item keys
+        in rank order), each with all its rows (records with identical
+        sequences share an item).
+    n_rows, n_failed, n_items : int
+        All rows, all unfinished rows, all distinct finished items.
+    ranked_columns : frozenset of str
+        Of ``ddg_estimate``, ``mean_plddt`` and ``ptm``, those with a value in
+        some ranked row (what the ranking's note says it ranks by).
+    """
+
+    shown: list[SummaryRow]
+    failed: list[SummaryRow]
+    groups: dict[str, list[SummaryRow]]
+    n_rows: int
+    n_failed: int
+    n_items: int
+    ranked_columns: frozenset[str]
 
 
-def _pae_of(confidence: Confidence | None) -> np.ndarray | None:
-    if confidence is None or confidence.pae is None:
-        return None
-    pae = np.asarray(confidence.pae, dtype=np.float64)
-    return pae if pae.ndim == 2 and pae.shape[0] == pae.shape[1] and pae.size else None
+def _typed(frame: pd.DataFrame) -> list[SummaryRow]:
+    return [SummaryRow.from_mapping(row) for row in frame.to_dict("records")]
 
 
-def _chain_lengths(item: ItemFolder, n: int) -> list[int] | None:
-    config = _safe(item.config) or {}
-    sequence = config.get("sequence")
-    if not isinstance(sequence, str):
-        return None
-    lengths = [len(chain) for chain in sequence.split(":")]
-    return lengths if sum(lengths) == n and len(lengths) > 1 else None
+def _select_rows(table: pd.DataFrame) -> _Rows:
+    """The rows the page shows, in rank order, picked by position: the table is never copied whole."""
+    import numpy as np
+    import pandas as pd
 
+    def column(name: str) -> np.ndarray:
+        return table[name].to_numpy(dtype=object) if name in table else np.full(len(table), None, dtype=object)
 
-def _figures_of(item: ItemFolder, row: SummaryRow | None) -> _ItemFigures:
-    """The item's PNG figures (bytes), made once for the report and for the files beside the models."""
-    confidence = _safe(item.confidence)
-    plddt, pae = _plddt_of(row, confidence), _pae_of(confidence)
-    plddt_png = pae_png = None
-    if plddt is not None:
-        plddt_png = plddt_png_bytes(plddt, chain_lengths=_chain_lengths(item, len(plddt)))
-    if pae is not None:
-        pae_png = pae_png_bytes(pae, chain_lengths=_chain_lengths(item, len(pae)))
-    return _ItemFigures(plddt_png, pae_png)
-
-
-def _sorted_rows(rows: Sequence[SummaryRow]) -> list[SummaryRow]:
-    """Ranked rows by rank, then unranked rows (failed, cancelled) in file order."""
-    ranked = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank or 0)
-    return ranked + [r for r in rows if r.rank is None]
-
-
-def _item_rows(rows: Sequence[SummaryRow], path: Path) -> dict[str, list[SummaryRow]]:
-    """Finished rows grouped by item key (records with identical sequences share one), best first."""
-    items: dict[str, list[SummaryRow]] = {}
-    for row in rows:
-        if row.item and row.status == "done" and item_path(path, row.item).is_dir():
-            items.setdefault(row.item, []).append(row)
-    return items
+    rank = pd.to_numeric(pd.Series(column("rank")), errors="coerce").to_numpy(dtype=float)
+    ranked = np.flatnonzero(~np.isnan(rank))
+    order = np.concatenate([ranked[np.argsort(rank[ranked], kind="stable")], np.flatnonzero(np.isnan(rank))])
+    status, item = column("status")[order], column("item")[order]
+    finished = (status == "done") & np.array([isinstance(key, str) and key != "" for key in item], dtype=bool)
+    done_items = item[finished]
+    distinct = pd.unique(pd.Series(done_items, dtype=object))  # in rank order
+    keys = distinct[:REPORT_DETAILED_ITEMS].tolist()
+    groups: dict[str, list[SummaryRow]] = {str(key): [] for key in keys}
+    in_groups = order[finished][np.isin(done_items, np.array(keys, dtype=object))] if keys else order[:0]
+    for row in _typed(table.iloc[in_groups]):
+        groups[str(row.item)].append(row)
+    unfinished = order[status != "done"]
+    return _Rows(shown=_typed(table.iloc[order[:REPORT_TABLE_ROWS]]),
+                 failed=_typed(table.iloc[unfinished[:REPORT_FAILED_ROWS]]), groups=groups, n_rows=len(order),
+                 n_failed=len(unfinished), n_items=len(distinct),
+                 ranked_columns=frozenset(name for name in ("ddg_estimate", "mean_plddt", "ptm")
+                                          if name in table and table[name].iloc[ranked].notna().any()))
 
 
 def _files(item: ItemFolder, root: Path, row: SummaryRow | None) -> list[tuple[str, str]]:
@@ -350,7 +383,7 @@ def _item_facts(item: ItemFolder, row: SummaryRow | None, has_plddt: bool) -> li
     return [(label, text) for label, text in facts if text]
 
 
-def _item(item: ItemFolder, rows: list[SummaryRow], root: Path, figures: _ItemFigures, title: str) -> _Item:
+def _item(item: ItemFolder, rows: list[SummaryRow], root: Path, figures: ItemFigures, title: str) -> _Item:
     row = rows[0] if rows else None
     has_plddt = figures.plddt is not None
     made = []
@@ -377,7 +410,7 @@ def _item_warnings(item: ItemFolder) -> list[str]:
 # ---------------------------------------------------------------------- 3D view
 
 
-def _viewer_scene(item: ItemFolder, row: SummaryRow, figures: _ItemFigures, index: int) -> dict[str, Any] | None:
+def _viewer_scene(item: ItemFolder, row: SummaryRow, figures: ItemFigures, index: int) -> dict[str, Any] | None:
     """JSON-ready data for one 3Dmol.js viewer: model text, format and per-residue colours."""
     from workbench.ui.viewer import plddt_colors, ss_colors  # pure colour helpers (no Streamlit import)
 
@@ -392,7 +425,7 @@ def _viewer_scene(item: ItemFolder, row: SummaryRow, figures: _ItemFigures, inde
     colors: list[tuple[dict, str]]
     mode = "secondary structure"
     confidence = _safe(item.confidence)
-    plddt = _plddt_of(row, confidence) if figures.plddt is not None else None
+    plddt = plddt_of(confidence, has_mean=row.mean_plddt is not None) if figures.plddt is not None else None
     try:
         if plddt is not None and len(plddt) == len(structure.residues):
             colors, mode = plddt_colors(structure, plddt.tolist()), "pLDDT"
@@ -556,15 +589,14 @@ def _methods_text(results: BatchResults, methods: Sequence[str], versions: Mappi
     return sentences
 
 
-def _ranking_note(rows: Sequence[SummaryRow]) -> str:
-    done = [r for r in rows if r.rank is not None]
-    if any(r.ddg_estimate is not None for r in done):
+def _ranking_note(ranked_columns: frozenset[str]) -> str:
+    if "ddg_estimate" in ranked_columns:
         return ("Ranked by the estimated folding-stability change ΔΔG (lowest, least destabilising, first; rows "
                 "without an estimate after), then fewer violations after refinement, then fewer clashes. "
                 + SUMMARY_SENTENCE)
-    if any(r.mean_plddt is not None for r in done):
+    if "mean_plddt" in ranked_columns:
         return "Ranked by mean pLDDT (highest first), then pTM, then fewer violations, then fewer clashes."
-    if any(r.ptm is not None for r in done):
+    if "ptm" in ranked_columns:
         return "Ranked by pTM (highest first), then fewer violations, then fewer clashes."
     return "Ranked by fewer violations after refinement, then fewer clashes."
 
@@ -582,26 +614,50 @@ def _environment() -> Any:
     )
 
 
-def _context(results: BatchResults, figures: Mapping[str, _ItemFigures], citations_file: str | None) -> dict:
+def _has_plddt(root: Path, row: SummaryRow) -> bool:
+    """Whether a row's item has a pLDDT, without drawing: the row has a mean, and the item its figure or values."""
+    if row.item is None or row.mean_plddt is None:
+        return False
+    try:
+        folder = ItemFolder(item_path(root, row.item))
+    except ValueError:  # not an item key
+        return False
+    if (folder.path / PLDDT_PNG).is_file():
+        return True
+    return plddt_of(_safe(folder.confidence), has_mean=True) is not None  # an item finished before issue 15
+
+
+def _context(results: BatchResults, citations_file: str | None) -> dict:
     from markupsafe import Markup
 
     from workbench.ui.viewer import threedmol_js
 
     root = results.path
-    all_rows = results.rows
-    rows = _sorted_rows(all_rows)
-    item_rows = _item_rows(rows, root)
+    rows = _select_rows(results.table)
+    detailed = {key: group for key, group in rows.groups.items() if is_item_key(key) and item_path(root, key).is_dir()}
     reference = results.metadata.get("reference") or {}
     reference_key = reference.get("key") if isinstance(reference, Mapping) else None
+    figures = {key: item_figures(ItemFolder(item_path(root, key)), has_mean_plddt=group[0].mean_plddt is not None)
+               for key, group in detailed.items()}
+    if (isinstance(reference_key, str) and is_item_key(reference_key) and reference_key not in detailed
+            and item_path(root, reference_key).is_dir()):
+        figures[reference_key] = item_figures(ItemFolder(item_path(root, reference_key)))
+    shown = rows.shown
+    plddt_known: dict[str, bool] = {}
 
     def has_plddt(row: SummaryRow) -> bool:
-        return row.item is not None and row.item in figures and figures[row.item].plddt is not None
+        if row.item in detailed:
+            return figures[row.item].plddt is not None
+        if row.item is not None and row.item not in plddt_known:
+            plddt_known[row.item] = _has_plddt(root, row)
+        return row.item is not None and plddt_known[row.item]
 
-    columns = [c for c in COLUMNS if not c.optional or any(_cell(c, getattr(r, c.key)) for r in rows)]
-    if not any(has_plddt(r) for r in rows):
+    failed_listed = {r.id for r in rows.failed}
+    columns = [c for c in COLUMNS if not c.optional or any(_cell(c, getattr(r, c.key)) for r in shown)]
+    if not any(has_plddt(r) for r in shown):
         columns = [c for c in columns if c.key != "mean_plddt"]
     table = []
-    for row in rows:
+    for row in shown:
         cells = []
         for column in columns:
             value = getattr(row, column.key)
@@ -611,26 +667,25 @@ def _context(results: BatchResults, figures: Mapping[str, _ItemFigures], citatio
                 value = None  # an invalid record was never parsed into chains
             cells.append(_cell(column, value) or ("" if column.key in ("cached",) else DASH))
         table.append({"cells": cells, "failed": row.status != "done",
-                      "anchor": f"item-{row.item}" if row.item in item_rows else
-                      (f"failed-{row.id}" if row.status != "done" else "")})
+                      "anchor": f"item-{row.item}" if row.item in detailed else
+                      (f"failed-{row.id}" if row.status != "done" and row.id in failed_listed else "")})
 
     items = []
-    for key, group in item_rows.items():
+    for key, group in detailed.items():
         title = ", ".join(r.id or "" for r in group)
-        items.append(_item(ItemFolder(item_path(root, key)), group, root, figures.get(key, _ItemFigures()), title))
-    if isinstance(reference_key, str) and reference_key not in item_rows and item_path(root, reference_key).is_dir():
+        items.append(_item(ItemFolder(item_path(root, key)), group, root, figures[key], title))
+    if reference_key in figures and reference_key not in detailed:
         folder = ItemFolder(item_path(root, reference_key))
-        ref = _item(folder, [], root, figures.get(reference_key, _ItemFigures()), "reference")
+        ref = _item(folder, [], root, figures[reference_key], "reference")
         ref.note = "The reference item: the template's own sequence, which energy changes are computed against."
         items.append(ref)
 
     scenes: list[dict[str, Any]] = []
-    for row in rows:
-        if len(scenes) >= TOP_MODELS or row.rank is None:
+    for key, group in detailed.items():
+        if len(scenes) >= TOP_MODELS:
             break
-        if row.item in item_rows and all(s["anchor"] != f"item-{row.item}" for s in scenes):
-            scene = _viewer_scene(ItemFolder(item_path(root, row.item)), row, figures.get(row.item, _ItemFigures()),
-                                  len(scenes) + 1)
+        if group[0].rank is not None:
+            scene = _viewer_scene(ItemFolder(item_path(root, key)), group[0], figures[key], len(scenes) + 1)
             if scene is not None:
                 scenes.append(scene)
 
@@ -640,7 +695,7 @@ def _context(results: BatchResults, figures: Mapping[str, _ItemFigures], citatio
     predictor, options = _predictor(results)
     counts = results.metadata.get("counts") or {}
     failed = [{"id": r.id or "(no id)", "status": r.status, "error": r.error or "no reason recorded",
-               "anchor": f"failed-{r.id}"} for r in rows if r.status != "done"]
+               "anchor": f"failed-{r.id}"} for r in rows.failed]
     js = threedmol_js()
     if "</script" in js.lower():  # pragma: no cover - the shipped file has none
         raise ValueError("3Dmol-min.js contains '</script' and cannot be inlined")
@@ -649,8 +704,8 @@ def _context(results: BatchResults, figures: Mapping[str, _ItemFigures], citatio
         "date": _run_date(results),
         "wall_time": _duration(results.metadata.get("wall_time_s")),
         "counts": [(k, v) for k, v in counts.items() if not _missing(v)],
-        "n_records": results.metadata.get("records", len(all_rows)),
-        "n_items": results.metadata.get("items", len(item_rows)),
+        "n_records": results.metadata.get("records", rows.n_rows),
+        "n_items": results.metadata.get("items", rows.n_items),
         "input": _fmt(results.metadata.get("input")),
         "predictor": predictor,
         "options": options,
@@ -662,11 +717,18 @@ def _context(results: BatchResults, figures: Mapping[str, _ItemFigures], citatio
         "methods_text": _methods_text(results, methods, {k: v for k, v, _ in versions}),
         "citation_keys": list(dict.fromkeys(key for m in methods for key in METHODS[m])),
         "citations_file": citations_file,
-        "ranking_note": _ranking_note(rows),
+        "ranking_note": _ranking_note(rows.ranked_columns),
         "columns": columns,
         "table": table,
+        "n_rows": rows.n_rows,
+        "rows_more": rows.n_rows - len(shown),
+        "summary_files": (SUMMARY_CSV, SUMMARY_PARQUET),
         "failed": failed,
+        "n_failed": rows.n_failed,
+        "failed_more": rows.n_failed - len(failed),
         "items": items,
+        "items_more": rows.n_items - len(detailed),
+        "detailed_items": REPORT_DETAILED_ITEMS,
         "scenes": scenes,
         "legend": _legend({s["mode"] for s in scenes}),
         "threedmol_js": Markup(js),
@@ -674,16 +736,20 @@ def _context(results: BatchResults, figures: Mapping[str, _ItemFigures], citatio
     }
 
 
-def render_report(results: BatchResults, *, figures: Mapping[str, Any] | None = None,
-                  citations_file: str | None = None) -> str:
+def render_report(results: BatchResults, *, citations_file: str | None = None) -> str:
     """The batch's report as one self-contained HTML page.
+
+    The ranking shows the first :data:`REPORT_TABLE_ROWS` rows and says how
+    many more the summary files hold; the best :data:`REPORT_DETAILED_ITEMS`
+    items get a section with their figures, facts and files; the failed
+    records are listed with their reasons, the first
+    :data:`REPORT_FAILED_ROWS` of them. So the page, and the time to write it,
+    stay bounded however many records the batch has.
 
     Parameters
     ----------
     results : BatchResults
         A finished batch (:func:`~workbench.results.open_results`).
-    figures : mapping, optional
-        Figures already made by :func:`write_report_files` (internal); made here otherwise.
     citations_file : str, optional
         Name of a BibTeX file beside the report to link to (``citations.bib``
         when :func:`write_report_files` writes one).
@@ -691,34 +757,20 @@ def render_report(results: BatchResults, *, figures: Mapping[str, Any] | None = 
     Returns
     -------
     str
-        HTML5, with figures as base64 PNG, 3Dmol.js inlined and every link
-        relative to the batch folder; nothing is fetched from the network.
+        HTML5, with figures as base64 PNG (each item's own ``plddt.png`` and
+        ``pae.png``, drawn in memory only for an item written before items
+        held them), 3Dmol.js inlined and every link relative to the batch
+        folder; nothing is fetched from the network.
     """
-    if figures is None:
-        figures = _all_figures(results)
-    return str(_environment().get_template("report.html.j2").render(
-        **_context(results, figures, citations_file)))
-
-
-def _all_figures(results: BatchResults) -> dict[str, _ItemFigures]:
-    rows = results.rows
-    figures = {}
-    for key, group in _item_rows(rows, results.path).items():
-        figures[key] = _figures_of(ItemFolder(item_path(results.path, key)), group[0])
-    reference = results.metadata.get("reference") or {}
-    reference_key = reference.get("key") if isinstance(reference, Mapping) else None
-    if (isinstance(reference_key, str) and reference_key not in figures
-            and item_path(results.path, reference_key).is_dir()):
-        figures[reference_key] = _figures_of(ItemFolder(item_path(results.path, reference_key)), None)
-    return figures
+    return str(_environment().get_template("report.html.j2").render(**_context(results, citations_file)))
 
 
 def write_report_files(results: BatchResults) -> dict[str, Path]:
-    """Write the report, the citations and the per-item figures into the batch folder, each atomically.
+    """Write ``citations.bib`` and ``report.html`` into the batch folder, each atomically.
 
-    Writes ``<item>/plddt.png`` for items with a pLDDT, ``<item>/pae.png``
-    for items with a PAE, then ``citations.bib`` and ``report.html`` (last, so
-    its links find the figures).
+    Nothing else is written: the items' figures are the items' own, written
+    with them on the workers (:func:`~workbench.item_figures.write_item_figures`),
+    so an item folder is never changed after its ``DONE``.
 
     Parameters
     ----------
@@ -727,23 +779,11 @@ def write_report_files(results: BatchResults) -> dict[str, Path]:
     Returns
     -------
     dict of str to Path
-        By path relative to the batch folder: ``"report.html"``,
-        ``"citations.bib"``, ``"<key>/plddt.png"``, ``"<key>/pae.png"``.
+        ``{"citations.bib": ..., "report.html": ...}``, by name relative to the batch folder.
     """
     root = results.path
-    figures = _all_figures(results)
-    written: dict[str, Path] = {}
-    for key, made in figures.items():
-        for name, png in ((PLDDT_PNG, made.plddt), (PAE_PNG, made.pae)):
-            if png is not None:
-                path = item_path(root, key) / name
-                atomic_write_bytes(path, png)
-                written[path.relative_to(root).as_posix()] = path
     bib = citations_bib(batch_methods(results.request, results.metadata.get("settings")))
     atomic_write_bytes(root / CITATIONS_BIB, bib.encode())
-    written[CITATIONS_BIB] = root / CITATIONS_BIB
-    html = render_report(results, figures=figures, citations_file=CITATIONS_BIB)
+    html = render_report(results, citations_file=CITATIONS_BIB)
     atomic_write_bytes(root / REPORT_HTML, html.encode())
-    written[REPORT_HTML] = root / REPORT_HTML
-    return written
-
+    return {CITATIONS_BIB: root / CITATIONS_BIB, REPORT_HTML: root / REPORT_HTML}

@@ -30,8 +30,7 @@ from typing import Any
 from workbench.files import file_sha256
 from workbench.io.fasta import DEFAULT_MAX_LENGTH, SequenceRecord
 from workbench.predict.base import DEFAULT_PREDICTOR, Predictor, PredictorInfo, PredictorOptions, predictor_info
-from workbench.refine.relax import RefineConfig
-from workbench.refine.violations import ViolationCriteria
+from workbench.refine.settings import RefineConfig, ViolationCriteria
 
 __all__ = ["REQUEST_VERSION", "BatchRequest", "PredictorSpec"]
 

@@ -15,6 +15,8 @@ content-addressed cache behind them, and the batch's summary::
       cache/<key>/refinement.json    the refinement's report (when refined)
       cache/<key>/metrics.json       secondary structure, clashes, radius of gyration
       cache/<key>/config.json        the item's sequence, record ids and settings
+      cache/<key>/plddt.png, pae.png its confidence figures, where it has a pLDDT or a PAE
+                                     (:mod:`workbench.item_figures`, drawn with the item)
       cache/<key>/DONE               written last: the item is complete
       summary.parquet, summary.csv   one row per FASTA record, best first (:class:`SummaryRow`)
       report.html, batch.json        the ranked report; request, settings, counts and timings
@@ -79,6 +81,7 @@ PROVENANCE = "provenance.json"
 RELAXED_PDB = "relaxed.pdb"
 REFINEMENT = "refinement.json"
 METRICS = "metrics.json"
+STABILITY = "stability.json"
 ITEM_CONFIG = "config.json"
 PLDDT_PNG = "plddt.png"
 """An item's pLDDT figure (only for items with a pLDDT)."""
@@ -318,6 +321,14 @@ class ItemFolder:
         """Write the analysis numbers (``metrics.json``)."""
         self._write_json(METRICS, dict(metrics))
 
+    def write_stability_terms(self, terms: Mapping[str, Any]) -> None:
+        """Write the per-residue terms of the stability estimate (``stability.json``, :mod:`workbench.stability`).
+
+        A file rather than part of the item's summary numbers: a batch of
+        100,000 items then never holds them all in memory at once.
+        """
+        self._write_json(STABILITY, dict(terms))
+
     def write_config(self, key: str, sequence: str, names: Sequence[str], settings: Mapping[str, Any]) -> None:
         """Write what the item is: its key, sequence, record ids and the settings the key was made from."""
         self._write_json(ITEM_CONFIG, {"key": key, "sequence": sequence, "names": list(names),
@@ -345,6 +356,10 @@ class ItemFolder:
     def metrics(self) -> dict[str, Any] | None:
         """The analysis numbers, or None when absent."""
         return self._read_json(METRICS)
+
+    def stability_terms(self) -> dict[str, Any] | None:
+        """The stability estimate's per-residue terms of the refined model, or None when absent."""
+        return self._read_json(STABILITY)
 
     def refinement(self) -> dict[str, Any] | None:
         """The refinement report (``RefinementResult.to_dict()``), or None when not refined."""

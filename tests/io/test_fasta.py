@@ -115,3 +115,31 @@ def test_other_control_characters_in_headers(header):
     good, errors = scan_fasta(f">ok\nMKV\n{header}\nMKV\n>also ok\ttabbed description\nMKV\n")
     assert [r.id for r in good] == ["ok", "also"]
     assert len(errors) == 1 and "holds the control character U+" in str(errors[0])
+
+
+def test_blank_lines_before_the_first_header_are_allowed():
+    assert [r.chains for r in read_fasta("\n  \n>a\nMKV\n")] == [("MKV",)]
+
+
+def test_a_non_ascii_letter_fails_its_record_only():
+    """Biopython's parser (used until start-up work dropped it) raised UnicodeDecodeError for the whole file."""
+    good, errors = scan_fasta(">a\nMKé\n>b\nMKV\n")
+    assert [r.id for r in good] == ["b"]
+    assert len(errors) == 1 and "record 'a': invalid residue 'É' at position 3" in str(errors[0])
+
+
+@pytest.mark.parametrize("text", [
+    ">a first  description \nMK V\tL\n\n>b\nGG\n",
+    ">  spaced id here\nMK\n",
+    ">x\u2003wide\u3000space\nMKV\n",
+    ">sp|P1|X_HUMAN  some protein OS=Homo\nMKV\nLL*\n>c\nAC:DE\n",
+])
+def test_records_as_biopython_reads_them(text):
+    """Ids, descriptions and sequences as Biopython's ``fasta`` parser gives them (the rules the parser follows)."""
+    import io
+
+    from Bio import SeqIO
+
+    expected = [(r.id, r.description, str(r.seq).upper().rstrip("*")) for r in SeqIO.parse(io.StringIO(text), "fasta")]
+    records = read_fasta(text)
+    assert [(r.id, r.description, r.sequence) for r in records] == expected

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
@@ -22,13 +25,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    event,
     insert,
     inspect,
     text,
 )
 
 from workbench.cli import main
-from workbench.jobs import JobStatus, JobStore
+from workbench.jobs import JobStatus, JobStore, migrate
 from workbench.jobs.engine import make_engine
 from workbench.jobs.migrate import BASELINE, SchemaError, head, store_schema, upgrade_store
 from workbench.jobs.tables import metadata
@@ -103,10 +107,10 @@ def test_a_new_store_is_created_at_the_newest_revision(store_url):
 
 def test_an_unversioned_store_is_used_then_stamped_and_keeps_its_rows(store_url):
     ids = _legacy_store(store_url)
-    assert store_schema(store_url).describe().startswith(f"revision {BASELINE} (head) (unversioned")
-    with JobStore(store_url) as store:  # usable as it is: the schema is the newest, only unrecorded
-        assert not store.schema.versioned
-        assert [job.id for job in store.list_jobs()] == ids[::-1]
+    assert store_schema(store_url).describe().startswith(f"revision {BASELINE} (unversioned")
+    assert head() != BASELINE  # 0002 added the API's tokens: an unversioned store must be upgraded first
+    with pytest.raises(SchemaError, match="run `workbench store upgrade`"):
+        JobStore(store_url)
     before, after = upgrade_store(store_url)
     assert (before.revision, before.versioned, after.revision, after.versioned) == (BASELINE, False, head(), True)
     assert _differences(store_url) == []
@@ -121,6 +125,8 @@ def test_an_unversioned_store_is_used_then_stamped_and_keeps_its_rows(store_url)
         assert claimed.id == ids[1] and claimed.version == 1
         store.finish(claimed.id, "w1", "/results/new")
         assert upgrade_store(store_url)[0].current  # a second upgrade changes nothing
+        token, secret = store.create_token("ana", "laptop")  # the table 0002 added
+        assert store.verify_token(secret) == "ana" and [t.id for t in store.list_tokens()] == [token.id]
 
 
 def test_serve_upgrades_on_open(store_url):
@@ -166,7 +172,8 @@ def test_store_commands(tmp_path, capsys):
     empty = f"sqlite:///{tmp_path / 'new' / 'jobs.sqlite'}"
     assert main(["store", "upgrade", "--store", empty]) == 0
     assert "upgraded from empty" in capsys.readouterr().out
-    assert set(inspect(create_engine(empty)).get_table_names()) == {"jobs", "job_items", "alembic_version"}
+    assert set(inspect(create_engine(empty)).get_table_names()) == {"jobs", "job_items", "api_tokens",
+                                                                    "alembic_version"}
 
 
 def test_parameters_json_survives_the_upgrade(tmp_path):
@@ -184,3 +191,50 @@ def test_parameters_json_survives_the_upgrade(tmp_path):
     upgrade_store(url)
     with JobStore(url) as store:
         assert json.dumps(store.get("f" * 32).parameters, sort_keys=True) == json.dumps(parameters, sort_keys=True)
+
+
+def test_a_store_created_between_two_reads_of_another_process_is_seen_whole(store_url):
+    """One process creates the store (tables and revision, one transaction) while another reads its state.
+
+    The creator commits just after the reader's first statement. The reader must
+    see an empty database or the newest revision, never tables without a
+    revision: that read as an old store and refused it (once in 20 concurrent
+    first opens on PostgreSQL in CI).
+    """
+    creator, reader = make_engine(store_url), make_engine(store_url)
+    creating = creator.connect()
+    migrate._lock(creating)
+    command.upgrade(migrate._config(creating), "head")
+    statements = []
+
+    @event.listens_for(reader, "after_cursor_execute")
+    def commit_the_creator_after_the_first_statement(*_args):
+        statements.append(1)
+        if len(statements) == 1:
+            creating.commit()
+
+    try:
+        state = migrate.schema_state(reader)
+    finally:
+        creating.close()
+        creator.dispose()
+        reader.dispose()
+    assert len(statements) >= 2, "the reader's state took one statement: nothing to interleave"
+    assert state.revision in {None, head()}, state.describe()
+
+
+def test_the_written_out_revisions_are_alembics_own():
+    """``REVISIONS`` spares every store open an Alembic import; it must name the scripts' history exactly."""
+    script = migrate._script()
+    assert [revision.revision for revision in reversed(list(script.walk_revisions()))] == list(migrate.REVISIONS)
+    assert script.get_current_head() == head() == migrate.REVISIONS[-1]
+
+
+def test_opening_a_store_at_head_imports_no_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    JobStore(url).close()  # created (that needs Alembic) in this process
+    probe = ("import sys; from workbench.jobs.store import JobStore; "
+             f"store = JobStore({url!r}); store.list_jobs(); store.close(); "
+             "print(sorted(name for name in sys.modules if name.split('.')[0] in ('alembic', 'mako')))")
+    seen = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert seen.stdout.strip() == "[]"

@@ -80,6 +80,15 @@ def test_list_newest_first_and_filters(store):
         store.list_jobs(limit=0)
 
 
+def test_a_listing_without_inputs_leaves_the_fasta_in_the_database(store):
+    fasta = ">big\n" + "ACDEFGHIKLMNPQRSTVWY" * 50_000 + "\n"  # a 1 MB FASTA
+    job = store.submit({"fasta": fasta}, {}, owner="ana", name="big")
+    listed = store.list_jobs(inputs=False)
+    assert [(j.id, j.name, j.status, j.inputs) for j in listed] == [(job.id, "big", job.status, {})]
+    assert store.list_jobs()[0].inputs == {"fasta": fasta}
+    assert store.get(job.id).inputs == {"fasta": fasta}
+
+
 # -- claiming and leases -----------------------------------------------------------------------
 
 

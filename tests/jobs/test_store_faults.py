@@ -165,6 +165,9 @@ def test_server_errors_are_sorted():
     assert is_transient(OperationalError("SELECT 1", {}, refused))
     wrong = psycopg.OperationalError('FATAL:  password authentication failed for user "workbench"')
     assert not is_transient(OperationalError("SELECT 1", {}, wrong))
+    none = psycopg.OperationalError('connection to server at "127.0.0.1", port 5432 failed: fe_sendauth: '
+                                    'no password supplied')  # a URL without one and no .pgpass entry
+    assert not is_transient(OperationalError("SELECT 1", {}, none))
     missing = psycopg.OperationalError('FATAL:  database "labjobs" does not exist')
     assert not is_transient(OperationalError("SELECT 1", {}, missing))
     assert not is_transient(ValueError("database is locked"))

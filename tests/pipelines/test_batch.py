@@ -182,3 +182,44 @@ def test_the_api_reports_a_refused_record_as_a_failed_row(tmp_path):
     rows = result.summary.set_index("id")
     assert rows.loc["T66I", "status"] == "done" and rows.loc["unrelated", "status"] == "failed"
     assert "identity" in rows.loc["unrelated", "error"]
+
+
+def test_item_figures_are_written_by_the_item_and_covered_by_done(tmp_path):
+    """plddt.png is the item's own file, made with it on the worker: DONE lists it with its checksum."""
+    from tests.pipelines import _predictors
+    from workbench.files import read_sha256
+    from workbench.pipelines.engine import is_complete
+    from workbench.results import item_path, open_results
+
+    _predictors.register_fault()
+    try:
+        fasta = "".join(f">{name}\n{sequence}\n" for name, sequence in _predictors.variants(2))
+        run_batch(BatchRequest.create("fault", refine=False), fasta, tmp_path / "out", cluster="inprocess")
+    finally:
+        _predictors.unregister_fault()
+    results = open_results(tmp_path / "out")
+    for row in results.rows:
+        folder = item_path(results.path, row.item)
+        listed = json.loads((folder / DONE).read_bytes())["files"]
+        assert listed["plddt.png"]["sha256"] == read_sha256(folder / "plddt.png")
+        assert (folder / "plddt.png").read_bytes().startswith(b"\x89PNG")
+        assert "pae.png" not in listed and not (folder / "pae.png").exists()  # the predictor gives no PAE
+        assert is_complete(folder, verify=True)
+        assert (results.path / row.folder / f"{row.folder}_plddt.png").is_file()
+
+
+def test_the_ranking_estimate_is_the_stability_module_on_the_items_files(batch):
+    """ddg_estimate of each variant = estimate_ddg on its and the wild type's stability.json, by plain reading."""
+    from workbench.stability import StabilityTerms, estimate_ddg
+
+    table = batch["summary"].set_index("id")
+    cache = batch["out"] / "cache"
+
+    def terms(record: str) -> StabilityTerms:
+        return StabilityTerms.from_dict(json.loads((cache / table.loc[record, "item"] / "stability.json").read_text()))
+
+    assert table.loc["wild_type", "ddg_estimate"] == 0.0
+    expected = estimate_ddg(terms("T66I"), terms("wild_type"), "T66I").ddg
+    assert table.loc["T66I", "ddg_estimate"] == pytest.approx(expected, abs=1e-9)
+    assert table.loc["T66I_copy", "ddg_estimate"] == pytest.approx(expected, abs=1e-9)
+    assert table.loc["T66I", "mutations"] == "T66I"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pathlib
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -16,6 +18,7 @@ import pytest
 from workbench.jobs.store import JobStore
 from workbench.pipelines.dispatcher import Dispatcher
 from workbench.pipelines.engine import DONE
+from workbench.state_folders import exposure, make_state_folder
 
 TEMPLATE = pathlib.Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb"
 VARIANTS = pathlib.Path(__file__).parents[2] / "examples" / "data" / "integrase_variants.fasta"
@@ -128,3 +131,21 @@ def test_sigterm_hands_a_running_job_back(tmp_path):
         assert server.returncode == 0, output
         final = store.get(job.id)
     assert final.status == "queued" and final.lease_owner is None and final.attempts == 1
+
+
+def test_a_results_folder_is_made_private_and_an_open_one_is_kept_and_reported(tmp_path, client, caplog):
+    results = tmp_path / "results"
+    results.mkdir(mode=0o755)
+    os.chmod(results, 0o755)
+    make_state_folder(results)
+    assert stat.S_IMODE(results.stat().st_mode) == 0o755
+    assert exposure(results) == "mode 0755: every account on this machine may read it"
+    store_url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    with caplog.at_level(logging.WARNING, logger="workbench"):
+        assert Dispatcher(store_url, results, client=client, poll=0.1).serve(once=True) == 0
+    warned = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert any(f"results folder {results} has mode 0755" in message for message in warned), warned
+
+    private = tmp_path / "new-results"
+    assert Dispatcher(store_url, private, client=client, poll=0.1).serve(once=True) == 0
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700

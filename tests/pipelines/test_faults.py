@@ -25,7 +25,7 @@ from tests.pipelines._predictors import predicted, variants
 from workbench.files import read_sha256
 from workbench.io.fasta import SequenceRecord
 from workbench.pipelines.batch import run_batch
-from workbench.pipelines.cluster import FolderNotShared, make_cluster
+from workbench.pipelines.cluster import FolderNotShared, make_cluster, write_credentials
 from workbench.pipelines.engine import DONE, is_complete
 from workbench.request import BatchRequest
 from workbench.results import CACHE, open_results
@@ -104,7 +104,7 @@ def test_a_hung_prediction_fails_within_the_item_time_limit_and_frees_its_worker
     started = time.monotonic()
     result = run_batch(request, records, tmp_path / "out", client=client, item_timeout=3.0, batch_tokens=tokens)
     elapsed = time.monotonic() - started
-    client.wait_for_workers(2, timeout=60)
+    client.wait_for_workers(2, timeout=120)
 
     rows = {row.id: row for row in open_results(tmp_path / "out").rows}
     failed = {r.id for r in records[:2]} if batched else {records[1].id}  # a batch of two shares its prediction
@@ -133,9 +133,11 @@ def test_a_worker_that_cannot_see_the_output_folder_is_refused_before_any_work(t
     with make_cluster("local", n_workers=0) as client:
         client.register_plugin(_predictors.Registration(), name="fault-predictor")
         address = client.scheduler.address
+        tls = write_credentials(client.security, tmp_path)  # the cluster speaks TLS: the worker needs its certificates
         # a worker in its own mount namespace, where an empty tmpfs hides the output folder: another node's view
         script = (f"mount -t tmpfs none {tmp_path / 'shared'} && exec {sys.executable} -m distributed.cli.dask_worker "
-                  f"{address} --nthreads 1 --no-nanny --no-dashboard")
+                  f"{address} --nthreads 1 --no-nanny --no-dashboard --tls-ca-file {tls['ca_file']} "
+                  f"--tls-cert {tls['cert']} --tls-key {tls['key']}")
         worker = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                                   cwd=REPOSITORY, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -148,6 +150,22 @@ def test_a_worker_that_cannot_see_the_output_folder_is_refused_before_any_work(t
             _predictors.unregister_fault()
     assert predicted(log) == []
     assert not (out / CACHE).exists()
+
+
+def test_an_adaptive_cluster_at_zero_workers_starts_one_for_the_folder_check_and_runs_the_batch(tmp_path):
+    """The folder check waited for a worker that adapt (minimum 0) starts only for work: the run hung."""
+    log = tmp_path / "predicted.log"
+    _predictors.register_fault()
+    try:
+        with make_cluster("local", n_workers=0) as client:
+            client.register_plugin(_predictors.Registration(), name="fault-predictor")
+            client.cluster.adapt(minimum=0, maximum=1, interval="200ms")
+            assert client.scheduler_info()["workers"] == {}
+            result = run_batch(_request(tmp_path), _records(2), tmp_path / "out", client=client)
+    finally:
+        _predictors.unregister_fault()
+    assert result.counts["done"] == 2
+    assert sorted(predicted(log)) == sorted(record.id for record in _records(2))
 
 
 def test_items_are_shared_across_batches_and_a_same_size_rewrite_is_caught(fault, tmp_path):
@@ -222,3 +240,18 @@ def test_a_rerun_with_every_item_complete_starts_no_cluster(fault, tmp_path):
     again = run_batch(request, records, tmp_path / "out", cluster="tcp://127.0.0.1:9")
     assert (again.counts["done"], again.counts["cached"]) == (0, 3)
     assert len(predicted(tmp_path / "predicted.log")) == 3
+
+
+def test_a_successful_run_ends_without_dask_warnings(tmp_path):
+    """No "Worker process still alive ... killing" (nor any other Dask line) on stderr when all went well."""
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text("".join(f">{name}\n{sequence}\n" for name, sequence in variants(2)))
+    command = [sys.executable, "-c",
+               "import sys; import tests.pipelines._predictors; from workbench.cli import main; "
+               "sys.exit(main(sys.argv[1:]))",
+               "run", str(fasta), "-o", str(tmp_path / "out"), "--predictor", _predictors.NAME, "--no-refine",
+               "--cluster", "local:2", "--no-progress", "--no-shared-cache"]
+    env = os.environ | {"PYTHONPATH": str(REPOSITORY), _predictors.ENVIRONMENT: "1"}
+    done = subprocess.run(command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "distributed." not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -212,6 +212,16 @@ def test_bad_arguments():
         TemplatePredictor(pdbfixer_1bhl(), chain="Z")
 
 
+def test_point_variants_are_screened_without_the_templates_secondary_structure():
+    """DSSP of the template (numba) is computed only for an insertion or deletion inside it."""
+    predictor = TemplatePredictor(pdbfixer_1bhl())
+    assert predictor.refusal(SequenceRecord("T66I", "T66I", (_mutate(predictor, "T66I"),))) is None
+    assert "_chain_structure" not in vars(predictor)
+    reason = predictor.refusal(SequenceRecord("del", "del", (_delete(predictor, "97", 2),)))
+    assert reason is not None and "inside a helix" in reason
+    assert "_chain_structure" in vars(predictor)
+
+
 def test_the_reference_record_is_read_without_building_the_predictor():
     from workbench.predict.base import predictor_info
     from workbench.predict.template import TemplateOptions, TemplatePredictor

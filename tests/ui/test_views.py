@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.ui.conftest import BAD_FASTA, GOOD_FASTA, run_view
@@ -17,10 +19,15 @@ def _scene(at) -> str:
     return html.split("var $3Dmolpromise = Promise.resolve();", 1)[1]
 
 
+def _plain(markdown: str) -> str:
+    """What a reader sees of Markdown whose user text was escaped (:func:`workbench.ui.data.plain_text`)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def _texts(at) -> str:
-    parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.error]
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [_plain(e.value) for e in at.error]
     parts += [e.value for e in at.success] + [e.value for e in at.info] + [e.value for e in at.warning]
-    return "\n".join(str(p) for p in parts)
+    return "\n".join(_plain(str(p)) for p in parts)
 
 
 def test_submit_good_fasta_queues_a_job(workbench_home):
@@ -47,16 +54,16 @@ def test_submit_good_fasta_queues_a_job(workbench_home):
 def test_submit_example_is_valid(workbench_home):
     at = run_view("submit")
     at.button(key="submit_example").click().run()
-    assert any("2 valid record" in s.value for s in at.success), [e.value for e in at.error]
+    assert any("2 valid record" in s.value for s in at.success), [_plain(e.value) for e in at.error]
 
 
 def test_submit_bad_fasta_shows_the_error_and_queues_nothing(workbench_home):
     at = run_view("submit")
     at.text_area(key="submit_fasta").input(BAD_FASTA).run()
-    errors = [e.value for e in at.error]
+    errors = [_plain(e.value) for e in at.error]
     assert any("record 'broken'" in e and "invalid residue '1'" in e for e in errors), errors
     at.button(key="submit_button").click().run()
-    assert any("Nothing queued" in e.value for e in at.error)
+    assert any("Nothing queued" in _plain(e.value) for e in at.error)
     assert JobStore().list_jobs() == []
 
 
@@ -84,10 +91,20 @@ def test_submit_esmfold_shows_memory_estimate_and_checks_the_weights(workbench_h
     else:
         assert set(table["fits GPU"]) <= {"yes", "no"}
     # the default hub weights are not on this machine: refused beside the form, with the command to fetch them
-    assert any("workbench weights fetch esmfold_v1" in e.value for e in at.error)
+    assert any("workbench weights fetch esmfold_v1" in _plain(e.value) for e in at.error)
     at.button(key="submit_button").click().run()
     assert JobStore().list_jobs() == []
-    weights = save_tiny_model(tmp_path / "tiny_esmfold")
+    weights = save_tiny_model(tmp_path / "weights" / "tiny_esmfold")
+    at.text_input(key="submit_weights").input(str(weights)).run()  # outside the folders this server allows
+    assert any(f"esmfold option weights: '{weights}' is outside the folders this server allows" in _plain(e.value)
+               for e in at.error), [_plain(e.value) for e in at.error]
+    for elsewhere in ("/etc", "../../etc"):  # the dispatcher's own files, or a path relative to wherever it runs
+        at.text_input(key="submit_weights").input(elsewhere).run()
+        assert any("esmfold option weights" in _plain(e.value) and "allow" in _plain(e.value) for e in at.error), \
+            [_plain(e.value) for e in at.error]
+        at.button(key="submit_button").click().run()
+        assert JobStore().list_jobs() == []
+    monkeypatch.setenv("WORKBENCH_FILE_ROOTS", str(tmp_path / "weights"))
     at.text_input(key="submit_weights").input(str(weights)).run()
     assert f"Checked on this machine: ESMFold weights: {weights}" in _texts(at)
     at.number_input(key="submit_num_recycles").set_value(2).run()
@@ -102,7 +119,7 @@ def test_submit_refuses_records_the_template_cannot_model_beside_the_input(workb
     at = run_view("submit")
     at.text_area(key="submit_fasta").input(GOOD_FASTA + ">unrelated\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n").run()
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = [_plain(e.value) for e in at.error]
     assert any(e.startswith("record 'unrelated': identity") and "esmfold" in e for e in errors), errors
     at.button(key="submit_button").click().run()
     assert JobStore().list_jobs() == []
@@ -233,7 +250,10 @@ def test_submit_uploads_never_name_a_path(workbench_home):
     import hashlib
     from pathlib import Path
 
-    assert Path(saved) == workbench_home / "uploads" / f"{hashlib.sha256(template).hexdigest()}.pdb"
+    from workbench.ui.uploads import user_key
+
+    # in the uploader's own folder (the single user "local" here), named by content
+    assert Path(saved) == workbench_home / "uploads" / user_key("local") / f"{hashlib.sha256(template).hexdigest()}.pdb"
     assert not (workbench_home.parent / "outside.pdb").exists()
     assert sorted(p.name for p in workbench_home.rglob("*") if p.is_file() and "jobs.sqlite" not in p.name) == [
         Path(saved).name]
@@ -252,7 +272,7 @@ def test_submit_refuses_a_bad_template(workbench_home):
     at = run_view("submit")
     at.text_area(key="submit_fasta").input(GOOD_FASTA).run()
     at.file_uploader(key="submit_template").upload("t.pdb", b"this is not a structure\n", "chemical/x-pdb").run()
-    assert any("Template not accepted" in e.value for e in at.error)
+    assert any("Template not accepted" in _plain(e.value) for e in at.error)
     at.button(key="submit_button").click().run()
     assert JobStore().list_jobs() == []
 

@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 from workbench.analysis.lddt import lddt
-from workbench.analysis.matching import DEFAULT_MIN_IDENTITY, ChainMatch, match_residues
+from workbench.analysis.matching import DEFAULT_MIN_IDENTITY, PAIRINGS, ChainMatch, Pairing, match_residues
 from workbench.analysis.superpose import superpose
 from workbench.analysis.tmscore import TMScore, tm_score
 from workbench.structure import Structure
-
-Pairing = Literal["alignment", "numbering"]
-PAIRINGS: tuple[Pairing, ...] = ("alignment", "numbering")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from workbench.structure import Structure
 
 #: Smallest sequence identity (identical pairs over the shorter chain) at which two chains are paired.
 DEFAULT_MIN_IDENTITY = 0.3
+#: How :func:`workbench.analysis.compare` pairs residues: by sequence alignment or by chain and number.
+Pairing = Literal["alignment", "numbering"]
+PAIRINGS: tuple[Pairing, ...] = ("alignment", "numbering")
 
 
 @dataclass(frozen=True)

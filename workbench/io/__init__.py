@@ -1,19 +1,25 @@
-"""Readers and writers: structures (PDB, mmCIF with ModelCIF confidence), PAE JSON, sequences (FASTA)."""
+"""Readers and writers: structures (PDB, mmCIF with ModelCIF confidence), PAE JSON, sequences (FASTA).
 
-from workbench.io.fasta import SequenceRecord, read_fasta, safe_name, scan_fasta
-from workbench.io.modelcif import ModelConfidence, format_pae_json
-from workbench.io.structure_reader import read_structure
-from workbench.io.structure_writer import format_mmcif, format_pdb, write_structure
+The names below are exported lazily (:mod:`workbench._lazy`): importing one
+reader, or :mod:`workbench.io._source` alone, does not import the others (the
+ModelCIF writer brings numpy and python-modelcif into ``workbench submit``).
+"""
 
-__all__ = [
-    "ModelConfidence",
-    "SequenceRecord",
-    "format_mmcif",
-    "format_pae_json",
-    "format_pdb",
-    "read_fasta",
-    "read_structure",
-    "safe_name",
-    "scan_fasta",
-    "write_structure",
-]
+from workbench._lazy import lazy_exports
+
+_LAZY = {
+    "SequenceRecord": "workbench.io.fasta",
+    "read_fasta": "workbench.io.fasta",
+    "safe_name": "workbench.io.fasta",
+    "scan_fasta": "workbench.io.fasta",
+    "ModelConfidence": "workbench.io.modelcif",
+    "format_pae_json": "workbench.io.modelcif",
+    "read_structure": "workbench.io.structure_reader",
+    "format_mmcif": "workbench.io.structure_writer",
+    "format_pdb": "workbench.io.structure_writer",
+    "write_structure": "workbench.io.structure_writer",
+}
+
+__all__ = sorted(_LAZY)
+
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)

@@ -1,6 +1,6 @@
 """The job store: jobs, their pure state transitions, and their persistence (SQLite or PostgreSQL).
 
-- :mod:`workbench.jobs.model`: :class:`Job`, :class:`JobStatus`, :class:`JobItem`.
+- :mod:`workbench.jobs.model`: :class:`Job`, :class:`JobStatus`, :class:`JobItem`, :class:`ApiToken`.
 - :mod:`workbench.jobs.transitions`: ``(Job, event) → Job`` functions, no database.
 - :mod:`workbench.jobs.store`: :class:`JobStore`, which applies transitions with optimistic concurrency.
 - :mod:`workbench.jobs.tables` and :mod:`workbench.jobs.migrations`: the tables, and the Alembic revisions
@@ -10,13 +10,14 @@
 """
 
 from workbench.jobs.migrate import SchemaError
-from workbench.jobs.model import ITEM_STATUSES, Job, JobItem, JobStatus, is_job_id
+from workbench.jobs.model import ITEM_STATUSES, ApiToken, Job, JobItem, JobStatus, is_job_id
 from workbench.jobs.retry import Backoff, StoreUnavailable
 from workbench.jobs.store import JobStore, default_url
 from workbench.jobs.transitions import InvalidTransition
 
 __all__ = [
     "ITEM_STATUSES",
+    "ApiToken",
     "Backoff",
     "InvalidTransition",
     "Job",

@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from workbench.jobs.netfs import network_filesystem
+from workbench.state_folders import create_private_file, make_state_folder
 
 __all__ = ["SQLITE_BUSY_TIMEOUT", "NetworkFileSystemWarning", "make_engine"]
 
@@ -41,7 +42,8 @@ def make_engine(url: str, busy_timeout: float = SQLITE_BUSY_TIMEOUT) -> Engine:
 
     PostgreSQL (any server): pooled connections checked before use
     (``pool_pre_ping``), so one that a server restart closed is replaced, not
-    handed out. SQLite: the file's folder is created; WAL mode, a busy timeout
+    handed out. SQLite: the file and its folder are created private to this
+    account (:mod:`workbench.state_folders`); WAL mode, a busy timeout
     of ``busy_timeout`` seconds and foreign keys on every connection; one
     shared connection for an in-memory database. A SQLite file on a network
     file system gets one :class:`NetworkFileSystemWarning`.
@@ -56,7 +58,9 @@ def make_engine(url: str, busy_timeout: float = SQLITE_BUSY_TIMEOUT) -> Engine:
     database = parsed.database or ""
     in_memory = database in ("", ":memory:")
     if not in_memory:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        file = Path(database).expanduser()
+        make_state_folder(file.parent)
+        create_private_file(file)  # before SQLite makes it with the umask's mode
     engine = create_engine(
         parsed,
         connect_args={"check_same_thread": False, "timeout": busy_timeout},

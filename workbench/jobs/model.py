@@ -147,3 +147,31 @@ class JobItem:
     status: str
     error: str | None
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """One token of the HTTP API, as the store lists it (never the secret: only its SHA-256 is kept).
+
+    Attributes
+    ----------
+    id : str
+        32 lowercase hex digits: names the token in lists and in ``workbench token revoke``.
+    owner : str
+        Whose jobs the token reaches.
+    name : str
+        A label for people (``laptop``); may be empty.
+    created_at : datetime
+        Timezone-aware UTC.
+    last_used_at : datetime or None
+        The last request made with it (to the minute), or None.
+    revoked : bool
+        A revoked token is refused.
+    """
+
+    id: str
+    owner: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked: bool

@@ -44,8 +44,8 @@ T = TypeVar("T")
 SQLITE_TRANSIENT = ("database is locked", "database table is locked", "disk i/o error", "database or disk is full",
                     "unable to open database file")
 #: Operational errors of a server that another try would only repeat (a wrong password, a database that is not there).
-PERMANENT = ("authentication failed", "does not exist", "no pg_hba.conf entry", "permission denied",
-             "syntax error", "read-only transaction")
+PERMANENT = ("authentication failed", "no password supplied", "does not exist", "no pg_hba.conf entry",
+             "permission denied", "syntax error", "read-only transaction")
 
 
 class StoreUnavailable(OSError):

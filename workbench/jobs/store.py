@@ -25,18 +25,18 @@ True
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import os
+import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, func, insert, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -46,9 +46,9 @@ from workbench.config import workbench_home
 from workbench.jobs import transitions
 from workbench.jobs.engine import SQLITE_BUSY_TIMEOUT, NetworkFileSystemWarning, make_engine
 from workbench.jobs.migrate import SchemaError, ensure_schema
-from workbench.jobs.model import ITEM_STATUSES, Job, JobItem, JobStatus, is_job_id
+from workbench.jobs.model import ITEM_STATUSES, ApiToken, Job, JobItem, JobStatus, is_job_id
 from workbench.jobs.retry import Backoff, StoreUnavailable, reason
-from workbench.jobs.tables import job_items_table, jobs_table, metadata
+from workbench.jobs.tables import api_tokens_table, job_items_table, jobs_table, metadata
 
 __all__ = ["JobStore", "NetworkFileSystemWarning", "StoreUnavailable", "default_url", "metadata"]
 
@@ -62,6 +62,24 @@ _MAX_CONFLICTS = 100
 _CLAIM_CANDIDATES = 16
 
 _JOB_COLUMNS = [column.name for column in jobs_table.columns]
+#: Every token starts with this, so a leaked one is recognisable (secret scanners, logs).
+TOKEN_PREFIX = "wbt_"
+#: ``last_used_at`` is written at most this often per token, so reading the API is not a write per request.
+_TOKEN_TOUCH = timedelta(minutes=1)
+
+
+def token_digest(secret: str) -> str:
+    """The SHA-256 (hex) under which a token's secret is stored."""
+    return hashlib.sha256(secret.encode("utf-8", errors="replace")).hexdigest()
+
+
+def _check_owner(owner: object) -> str:
+    if not isinstance(owner, str) or not owner:
+        raise ValueError(f"owner must be a non-empty string, got {owner!r}")
+    control = control_character(owner)
+    if control is not None:
+        raise ValueError(f"owner {owner!r} holds the control character {control}; use printable text")
+    return owner
 
 
 def default_url() -> str:
@@ -117,7 +135,7 @@ def _database_now(connection: Connection) -> datetime:
 
 
 def _to_job(row: Any) -> Job:
-    values = dict(row._mapping)
+    values: dict[str, Any] = {"inputs": {}} | dict(row._mapping)  # a listing may leave the inputs out
     for key in ("lease_expires", "created_at", "started_at", "finished_at"):
         values[key] = _utc(values[key])
     values["cancel_requested"] = bool(values["cancel_requested"])
@@ -259,11 +277,16 @@ class JobStore:
         return _to_job(row)
 
     def list_jobs(self, *, owner: str | None = None, status: JobStatus | str | None = None,
-                  limit: int = 100) -> list[Job]:
-        """Jobs, newest first, optionally of one ``owner`` and one ``status``; at most ``limit``."""
+                  limit: int = 100, inputs: bool = True) -> list[Job]:
+        """Jobs, newest first, optionally of one ``owner`` and one ``status``; at most ``limit``.
+
+        With ``inputs=False`` the jobs' inputs (a FASTA may be megabytes) are
+        not read from the database and each job's ``inputs`` is empty: what a
+        page listing jobs every few seconds wants.
+        """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit!r}")
-        query = select(jobs_table)
+        query = select(*(c for c in jobs_table.c if inputs or c.name != "inputs"))
         if owner is not None:
             query = query.where(jobs_table.c.owner == owner)
         if status is not None:
@@ -307,12 +330,10 @@ class JobStore:
             An empty owner, an owner or name holding a control character (NUL
             cannot be stored on PostgreSQL), or inputs that are not JSON.
         """
-        if not isinstance(owner, str) or not owner:
-            raise ValueError(f"owner must be a non-empty string, got {owner!r}")
-        for what, text in (("owner", owner), ("job name", str(name))):
-            control = control_character(text)
-            if control is not None:
-                raise ValueError(f"{what} {text!r} holds the control character {control}; use printable text")
+        _check_owner(owner)
+        control = control_character(str(name))
+        if control is not None:
+            raise ValueError(f"job name {str(name)!r} holds the control character {control}; use printable text")
         _check_json("inputs", inputs)
         _check_json("parameters", parameters)
         job_id = uuid.uuid4().hex
@@ -487,7 +508,14 @@ class JobStore:
                          "error": _free_text(entry.get("error")), "updated_at": stamp})
         if not rows:
             return
-        upsert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        if self.engine.dialect.name == "postgresql":  # each dialect's module only when used (a fifth of a second)
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            upsert: Callable[..., Any] = postgresql_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            upsert = sqlite_insert
         statement = upsert(job_items_table)
         statement = statement.on_conflict_do_update(
             index_elements=["job_id", "name"],
@@ -509,3 +537,102 @@ class JobStore:
         query = select(*columns).where(job_items_table.c.job_id == job_id).order_by(job_items_table.c.seq)
         return self._run(f"reading items of job {job_id}", lambda connection: [
             JobItem(**{**row._mapping, "updated_at": _utc(row.updated_at)}) for row in connection.execute(query)])
+
+    # -- API tokens ------------------------------------------------------------------------------
+
+    def create_token(self, owner: str, name: str = "") -> tuple[ApiToken, str]:
+        """A new API token for ``owner``: its record, and its secret (shown once; only its SHA-256 is kept).
+
+        Parameters
+        ----------
+        owner : str
+            Whose jobs the token reaches (the same name jobs are submitted under).
+        name : str
+            A label for people (``laptop``).
+
+        Returns
+        -------
+        (ApiToken, str)
+            The record and the secret, ``wbt_`` and 43 URL-safe characters (256 random bits).
+
+        Raises
+        ------
+        ValueError
+            An empty owner, or an owner or name holding a control character.
+        """
+        _check_owner(owner)
+        control = control_character(str(name))
+        if control is not None:
+            raise ValueError(f"token name {str(name)!r} holds the control character {control}; use printable text")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token_id = uuid.uuid4().hex
+
+        def insert_token(connection: Connection) -> ApiToken:
+            row = connection.execute(select(api_tokens_table).where(api_tokens_table.c.id == token_id)).first()
+            if row is not None:  # tried again after an error: the first insert committed
+                return _to_token(row)
+            token = ApiToken(id=token_id, owner=owner, name=str(name), created_at=_database_now(connection),
+                             last_used_at=None, revoked=False)
+            connection.execute(insert(api_tokens_table).values(
+                id=token.id, owner=token.owner, name=token.name, sha256=token_digest(secret),
+                created_at=token.created_at, last_used_at=None, revoked=False))
+            return token
+
+        return self._run(f"creating a token for {owner}", insert_token, write=True), secret
+
+    def verify_token(self, secret: str, *, now: datetime | None = None) -> str | None:
+        """The owner of the token ``secret``, or None for an unknown or revoked one; records its use.
+
+        ``last_used_at`` is written at most once a minute per token.
+        """
+        if not isinstance(secret, str) or not secret.startswith(TOKEN_PREFIX):
+            return None
+        digest = token_digest(secret)
+        query = select(api_tokens_table).where(api_tokens_table.c.sha256 == digest)
+        row = self._run("checking a token", lambda connection: connection.execute(query).first())
+        if row is None or row.revoked:
+            return None
+        token = _to_token(row)
+        stamp = self._clock(now)
+        if token.last_used_at is None or stamp - token.last_used_at >= _TOKEN_TOUCH:
+            touch = update(api_tokens_table).where(api_tokens_table.c.id == token.id).values(last_used_at=stamp)
+            self._run(f"recording the use of token {token.id}", lambda connection: connection.execute(touch),
+                      write=True)
+        return token.owner
+
+    def list_tokens(self, owner: str | None = None) -> list[ApiToken]:
+        """API tokens (revoked ones too), newest first, optionally of one ``owner``."""
+        query = select(api_tokens_table)
+        if owner is not None:
+            query = query.where(api_tokens_table.c.owner == owner)
+        query = query.order_by(api_tokens_table.c.created_at.desc(), api_tokens_table.c.id)
+        return self._run("listing tokens", lambda connection: [_to_token(row) for row in connection.execute(query)])
+
+    def revoke_token(self, token_id: str) -> ApiToken:
+        """Revoke the token ``token_id`` (its id, from :meth:`list_tokens`, not its secret); it is refused from now on.
+
+        Raises
+        ------
+        ValueError
+            ``token_id`` is not 32 lowercase hex digits.
+        KeyError
+            No such token.
+        """
+        if not is_job_id(token_id):  # the same shape as a job id
+            raise ValueError(f"not a token id (32 lowercase hex digits): {token_id!r}")
+        table = api_tokens_table
+
+        def revoke(connection: Connection) -> ApiToken | None:
+            connection.execute(update(table).where(table.c.id == token_id).values(revoked=True))
+            row = connection.execute(select(table).where(table.c.id == token_id)).first()
+            return None if row is None else _to_token(row)
+
+        token = self._run(f"revoking token {token_id}", revoke, write=True)
+        if token is None:
+            raise KeyError(f"no token {token_id}")
+        return token
+
+
+def _to_token(row: Any) -> ApiToken:
+    return ApiToken(id=row.id, owner=row.owner, name=row.name, created_at=_utc(row.created_at) or row.created_at,
+                    last_used_at=_utc(row.last_used_at), revoked=bool(row.revoked))

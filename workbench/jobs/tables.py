@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["job_items_table", "jobs_table", "metadata"]
+__all__ = ["api_tokens_table", "job_items_table", "jobs_table", "metadata"]
 
 metadata = MetaData()
 
@@ -63,4 +63,17 @@ job_items_table = Table(
     Column("error", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("job_id", "name", name="uq_job_items_job_name"),
+)
+
+api_tokens_table = Table(
+    "api_tokens",
+    metadata,
+    # A token's id is public (it names the token in lists and revocations); the secret is kept only as its SHA-256.
+    Column("id", String(32), primary_key=True),
+    Column("owner", String(200), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("revoked", Boolean, nullable=False),
 )

@@ -36,14 +36,15 @@ residue)), the distance to the nearest changed residue
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.util
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workbench.analysis import dssp
 from workbench.io.fasta import SequenceRecord
 from workbench.io.structure_reader import read_structure
 from workbench.predict.base import Prediction, PredictionOutcome, PredictorOptions, Provenance, register
@@ -59,10 +60,12 @@ from workbench.predict.template_align import (
     invalid_letters,
     rebuild_windows,
 )
-from workbench.predict.template_build import ResidueBlock, VariantPlan, build_variant, plan_variant
-from workbench.refine import RefineConfig, find_chain_breaks
+from workbench.refine.settings import RefineConfig
 from workbench.residues import is_amino_acid, one_letter_code
 from workbench.structure import Structure
+
+if TYPE_CHECKING:  # imported where a model is built: the builder needs OpenMM and PDBFixer, screening does not
+    from workbench.predict.template_build import ResidueBlock, VariantPlan
 
 __all__ = [
     "NEAR_CHANGE",
@@ -104,10 +107,15 @@ class VariantModel:
 
 
 def default_template() -> str:
-    """The embedded default template: PDBFixer's copy of 1BHL (HIV-1 integrase core domain, residues 57-207)."""
-    import pdbfixer
+    """The embedded default template: PDBFixer's copy of 1BHL (HIV-1 integrase core domain, residues 57-207).
 
-    return str(Path(pdbfixer.__file__).parent / "tests" / "data" / "1BHL.pdb")
+    Found without importing PDBFixer (which imports OpenMM), so that building a
+    request stays quick.
+    """
+    spec = importlib.util.find_spec("pdbfixer")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the default template ships with PDBFixer, which is not installed")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "tests" / "data" / "1BHL.pdb")
 
 
 DEFAULT_TEMPLATE_NOTE = "PDBFixer's 1BHL (HIV-1 integrase core domain), shipped with a dependency"
@@ -237,11 +245,6 @@ class TemplatePredictor:
         self.seed = int(seed)
         residues = self.template.residues
         self._chain_residues = {c: np.flatnonzero(residues.chain_id == c) for c in self.chains}
-        secondary = dssp(self.template, simplified=True)
-        break_before = np.zeros(len(residues), dtype=bool)
-        break_before[find_chain_breaks(self.template)] = True
-        self._secondary = {c: secondary[idx] for c, idx in self._chain_residues.items()}
-        self._breaks = {c: break_before[idx] for c, idx in self._chain_residues.items()}
         self._numbering = {c: [f"{residues.res_id[r]}{residues.ins_code[r]}" for r in idx]
                            for c, idx in self._chain_residues.items()}
         self.template_sequences: tuple[str, ...] = _chain_sequences(self.template, self.chains)
@@ -334,13 +337,39 @@ class TemplatePredictor:
         alignments, windows = [], []
         for c, seq, tseq in zip(self.chains, record.chains, self.template_sequences, strict=True):
             alignment = align_chain(seq, tseq, self._numbering[c], chain=c)
-            check_chain(alignment, self._secondary[c], min_identity=self.min_identity, max_indel=self.max_indel)
-            chain_windows = rebuild_windows(alignment, self._secondary[c], self._breaks[c], flank=self.flank)
+            secondary, breaks = self._secondary_and_breaks(c, alignment)
+            check_chain(alignment, secondary, min_identity=self.min_identity, max_indel=self.max_indel)
+            chain_windows = rebuild_windows(alignment, secondary, breaks, flank=self.flank)
             for w in chain_windows:
                 self._check_window(w)
             alignments.append(alignment)
             windows.extend(chain_windows)
         return alignments, windows
+
+    def _secondary_and_breaks(self, chain: str, alignment: ChainAlignment) -> tuple[np.ndarray, np.ndarray]:
+        """DSSP 3-state codes and backbone breaks of a template chain, where the alignment needs them.
+
+        Only an insertion or deletion inside the template is checked against
+        them; for an alignment without one (point variants, truncations) both
+        are empty, so screening point variants computes no DSSP and imports
+        neither numba nor OpenMM (``workbench submit`` stays quick).
+        """
+        if all(indel.terminal for indel in alignment.indels):
+            return np.empty(0, dtype="<U1"), np.empty(0, dtype=bool)
+        secondary, breaks = self._chain_structure
+        return secondary[chain], breaks[chain]
+
+    @functools.cached_property
+    def _chain_structure(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Per template chain: DSSP 3-state codes, and True where the backbone breaks before a residue."""
+        from workbench.analysis.dssp import dssp
+        from workbench.refine.prepare import find_chain_breaks
+
+        secondary = dssp(self.template, simplified=True)
+        break_before = np.zeros(len(self.template.residues), dtype=bool)
+        break_before[find_chain_breaks(self.template)] = True
+        return ({c: secondary[idx] for c, idx in self._chain_residues.items()},
+                {c: break_before[idx] for c, idx in self._chain_residues.items()})
 
     # ------------------------------------------------------------------ building
 
@@ -352,6 +381,8 @@ class TemplatePredictor:
         check_closure(window, distance, f"{labels.label(left)} - {labels.label(right)}")
 
     def _model(self, alignments: list[ChainAlignment], windows: list[RebuildWindow], name: str) -> VariantModel:
+        from workbench.predict.template_build import build_variant, plan_variant
+
         t0 = time.perf_counter()
         plan = plan_variant(self.template, self._chain_residues, alignments, windows)
         unrelaxed = build_variant(plan, name=name, seed=self.seed)

@@ -60,10 +60,10 @@ import openmm as mm
 import openmm.app as app
 import openmm.unit as unit
 
+from workbench.refine.settings import SOLVENTS
+
 __all__ = ["SOLVENTS", "create_system", "load_forcefield", "with_hbond_constraints"]
 
-#: Solvent models: ``vacuum``; ``obc2`` (GBSAOBCForce); ``gbn2`` (CustomGBForce).
-SOLVENTS = ("vacuum", "obc2", "gbn2")
 _FILES = {
     "vacuum": ("amber14-all.xml",),
     "obc2": ("amber14-all.xml", "implicit/obc2.xml"),

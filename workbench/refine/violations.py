@@ -69,9 +69,9 @@ the residues whose restraints the relax releases.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import openmm as mm
@@ -80,6 +80,7 @@ import openmm.unit as unit
 
 from workbench.clash_rule import CLASH_RADII, clash_radii, overlapping_pairs
 from workbench.engh_huber import EH2001_SIDE_CHAIN_BONDS, Target, peptide_target, residue_targets
+from workbench.refine.settings import ViolationCriteria
 from workbench.structure import Structure
 
 __all__ = ["GeometryModel", "Violation", "ViolationCriteria", "Violations", "cis_trans_changes", "find_violations",
@@ -109,48 +110,6 @@ AF2_PEPTIDE_BOND: dict[str, Target] = {"PRO": (1.341, 0.016), "*": (1.329, 0.014
 AF2_PEPTIDE_COSINES: dict[str, tuple[float, float]] = {"CA-C-N": (-0.4473, 0.014), "C-N-CA": (-0.5203, 0.0353)}
 #: Peptide-bond states by omega (degrees), MolProbity's: cis |omega| < 30, trans |omega| > 150, twisted between.
 CIS_OMEGA, TRANS_OMEGA = 30.0, 150.0
-
-
-@dataclass(frozen=True)
-class ViolationCriteria:
-    """Thresholds of the violation check; defaults follow AlphaFold2 (and MolProbity for omega).
-
-    Attributes
-    ----------
-    clash_overlap : float
-        Allowed overlap of van der Waals spheres, Å.
-    n_sigma : float
-        Allowed deviation of a bond length or angle with a tabulated target
-        (Engh & Huber 2001; AlphaFold2's peptide-bond terms), in its standard
-        deviations: AlphaFold2's ``violation_tolerance_factor``, 12.
-    bond_tolerance : float
-        Allowed deviation of a bond without a tabulated target from its
-        force-field length, Å.
-    angle_tolerance : float
-        Allowed deviation of an angle without a tabulated target from its
-        force-field angle, degrees.
-    omega_tolerance : float
-        Allowed twist of a peptide bond out of plane, degrees (MolProbity's 30).
-    """
-
-    clash_overlap: float = 1.5
-    n_sigma: float = 12.0
-    bond_tolerance: float = 0.24
-    angle_tolerance: float = 24.0
-    omega_tolerance: float = 30.0
-
-    #: Fields of earlier versions that no longer exist, ignored when read (``peptide_bond_tolerance``, 0.17 Å,
-    #: is ``n_sigma`` x AlphaFold2's σ of the peptide bond since the Engh & Huber 2001 check).
-    LEGACY_FIELDS: ClassVar[frozenset[str]] = frozenset({"peptide_bond_tolerance"})
-
-    def to_dict(self) -> dict[str, float]:
-        """JSON-ready dictionary."""
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> ViolationCriteria:
-        """Criteria from :meth:`to_dict`'s output, or an earlier version's (its :data:`LEGACY_FIELDS` ignored)."""
-        return cls(**{k: v for k, v in values.items() if k not in cls.LEGACY_FIELDS})
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import streamlit as st
 from workbench.analysis import PAIRINGS, compare
 from workbench.io.structure_writer import format_pdb
 from workbench.structure import Structure
-from workbench.ui import data, viewer
+from workbench.ui import auth, data, viewer
 from workbench.ui.results import load_structure
 from workbench.ui.uploads import MB, STRUCTURE_LIMIT, UploadError, parse_structure
 
@@ -28,8 +28,8 @@ def _parse_upload(raw: bytes) -> Structure:
     return parse_structure(raw)[0]
 
 
-def _from_job(side: str) -> tuple[Structure | None, str]:
-    jobs = [j for j in data.get_store().list_jobs(limit=200) if j.result_path]
+def _from_job(viewer_: auth.Viewer, side: str) -> tuple[Structure | None, str]:
+    jobs = [j for j in data.jobs_for(viewer_) if j.result_path]
     if not jobs:
         st.info("No jobs with results yet; upload a structure instead.")
         return None, ""
@@ -56,7 +56,7 @@ def _from_job(side: str) -> tuple[Structure | None, str]:
     kind = st.radio("Which", kinds, horizontal=True, key=f"cmp_kind_{side}", index=int(relaxed_default))
     structure = load_structure(data.item_dir(job_dir, item) / kind)
     if structure is None:
-        st.warning(f"{names[item]} has no {kind}.")
+        st.warning(f"{data.plain_text(names[item])} has no {kind}.")
     return structure, f"{names[item]} ({kind.removesuffix('.pdb')})"
 
 
@@ -69,15 +69,15 @@ def _from_upload(side: str) -> tuple[Structure | None, str]:
     try:
         structure = _parse_upload(upload.getvalue())
     except UploadError as exc:
-        st.error(f"Not accepted: {exc}")
+        st.error(f"Not accepted: {data.plain_text(exc)}")
         return None, ""
     return structure, "uploaded structure"
 
 
-def _side(side: str, title: str) -> tuple[Structure | None, str]:
+def _side(viewer_: auth.Viewer, side: str, title: str) -> tuple[Structure | None, str]:
     st.subheader(title)
     source = st.radio("Source", SOURCES, horizontal=True, key=f"cmp_source_{side}")
-    return _from_job(side) if source == SOURCES[0] else _from_upload(side)
+    return _from_job(viewer_, side) if source == SOURCES[0] else _from_upload(side)
 
 
 def _describe(structure: Structure) -> str:
@@ -86,16 +86,18 @@ def _describe(structure: Structure) -> str:
 
 def page() -> None:
     """Render the Compare view."""
+    viewer_ = auth.current_viewer()
     st.title("Compare two structures")
     left, right = st.columns(2, gap="large")
     with left:
-        reference, ref_label = _side("a", "Reference")
+        reference, ref_label = _side(viewer_, "a", "Reference")
     with right:
-        model, model_label = _side("b", "Model (moved onto the reference)")
+        model, model_label = _side(viewer_, "b", "Model (moved onto the reference)")
     if reference is None or model is None:
         st.info("Pick two structures to superpose them.")
         return
-    st.caption(f"Reference: {ref_label}, {_describe(reference)}. Model: {model_label}, {_describe(model)}.")
+    st.caption(data.plain_text(f"Reference: {ref_label}, {_describe(reference)}. "
+                               f"Model: {model_label}, {_describe(model)}."))
     pairing = st.radio("Pair residues by", PAIRINGS, format_func=PAIRING_LABELS.get, horizontal=True,
                        key="cmp_pairing",
                        help="Sequence alignment pairs a model numbered from 1 with a structure numbered as in "
@@ -103,7 +105,7 @@ def page() -> None:
     try:
         result = compare(model, reference, pairing=pairing)
     except ValueError as exc:
-        st.error(f"Cannot compare these two: {exc}")
+        st.error(f"Cannot compare these two: {data.plain_text(exc)}")
         return
     cols = st.columns(4)
     cols[0].metric("RMSD (CA, Å)", f"{result.rmsd:.2f}", help=f"{result.n_pairs} CA pairs after superposition")

@@ -5,6 +5,12 @@ and validated uploads (:mod:`workbench.ui.uploads`). Result files are read
 defensively: a missing ``relaxed.pdb``, PAE matrix or metrics file is normal.
 Item folders are looked up by their content key (16 hex digits) and never by a
 name a user typed or uploaded.
+
+Every job the views read or cancel goes through the scoped helpers
+(:func:`jobs_for`, :func:`job_for`, :func:`cancel_job`, :func:`items_for`),
+which take the :class:`~workbench.ui.auth.Viewer`: a user sees only their own
+jobs, an admin every job, and a job id of another user (a crafted ``?job=``)
+is refused exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +29,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench import config, results
+from workbench.ui.auth import Viewer
 
 ITEM_FILES = results.ITEM_FILES
 """Files of an item folder the Results view offers, with their media types."""
@@ -38,7 +46,10 @@ def store_url() -> str | None:
 
 
 def owner() -> str:
-    """Whose jobs these are: ``$WORKBENCH_OWNER``, else ``"local"`` (the store's default)."""
+    """The single user of a UI without sign-in: ``$WORKBENCH_OWNER``, else ``"local"`` (the store's default).
+
+    The views use :func:`workbench.ui.auth.current_viewer` instead, which falls back to this user.
+    """
     return os.environ.get("WORKBENCH_OWNER") or "local"
 
 
@@ -52,6 +63,84 @@ def _store(url: str | None, home: str) -> Any:
 def get_store() -> Any:
     """The :class:`~workbench.jobs.store.JobStore` for this process's settings (one per URL and home)."""
     return _store(store_url(), str(workbench_home()))
+
+
+class JobNotFound(KeyError):
+    """No job with this id that the viewer may see (another user's job is refused the same way)."""
+
+    def __str__(self) -> str:
+        return f"no job {self.args[0]!r}"
+
+
+def jobs_for(viewer: Viewer, *, status: str | None = None, limit: int = 200) -> list[Any]:
+    """The viewer's jobs (every owner's for an admin), newest first; at most ``limit``.
+
+    Without their inputs (a FASTA may be megabytes, and the Jobs page lists every few seconds):
+    :func:`job_for` reads one job whole.
+    """
+    return list(get_store().list_jobs(owner=viewer.owner_filter, status=status, limit=limit, inputs=False))
+
+
+def job_for(viewer: Viewer, job_id: str) -> Any:
+    """The job ``job_id`` if the viewer may see it.
+
+    Raises
+    ------
+    JobNotFound
+        No such job, or another user's job (the two are not told apart).
+    """
+    try:
+        job = get_store().get(str(job_id))
+    except (KeyError, ValueError):
+        raise JobNotFound(job_id) from None
+    if not viewer.may_see(job.owner):
+        raise JobNotFound(job_id)
+    return job
+
+
+def cancel_job(viewer: Viewer, job_id: str) -> Any:
+    """Ask the store to cancel the viewer's job ``job_id`` (any job for an admin); :class:`JobNotFound` otherwise."""
+    job_for(viewer, job_id)
+    return get_store().request_cancel(str(job_id))
+
+
+def items_for(viewer: Viewer, job_id: str) -> list[Any]:
+    """The per-record status rows of the viewer's job ``job_id``; :class:`JobNotFound` otherwise."""
+    job_for(viewer, job_id)
+    return list(get_store().items(str(job_id)))
+
+
+def tokens_for(viewer: Viewer) -> list[Any]:
+    """The viewer's own HTTP API tokens (revoked ones too), newest first; an admin's too are only their own."""
+    return list(get_store().list_tokens(viewer.user_id))
+
+
+def create_token(viewer: Viewer, name: str) -> tuple[Any, str]:
+    """A new API token for the viewer: its record and its secret, which is shown once and never kept."""
+    return get_store().create_token(viewer.user_id, name.strip())
+
+
+def revoke_token(viewer: Viewer, token_id: str) -> Any:
+    """Revoke the viewer's token ``token_id``; another user's token is refused as not found (KeyError)."""
+    if not any(token.id == token_id for token in tokens_for(viewer)):
+        raise KeyError(f"no token {token_id!r}")
+    return get_store().revoke_token(token_id)
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])")
+
+
+def plain_text(text: object) -> str:
+    r"""``text`` with every Markdown-active ASCII character backslash-escaped, for Markdown-rendering elements.
+
+    Texts from users (job names, record names, errors quoting their input,
+    residue names from their files) are shown as they are, never rendered as
+    Markdown, HTML, an image link or a Streamlit directive.
+
+    >>> print(plain_text("A:HEM 143 *x* ![i](http://h/p.png)"))
+    A\:HEM 143 \*x\* \!\[i\]\(http\://h/p\.png\)
+    """
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def is_item_key(value: object) -> bool:

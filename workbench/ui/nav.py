@@ -8,18 +8,19 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 #: Page names in the order of the navigation menu.
-PAGE_NAMES = ("submit", "jobs", "results", "compare")
+PAGE_NAMES = ("submit", "jobs", "results", "compare", "tokens")
 
 
 def pages() -> dict[str, Any]:
     """The ``st.Page`` of every view, by name (Submit is the default page)."""
-    from workbench.ui import compare, jobs, results, submit
+    from workbench.ui import compare, jobs, results, submit, tokens
 
     return {
         "submit": st.Page(submit.page, title="Submit", icon=":material/upload:", url_path="submit", default=True),
         "jobs": st.Page(jobs.page, title="Jobs", icon=":material/list:", url_path="jobs"),
         "results": st.Page(results.page, title="Results", icon=":material/biotech:", url_path="results"),
         "compare": st.Page(compare.page, title="Compare", icon=":material/compare:", url_path="compare"),
+        "tokens": st.Page(tokens.page, title="API tokens", icon=":material/key:", url_path="tokens"),
     }
 
 

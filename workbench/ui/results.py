@@ -8,7 +8,6 @@ is opened only by its 16-hex content key from the summary table.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import streamlit as st
 from workbench.io.structure_reader import read_structure
 from workbench.stability import SUMMARY_SENTENCE
 from workbench.structure import Structure
-from workbench.ui import data, plots, viewer
+from workbench.ui import auth, data, plots, viewer
 
 #: Summary columns shown in the ranking table, in order (others stay in the CSV).
 TABLE_COLUMNS = ["rank", "name", "mutations", "status", "length", "chains", "mean_plddt", "ptm", "iptm", "max_pae",
@@ -42,19 +41,25 @@ def load_structure(path: Path) -> Structure | None:
     return _structure(str(path), data._mtime(path)) if path.is_file() else None
 
 
-def _jobs_with_results() -> list[Any]:
-    store = data.get_store()
-    jobs = store.list_jobs(limit=200)
-    return [j for j in jobs if j.result_path]
+def _jobs_with_results(viewer: auth.Viewer) -> list[Any]:
+    return [j for j in data.jobs_for(viewer) if j.result_path]
 
 
-def _pick_job() -> Any | None:
-    jobs = _jobs_with_results()
+def _pick_job(viewer: auth.Viewer) -> Any | None:
+    wanted = st.query_params.get("job")
+    if wanted:
+        try:  # a job id in the address that is not the viewer's is refused, not silently replaced
+            data.job_for(viewer, wanted)
+        except data.JobNotFound:
+            st.error("No such job among yours: the job in the address is not one you may open.",
+                     icon=":material/block:")
+            del st.query_params["job"]
+            wanted = None
+    jobs = _jobs_with_results(viewer)
     if not jobs:
         st.info("No finished jobs yet. Submit a batch, and start `workbench serve` if no dispatcher is running.")
         return None
     ids = [j.id for j in jobs]
-    wanted = st.query_params.get("job")
     # follow ?job= when it changes (a link from the Jobs page), else keep the user's pick
     if wanted in ids and wanted != st.session_state.get("results_query_seen"):
         st.session_state["results_job"] = wanted
@@ -175,7 +180,7 @@ def _viewer(result: data.ItemResult, secondary: str | None, plddt: list[float] |
     viewer.render(layers, height=520)
     st.markdown(viewer.legend_markdown(color), unsafe_allow_html=True)
     if changed:
-        st.caption("Changed residues (sticks): " + ", ".join(label for _, label in changed))
+        st.caption(plain_text("Changed residues (sticks): " + ", ".join(label for _, label in changed)))
 
 
 def _numbers(result: data.ItemResult, row: pd.Series | None) -> None:
@@ -230,19 +235,7 @@ def _confidence_tab(result: data.ItemResult, model: Structure | None) -> None:
         st.plotly_chart(plots.secondary_structure_figure(secondary), key="results_ss_plot")
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&:])")
-
-
-def plain_text(text: str) -> str:
-    r"""``text`` with every Markdown-active ASCII character backslash-escaped, for ``st.warning`` and ``st.caption``.
-
-    Texts that come from a user's file (residue and chain names) are shown as
-    they are, never rendered as Markdown, HTML or a Streamlit directive.
-
-    >>> print(plain_text("A:HEM 143 *x*"))
-    A\:HEM 143 \*x\*
-    """
-    return _MARKDOWN.sub(r"\\\1", text)
+plain_text = data.plain_text
 
 
 def _refinement_tab(result: data.ItemResult) -> None:
@@ -327,7 +320,7 @@ def _model(job_dir: Path, table: pd.DataFrame, items: list[str]) -> None:
     item = st.selectbox("Model", items, format_func=label, key="results_item")
     result = data.load_item(job_dir, item)
     row = table.loc[table["item"].astype(str) == item].iloc[0] if "item" in table else None
-    st.subheader(f"{names.get(item, item)}")
+    st.subheader(plain_text(names.get(item, item)))
     _numbers(result, row)
     secondary = (result.metrics or {}).get("secondary_structure")
     plddt = (result.confidence or {}).get("plddt")
@@ -346,13 +339,14 @@ def _model(job_dir: Path, table: pd.DataFrame, items: list[str]) -> None:
 
 def page() -> None:
     """Render the Results view."""
+    viewer_ = auth.current_viewer()
     st.title("Results")
-    job = _pick_job()
+    job = _pick_job(viewer_)
     if job is None:
         return
     job_dir = Path(job.result_path)
     if not job_dir.is_dir():
-        st.error(f"The result folder of this job is missing: {job_dir}")
+        st.error(f"The result folder of this job is missing: {plain_text(job_dir)}")
         return
     table = data.load_summary(job_dir)
     if table is None or table.empty:
@@ -365,6 +359,6 @@ def page() -> None:
     if len(failed):
         with st.expander(f"{len(failed)} failed record(s)"):
             for _, r in failed.iterrows():
-                st.markdown(f"- **{r.get('name')}**: {r.get('error')}")
+                st.markdown(f"- **{plain_text(r.get('name'))}**: {plain_text(r.get('error'))}")
     st.divider()
     _model(job_dir, table, items)

@@ -1,13 +1,16 @@
-"""The app's router: ``st.navigation`` over the Submit, Jobs, Results and Compare views."""
+"""The app's router: sign-in first, then ``st.navigation`` over the views (Submit, Jobs, ..., API tokens)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from workbench.ui import auth
 from workbench.ui.nav import pages
 
 
 def run() -> None:
-    """Configure the page and run the view the user picked (what ``app.py`` calls)."""
+    """Configure the page, identify the viewer (or show the sign-in), and run the view the user picked."""
     st.set_page_config(page_title="protein-workbench", page_icon="🧬", layout="wide")
+    viewer = auth.current_viewer()  # stops here with the sign-in button when nobody is signed in
+    auth.sidebar(viewer)
     st.navigation(list(pages().values())).run()

@@ -15,11 +15,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from workbench import config
+from workbench.confine import confine_request
 from workbench.errors import one_line
 from workbench.predict import available_predictors, memory, predictor_info
 from workbench.predict.base import DEFAULT_PREDICTOR
 from workbench.request import BatchRequest
-from workbench.ui import data
+from workbench.ui import auth, data
 from workbench.ui.nav import link_to
 from workbench.ui.uploads import (
     FASTA_LIMIT,
@@ -84,7 +86,7 @@ def records_table(records: list[Any], needs_gpu: bool, gpu: tuple[str, int] | No
     return pd.DataFrame(rows)
 
 
-def _options() -> tuple[BatchRequest | None, list[str]]:
+def _options(viewer: auth.Viewer) -> tuple[BatchRequest | None, list[str]]:
     """The batch request from the form, and the problems that block submission.
 
     The widgets are generated from the chosen predictor's declared options.
@@ -100,7 +102,7 @@ def _options() -> tuple[BatchRequest | None, list[str]]:
     values: dict[str, Any] = {}
     for option in info.option_fields:
         if option.metadata.get("upload") == "structure":
-            path, problem = _structure_upload(option)
+            path, problem = _structure_upload(viewer, option)
             if problem:
                 problems.append(problem)
             elif path is not None:
@@ -116,12 +118,13 @@ def _options() -> tuple[BatchRequest | None, list[str]]:
             "Restrained MD before the relax (ps; 0 = none)", min_value=0.0, max_value=1000.0, value=0.0, step=5.0,
             key="submit_md_ps"))}
     try:
-        request = BatchRequest.create(predictor, values, refine=refine_options)
+        # whoever reaches this page may not make the dispatcher read files outside the allowed folders
+        request = confine_request(BatchRequest.create(predictor, values, refine=refine_options), config.file_roots())
         found = _validated(json.dumps(request.to_json(), sort_keys=True))  # weights, template: refused here
     except (TypeError, ValueError, OSError) as exc:
         return None, [*problems, one_line(exc)]
     if found:
-        st.caption(f"Checked on this machine: {found}")
+        st.caption(f"Checked on this machine: {data.plain_text(found)}")
     return request, problems
 
 
@@ -141,7 +144,7 @@ def _cached_refusals(request_json: str, records: tuple[Any, ...]) -> dict[str, s
     return BatchRequest.from_json(json.loads(request_json)).screen(list(records))
 
 
-def _structure_upload(option: Field[Any]) -> tuple[str | None, str | None]:
+def _structure_upload(viewer: auth.Viewer, option: Field[Any]) -> tuple[str | None, str | None]:
     """An uploaded structure saved by its content hash (path, None); None for the option's default; or a problem."""
     upload = st.file_uploader(f"{option.metadata.get('label', option.name)} (PDB or mmCIF; blank: the default)",
                               type=["pdb", "ent", "cif", "mmcif", "gz"], key=f"submit_{option.name}",
@@ -151,9 +154,9 @@ def _structure_upload(option: Field[Any]) -> tuple[str | None, str | None]:
     if upload is None:
         return None, None
     try:
-        path = save_template(upload.getvalue(), data.workbench_home())
+        path = save_template(upload.getvalue(), data.workbench_home(), viewer.user_id)
     except UploadError as exc:
-        st.error(f"{option.name.capitalize()} not accepted: {exc}")
+        st.error(f"{option.name.capitalize()} not accepted: {data.plain_text(exc)}")
         return None, f"{option.name}: {exc}"
     st.caption(f"{option.name.capitalize()} accepted, stored as `{path.name}`.")
     return str(path), None
@@ -182,6 +185,7 @@ def _use_example() -> None:
 
 def page() -> None:
     """Render the Submit view."""
+    viewer = auth.current_viewer()
     st.title("Submit a batch")
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -190,7 +194,7 @@ def page() -> None:
         st.button("Use the example (1BHL wild type and N155H)", key="submit_example", type="tertiary",
                   on_click=_use_example)
         source, upload_error = _fasta_source()
-        request, problems = _options()
+        request, problems = _options(viewer)
         name = st.text_input("Job name (optional)", key="submit_name", max_chars=200)
     with right:
         st.subheader("Check")
@@ -199,7 +203,7 @@ def page() -> None:
             st.info("Paste FASTA or upload a file; it is checked here before anything is queued.")
         else:
             for message in check.errors:
-                st.error(message, icon=":material/error:")
+                st.error(data.plain_text(message), icon=":material/error:")
             if check.records:
                 st.success(f"{len(check.records)} valid record(s), "
                            f"{sum(r.length for r in check.records):,} residues", icon=":material/check:")
@@ -214,10 +218,10 @@ def page() -> None:
                 st.caption("This predictor needs no GPU (OpenMM uses CUDA when there is one).")
             st.dataframe(records_table(check.records, needs_gpu, gpu), hide_index=True, key="submit_records")
         for problem in problems:
-            st.error(problem)
+            st.error(data.plain_text(problem))
     refused = _refusals(request, tuple(check.records)) if request is not None and check.records else {}
     for record_id, reason in refused.items():
-        st.error(f"record {record_id!r}: {reason}", icon=":material/block:")
+        st.error(data.plain_text(f"record {record_id!r}: {reason}"), icon=":material/block:")
     blocked = not check.ok or bool(problems) or request is None or bool(refused)
     if st.button("Submit", type="primary", key="submit_button"):
         if blocked:
@@ -225,7 +229,7 @@ def page() -> None:
         else:
             text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else source
             assert request is not None  # not blocked
-            job = data.get_store().submit({"fasta": text}, request.to_json(), owner=data.owner(), name=name.strip())
+            job = data.get_store().submit({"fasta": text}, request.to_json(), owner=viewer.user_id, name=name.strip())
             st.session_state["last_job"] = job.id
             st.success(f"Queued job `{job.id}` with {len(check.records)} sequence(s).")
     if "last_job" in st.session_state:

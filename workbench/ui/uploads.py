@@ -1,9 +1,10 @@
 """Checks on what users paste and upload: size limits, FASTA validation, template storage.
 
 A file's name from the browser never becomes part of a path: a template is
-saved as ``$WORKBENCH_HOME/uploads/<sha256 of its content>.<pdb|cif>``, the
-suffix chosen from the parsed content, after :func:`workbench.read_structure`
-accepted it.
+saved as ``$WORKBENCH_HOME/uploads/<user key>/<sha256 of its content>.<pdb|cif>``
+(the user key a hash of the uploader's id, so each user's uploads are apart),
+the suffix chosen from the parsed content, after
+:func:`workbench.read_structure` accepted it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ from workbench.errors import SequenceFormatError, StructureFormatError
 from workbench.files import atomic_write_bytes
 from workbench.io.fasta import SequenceRecord, scan_fasta
 from workbench.io.structure_reader import read_structure
+from workbench.state_folders import make_state_folder
 from workbench.structure import Structure
 
 MB = 1024 * 1024
@@ -137,7 +138,18 @@ def parse_structure(data: bytes) -> tuple[Structure, str]:
     return structure, suffix
 
 
-def save_template(data: bytes, home: Path) -> Path:
+def user_key(user_id: str) -> str:
+    """The folder name of a user's uploads: 16 hex digits of the SHA-256 of their id (never the id itself).
+
+    Examples
+    --------
+    >>> len(user_key("alice@lab.org")), user_key("a") == user_key("b")
+    (16, False)
+    """
+    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
+
+
+def save_template(data: bytes, home: Path, owner: str | None = None) -> Path:
     """Validate an uploaded template and store it under ``home/uploads/`` by content hash.
 
     Parameters
@@ -146,18 +158,21 @@ def save_template(data: bytes, home: Path) -> Path:
         The uploaded file (PDB or mmCIF, optionally gzipped).
     home : Path
         ``$WORKBENCH_HOME``.
+    owner : str, optional
+        The uploader's user id: the file goes to their own ``uploads/<user key>/`` folder.
 
     Returns
     -------
     Path
-        ``home/uploads/<sha256>.<pdb|cif>`` (written once; the same content maps to the same file).
+        ``home/uploads/[<user key>/]<sha256>.<pdb|cif>`` (written once; the same content maps to the same file).
     """
     _, suffix = parse_structure(data)
     raw = _gunzip(data, STRUCTURE_LIMIT)
     digest = hashlib.sha256(raw).hexdigest()
-    path = home / "uploads" / f"{digest}.{suffix}"
+    folder = home / "uploads" / (user_key(owner) if owner else "")
+    path = folder / f"{digest}.{suffix}"
     if not path.is_file():
-        os.makedirs(path.parent, exist_ok=True)
+        make_state_folder(path.parent)
         atomic_write_bytes(path, raw)
     return path
 
