@@ -459,7 +459,7 @@ def estimate_ddg(mutant: StabilityTerms, reference: StabilityTerms, mutations: s
     >>> terms = StabilityTerms(("A:1", "A:2"), "LK", (0.0, 0.9), "HH", (-8.0, -2.0))
     >>> mutant = StabilityTerms(("A:1", "A:2"), "AK", (0.3, 0.9), "HH", (-3.0, -2.0))
     >>> round(estimate_ddg(mutant, terms, "L1A").ddg, 2)
-    2.35
+    2.33
     """
     weights = WEIGHTS if weights is None else weights
     try:
