@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL, make_url
 
 from workbench.jobs import InvalidTransition, JobItem, JobStatus, JobStore, transitions
@@ -78,6 +78,18 @@ def test_list_newest_first_and_filters(store):
         store.list_jobs(status="paused")
     with pytest.raises(ValueError):
         store.list_jobs(limit=0)
+
+
+def test_jobs_submitted_in_one_clock_tick_list_in_submission_order(store):
+    """SQLite's clock has milliseconds: jobs submitted within one tie on created_at (seen in CI)."""
+    ids = submit_many(store, 4)
+    with store.engine.begin() as connection:  # the same instant for all four, as a fast machine gives them
+        connection.execute(text("UPDATE jobs SET created_at = (SELECT MIN(created_at) FROM jobs)"))
+    listed = [job.id for job in store.list_jobs()]
+    if store.engine.dialect.name == "sqlite":
+        assert listed == ids[::-1]
+    else:  # PostgreSQL's clock (microseconds) does not tie in practice; the order is then by id
+        assert listed == sorted(ids, reverse=True)
 
 
 def test_a_listing_without_inputs_leaves_the_fasta_in_the_database(store):

@@ -293,7 +293,10 @@ class JobStore:
             if status not in {s.value for s in JobStatus}:
                 raise ValueError(f"unknown job status {status!r}; one of {', '.join(s.value for s in JobStatus)}")
             query = query.where(jobs_table.c.status == JobStatus(status).value)
-        query = query.order_by(jobs_table.c.created_at.desc(), jobs_table.c.id.desc()).limit(limit)
+        # Jobs submitted within one tick of the database clock (SQLite's is a millisecond) tie on created_at:
+        # SQLite's rowid keeps them in submission order; PostgreSQL's clock has microseconds.
+        tie = literal_column("rowid").desc() if self.engine.dialect.name == "sqlite" else jobs_table.c.id.desc()
+        query = query.order_by(jobs_table.c.created_at.desc(), tie).limit(limit)
         return self._run("listing jobs", lambda connection: [_to_job(row) for row in connection.execute(query)])
 
     def cancel_requested(self, job_ids: Iterable[str]) -> set[str]:
