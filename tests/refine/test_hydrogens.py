@@ -114,6 +114,25 @@ def test_placement_is_deterministic_and_refuses_hydrogens():
         add_hydrogens(prepared.topology, prepared.positions)
 
 
+def test_placement_does_not_depend_on_the_order_of_the_bonds():
+    """PDBFixer makes a replaced residue's bonds in a varying order; it once swapped HB2 and HB3 of 1BHL's CYS 65."""
+    topology, positions = _heavy(prepare_model(load("1bhl")))
+    shuffled = app.Topology()
+    atoms = {}
+    for chain in topology.chains():
+        new_chain = shuffled.addChain(chain.id)
+        for residue in chain.residues():
+            new_residue = shuffled.addResidue(residue.name, new_chain, residue.id, residue.insertionCode)
+            for atom in residue.atoms():
+                atoms[atom.index] = shuffled.addAtom(atom.name, atom.element, new_residue, atom.id)
+    bonds = [(atoms[a.index], atoms[b.index]) for a, b in topology.bonds()]
+    random.Random(7).shuffle(bonds)
+    for a, b in bonds:
+        shuffled.addBond(*((b, a) if (a.index + b.index) % 2 else (a, b)))
+    np.testing.assert_array_equal(add_hydrogens(shuffled, positions).positions,
+                                  add_hydrogens(topology, positions).positions)
+
+
 #: The refinement from geometric hydrogens against the one from OpenMM's minimised hydrogens (the old
 #: preparation): final force-field energy within 2 % (or 2 kJ/mol per residue), violations at most one more,
 #: CA RMSD to the input within 0.05 Å.

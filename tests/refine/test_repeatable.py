@@ -19,3 +19,11 @@ def test_prepare_twice_gives_identical_atoms():
     first, second = prepare(stripped), prepare(stripped)
     assert first.topology.getNumAtoms() == second.topology.getNumAtoms() > stripped.n_atoms
     np.testing.assert_array_equal(np.asarray(first.positions), np.asarray(second.positions))
+
+
+def test_prepare_twice_gives_identical_hydrogens_on_replaced_residues():
+    """1BHL's two CAS become CYS; PDBFixer bonds them in a varying order, which once moved their HB2 / HB3."""
+    structure = workbench.read_structure(pdbfixer_1bhl())
+    runs = [prepare(structure) for _ in range(4)]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(np.asarray(other.positions), np.asarray(runs[0].positions))

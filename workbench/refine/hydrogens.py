@@ -79,7 +79,7 @@ def add_hydrogens(topology: app.Topology, positions: np.ndarray, ph: float = 7.0
         raise ValueError("add_hydrogens expects a topology without hydrogens")
     app.Modeller._loadStandardHydrogenDefinitions()
     bonded: list[list[int]] = [[] for _ in range(topology.getNumAtoms())]
-    for a, b in topology.bonds():
+    for a, b in _in_template_order(topology):
         bonded[a.index].append(b.index)
         bonded[b.index].append(a.index)
     acceptors = [(a.index, a.residue.index) for a in topology.atoms() if a.element in (elem.oxygen, elem.nitrogen)]
@@ -91,6 +91,37 @@ def add_hydrogens(topology: app.Topology, positions: np.ndarray, ph: float = 7.0
     coords[heavy] = positions[old_of_new[heavy]]
     coords[~heavy] = _place(positions, bonded, parent_of_h, slot, [a.element.symbol for a in topology.atoms()])
     return Hydrogenated(topology=new, positions=coords, variants=variants)
+
+
+def _in_template_order(topology: app.Topology) -> list[tuple[app.topology.Atom, app.topology.Atom]]:
+    """The topology's bonds in the order ``Topology.createStandardBonds`` makes them; other bonds after, by index.
+
+    The two hydrogens of a CH2 are told apart by the order of the carbon's two
+    neighbours. PDBFixer makes the bonds of a residue it replaced (1BHL's CAS ->
+    CYS) from a set, in an order that changed from run to run, and with it which
+    of HB2 / HB3 went where: the same input gave two different models. Ordering
+    the bonds by OpenMM's own residue definitions makes the placement depend on
+    the atoms alone, and leaves a topology whose bonds OpenMM made unchanged.
+    """
+    if not app.Topology._hasLoadedStandardBonds:
+        app.Topology().createStandardBonds()  # loads OpenMM's residue definitions (residues.xml)
+    templates = app.Topology._standardBonds
+    position = {name: {frozenset(pair): k for k, pair in enumerate(pairs)} for name, pairs in templates.items()}
+    unknown = max((len(pairs) for pairs in templates.values()), default=0)
+
+    def key(bond) -> tuple[int, int, int, int]:
+        a, b = sorted(bond[:2], key=lambda atom: atom.index)
+        earlier, later = a.residue, b.residue
+        if earlier is later:
+            k = position.get(later.name, {}).get(frozenset((a.name, b.name)))
+        else:
+            k = position.get(later.name, {}).get(frozenset(("-" + a.name, b.name)))
+            if k is None and (k := position.get(earlier.name, {}).get(frozenset((a.name, "+" + b.name)))) is not None:
+                return earlier.index, k, a.index, b.index
+        return (later.index, k, a.index, b.index) if k is not None else (topology.getNumResidues(), unknown,
+                                                                          a.index, b.index)
+
+    return [bond[:2] for bond in sorted(topology.bonds(), key=key)]
 
 
 def _variant(residue: app.topology.Residue, ph: float, positions: np.ndarray, bonded: list[list[int]],
