@@ -25,7 +25,9 @@ from workbench.refine import (
     refine,
 )
 
-CPU = {"platform": "CPU"}
+#: One thread: the CPU platform's force sums over several threads change order from run to run, and the
+#: AlphaFold2 model's last twisted peptide (SER 22 - ARG 23) was fixed in some runs and not in others.
+CPU = {"platform": "CPU", "threads": 1}
 
 
 @pytest.fixture(scope="module", params=FIVE)

@@ -18,7 +18,15 @@
    ``max_rounds`` rounds. After the first round, minimisation stops when
    every atom of the weakened or released residues feels less than the
    tolerance force: OpenMM's own criterion is the RMS force of all atoms, in
-   which a few strained residues of a large protein do not show;
+   which a few strained residues of a large protein do not show. On the CPU,
+   in a large model (``REGION_MIN_ATOMS``), when they and their surroundings
+   are under half of it, those rounds
+   move only the atoms within ``REGION_SHELL`` Å of them, on a system cut to
+   them and their environment (:mod:`workbench.refine.region`; the forces on
+   the moving atoms are exact): the rest keeps the previous round's minimum
+   instead of sliding further down while the region converges (837-residue
+   model: 2.6x faster, final force-field energy 40,197 against 34,797 kJ/mol
+   with the whole model moving, the same violations, none);
 5. when nothing is left to release and a peptide is still twisted, it sits in
    a local minimum of the force field: a temporary planarity term
    (``100 * (1 - cos 2 omega)`` kJ/mol) pulls it over, and the region is
@@ -74,6 +82,7 @@ from workbench.refine.forcefield import (
 from workbench.refine.ladder import RELEASE_STEPS, RoundRecord, keep_best, release_ladder
 from workbench.refine.platform import PlatformChoice, openmm_seed, select_platform
 from workbench.refine.prepare import PreparedModel, prepare_model
+from workbench.refine.region import Region, RegionContext, region_supported
 from workbench.refine.result import RefinementResult
 from workbench.refine.settings import RefineConfig
 from workbench.refine.violations import GeometryModel, Violations, cis_trans_changes
@@ -87,6 +96,15 @@ NEIGHBOUR_RELEASE = 6.0
 #: With an active region, minimisation stops when every active atom's force is
 #: below LOCAL_FACTOR x tolerance (kJ/mol/Å -> kJ/mol/nm: the tolerance itself).
 LOCAL_FACTOR = 10.0
+#: After the first round, the atoms within this distance (Å) of the weakened and released residues
+#: move and the rest of the model is held (:mod:`workbench.refine.region`); None: everything moves.
+REGION_SHELL: float | None = 8.0
+#: ... on models of at least this many atoms (hydrogens included), and unless the region with its
+#: environment holds more than REGION_MAX_FRACTION of them. Measured at one thread: the 837-residue
+#: model (13,435 atoms) relaxes 2.6x faster; on models of 1,000-2,100 atoms cutting 49 % of the atoms
+#: saved 15 %, 90-99 % nothing, and the rounds the ladder needed changed for no gain.
+REGION_MIN_ATOMS = 5000
+REGION_MAX_FRACTION = 0.5
 #: Height (kJ/mol) of the temporary peptide planarity term.
 PLANARITY_K = 100.0
 #: Height (kJ/mol) of the capped repulsion used to separate overlapping atoms.
@@ -298,6 +316,10 @@ class Relaxation:
         self.severe = False
         self.soft_started = False
         self.violations_before: Violations | None = None
+        self._region_exact = region_supported(self.system)
+        self.region_sizes: list[tuple[int, int]] = []  # (mobile, included) atoms of each region minimisation
+        self._region: RegionContext | None = None
+        self._region_made_for = np.zeros(0, dtype=np.int64)
         self.timings = {"system": time.perf_counter() - mark}
         self._minimise_time = self._md_time = self._check_time = 0.0
 
@@ -333,9 +355,11 @@ class Relaxation:
         if self.severe and not self.soft_started:
             self._soft_start()
         start_positions = self.context.getState(getPositions=True).getPositions(asNumpy=True)
-        self.counter.watch(self.active, tolerance * LOCAL_FACTOR)
         tolerance_nm = tolerance * 10.0 if self.active is None else tolerance / 10.0  # kJ/mol/Å -> /nm
-        positions = _lbfgs(self.context, tolerance_nm, self.config.max_iterations, self.counter)
+        positions = self._minimise_region(start_positions, tolerance_nm) if self._region_pays() else None
+        if positions is None:
+            self.counter.watch(self.active, tolerance * LOCAL_FACTOR)
+            positions = _lbfgs(self.context, tolerance_nm, self.config.max_iterations, self.counter)
         if positions is None and not self.soft_started:
             self.context.setPositions(start_positions)
             self._soft_start()
@@ -344,6 +368,47 @@ class Relaxation:
         self._minimise_time += time.perf_counter() - mark
         if positions is None:
             raise RuntimeError(f"{self.name or 'structure'}: the minimisation diverged (non-finite energy)")
+        return positions
+
+    def _region_pays(self) -> bool:
+        """Whether to minimise only the region around the active atoms (:mod:`workbench.refine.region`).
+
+        Only on the CPU and Reference platforms, whose cost per force
+        evaluation grows with the number of atoms (a GPU evaluates the whole
+        model in about the time it takes to start a new context), and only
+        for systems whose forces the region reproduces exactly.
+        """
+        return (self.active is not None and len(self.active) > 0 and REGION_SHELL is not None
+                and self.system.getNumParticles() >= REGION_MIN_ATOMS
+                and self.choice.platform.getName() in ("CPU", "Reference") and self._region_exact)
+
+    def _minimise_region(self, start_nm: unit.Quantity, tolerance_nm: float) -> np.ndarray | None:
+        """Minimise the active atoms and their shell on a cut-down system; None when it diverged or would not pay.
+
+        The region is kept for the next rounds while their active atoms stay
+        among those it was made for. The whole context gets the result;
+        returns all positions in Å, shape ``(n_atoms, 3)``.
+        """
+        assert self.active is not None and self.config.cutoff is not None  # region_supported refuses NoCutoff
+        assert REGION_SHELL is not None  # _region_pays
+        whole = np.asarray(start_nm.value_in_unit(unit.nanometer), dtype=np.float64)
+        if self._region is None or not np.isin(self.active, self._region_made_for).all():
+            region = Region.around(whole * 10.0, self.active, shell=REGION_SHELL, cutoff=self.config.cutoff)
+            if len(region.included) > REGION_MAX_FRACTION * len(whole):
+                return None
+            self._region = RegionContext(self.system, region,
+                                         lambda system: self.choice.context(system, mm.VerletIntegrator(0.001)))
+            self._region_made_for = self.active
+        region = self._region.region
+        self._region.load(self.system, self.context, whole)
+        self.counter.watch(region.index_of(self.active), self.config.tolerance * LOCAL_FACTOR)
+        moved = _lbfgs(self._region.context, tolerance_nm, self.config.max_iterations, self.counter)
+        if moved is None:
+            return None
+        positions = whole * 10.0
+        positions[region.included[region.mobile]] = moved[region.mobile]
+        self.context.setPositions(positions / 10.0)
+        self.region_sizes.append((int(region.mobile.sum()), len(region.included)))
         return positions
 
     def _soft_start(self) -> None:
