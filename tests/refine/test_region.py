@@ -87,7 +87,7 @@ def test_parameters_changed_after_the_cut_reach_the_region():
     relaxation.factor[residues] = 0.0
     relaxation.release(np.asarray(residues))
     for k in range(len(relaxation.geometry.omega)):
-        relaxation.planarity.setTorsionParameters(k, *relaxation.geometry.omega[k].tolist(), [1.0])
+        relaxation.planarity.setTorsionParameters(k, *relaxation.geometry.omega[k].tolist(), [1.0, np.pi])
     relaxation.planarity.updateParametersInContext(relaxation.context)
     relaxation.context.setParameter("planarity", PLANARITY_K)
     positions_nm = relaxation.prepared.positions / 10.0
