@@ -61,6 +61,13 @@ def test_the_region_holds_every_atom_within_the_shell_and_the_cutoff_by_plain_di
     np.testing.assert_array_equal(region.included[region.mobile], mobile)
     np.testing.assert_array_equal(region.included, near(mobile, 10.0 + ENVIRONMENT_MARGIN))
     assert 0 < len(mobile) < len(region.included) < len(positions)
+    left_out = np.setdiff1d(np.arange(len(positions)), region.included)
+    nearest = np.linalg.norm(positions[mobile][:, None] - positions[None, left_out], axis=2).min(axis=1)
+    np.testing.assert_allclose(region.slack, nearest - 10.0)
+    assert region.slack.min() >= ENVIRONMENT_MARGIN
+    moved = positions.copy()
+    moved[mobile[0]] += region.slack[0] * 1.01 * np.array([1.0, 0.0, 0.0])
+    assert region.holds(positions, positions) and not region.holds(positions, moved)
 
 
 def test_forces_on_the_mobile_atoms_are_the_whole_systems():
@@ -129,7 +136,7 @@ def test_only_cut_off_pairwise_systems_are_cut(solvent: str, cutoff: float | Non
 def test_a_force_it_cannot_cut_is_refused_not_dropped():
     relaxation = _relaxation()
     system = create_system(relaxation.prepared.topology, solvent="obc2", cutoff=10.0)
-    region = Region(included=np.arange(10), mobile=np.ones(10, dtype=bool))
+    region = Region(included=np.arange(10), mobile=np.ones(10, dtype=bool), slack=np.full(10, np.inf))
     with pytest.raises(TypeError, match="GBSAOBCForce"):
         region.system(system)
 

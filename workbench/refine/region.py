@@ -17,8 +17,11 @@ one thread), for a region of a few hundred atoms.
 
 Every term that touches a mobile atom lies inside the included set (bonded
 terms span at most three bonds, nonbonded ones the cutoff), so the forces on
-the mobile atoms are the whole system's forces, exactly; terms among
-environment atoms only shift the energy by a constant. The region is exact
+the mobile atoms are the whole system's forces, exactly, as long as no mobile
+atom moves farther than its :attr:`Region.slack` (at least
+``ENVIRONMENT_MARGIN`` Å; a relax that reuses a region rebuilds it once one
+has); terms among environment
+atoms only shift the energy by a constant. The region is exact
 only for pairwise, cut-off forces: implicit solvent (a Born radius depends on
 every atom) and ``cutoff=None`` are refused (:func:`region_supported`), and the
 relax then minimises the whole system as before.
@@ -71,10 +74,14 @@ class Region:
         Atom indices of the whole system in the region's system, sorted.
     mobile : ndarray, shape=(n_included,), dtype=bool
         Which of ``included`` may move; the rest are the fixed environment.
+    slack : ndarray, shape=(n_mobile,), dtype=float64
+        How far (Å) each mobile atom may move before an atom left out of the
+        region could come within the cutoff of it (inf when none is left out).
     """
 
     included: np.ndarray
     mobile: np.ndarray
+    slack: np.ndarray
 
     @classmethod
     def around(cls, positions: np.ndarray, active: np.ndarray, *, shell: float, cutoff: float) -> Region:
@@ -97,7 +104,17 @@ class Region:
         tree = cKDTree(positions)
         mobile = _within(tree, positions[active], shell)
         included = _within(tree, positions[mobile], cutoff + ENVIRONMENT_MARGIN)
-        return cls(included=included, mobile=np.isin(included, mobile))
+        left_out = np.setdiff1d(np.arange(len(positions)), included)
+        slack = np.full(len(mobile), np.inf)
+        if len(left_out):
+            nearest, _ = cKDTree(positions[left_out]).query(positions[mobile])
+            slack = nearest - cutoff
+        return cls(included=included, mobile=np.isin(included, mobile), slack=slack)
+
+    def holds(self, start: np.ndarray, now: np.ndarray) -> bool:
+        """Whether every mobile atom has moved less than its slack between ``start`` and ``now`` (Å, whole model)."""
+        moving = self.included[self.mobile]
+        return bool((np.linalg.norm(now[moving] - start[moving], axis=1) < self.slack).all())
 
     def index_of(self, atoms: np.ndarray) -> np.ndarray:
         """Positions in :attr:`included` of whole-system ``atoms`` (all of which must be included)."""
