@@ -30,21 +30,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from distributed import Client, Future
 
 from workbench.errors import SequenceFormatError
 from workbench.files import check_writable_folder
 from workbench.io._source import Source
 from workbench.io.fasta import SequenceRecord, scan_fasta
 from workbench.pipelines import shared_cache as shared_cache_module
-from workbench.pipelines.cluster import FIRST_WORKER_TIMEOUT, check_workers_see, gpu_resources, make_cluster
-from workbench.pipelines.engine import ItemOutcome, ItemRunner, Progress, Task, Upstream, is_complete, read_result
+from workbench.pipelines.items import ItemOutcome, ItemSpec, Progress, is_complete, read_result
 from workbench.pipelines.keys import item_key, software_versions
 from workbench.pipelines.summary import build_summary
-from workbench.pipelines.tasks import ItemSpec, finish_item, predict_and_finish_item, predict_batch, predictor_for
 from workbench.predict.base import ReferencePredictor
 from workbench.report import write_report_files
 from workbench.request import BatchRequest, PredictorSpec
@@ -63,6 +60,15 @@ from workbench.results import (
 )
 from workbench.stability import StabilityTerms, estimate_ddg
 from workbench.versions import package_versions
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+    from workbench.pipelines.engine import Task
+
+# Dask (distributed), the cluster and the item work (OpenMM, numba, the predictors) are imported where
+# the batch computes: a rerun whose items are all complete needs none of them, and importing them took
+# about 0.75 s of its 1.5 s (benchmarks/startup.py).
 
 BATCH_SYSTEMS = frozenset({"slurm", "pbs", "lsf", "sge", "htcondor"})
 """Cluster specs whose workers wait in a batch system's queue."""
@@ -254,6 +260,10 @@ def _submit_items(client: Client, cache: Path, request: BatchRequest, specs: Map
                   log: logging.Logger, todo: list[str], cached: list[str], *, batch_tokens: int | None,
                   item_timeout: float | None, retries: int, progress: ProgressCallback | None, show_progress: bool,
                   cancel: threading.Event | None) -> dict[str, ItemOutcome]:
+    from workbench.pipelines.cluster import gpu_resources
+    from workbench.pipelines.engine import ItemRunner, Task, Upstream
+    from workbench.pipelines.tasks import predict_and_finish_item
+
     info = request.predictor.info
     batches = _pack(todo, specs, batch_tokens if batch_tokens is not None else info.batch_tokens)
     resources = gpu_resources(client) if info.needs_gpu else None
@@ -284,6 +294,8 @@ def _predict(client: Client, request: BatchRequest, batch: Sequence[str],
              groups: Mapping[str, tuple[str, list[SequenceRecord]]], reference: SequenceRecord | None,
              cache: Path, resources: dict[str, float] | None, retries: int) -> tuple[Future, tuple[str, ...]]:
     """Submit one prediction task; its future and the item keys it predicts."""
+    from workbench.pipelines.tasks import predict_batch
+
     future = client.submit(predict_batch, request.predictor, [(key, _record(groups[key], reference)) for key in batch],
                            str(cache), resources=resources, retries=retries, pure=False,
                            key=f"workbench-predict-{batch[0]}-{uuid.uuid4().hex[:12]}")
@@ -291,6 +303,9 @@ def _predict(client: Client, request: BatchRequest, batch: Sequence[str],
 
 
 def _item_tasks(specs: Mapping[str, ItemSpec], predictions: list[tuple[Future, tuple[str, ...]]]) -> list[Task]:
+    from workbench.pipelines.engine import Task
+    from workbench.pipelines.tasks import finish_item
+
     return [Task(key, finish_item, (specs[key], future)) for future, keys in predictions for key in keys]
 
 
@@ -338,6 +353,8 @@ class OnDemandClient:
 
     def get(self) -> Client:
         """The client, starting the cluster the first time."""
+        from workbench.pipelines.cluster import FIRST_WORKER_TIMEOUT, check_workers_see, make_cluster
+
         if self._client is None:
             self._client = self._stack.enter_context(make_cluster(self._cluster, config=self._config))
         if not self._checked:  # a batch system's queue may hold the first worker back for hours
@@ -367,6 +384,8 @@ def _reference_record(client: OnDemandClient, request: BatchRequest) -> Sequence
 
 
 def _reference_of(spec: PredictorSpec) -> SequenceRecord | None:
+    from workbench.pipelines.tasks import predictor_for
+
     predictor = predictor_for(spec)
     return predictor.reference_record() if isinstance(predictor, ReferencePredictor) else None
 

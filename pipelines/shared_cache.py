@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.pipelines.engine import DONE, is_complete
+from workbench.pipelines.items import DONE, is_complete
 from workbench.results import is_item_key
 from workbench.state_folders import make_state_folder
 

@@ -24,7 +24,7 @@ import dataclasses
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ import numpy as np
 
 from workbench.io.fasta import SequenceRecord
 from workbench.item_figures import write_item_figures
-from workbench.pipelines.engine import ItemFailed, is_complete
+from workbench.pipelines.items import ItemFailed, ItemSpec, is_complete
 from workbench.predict.base import Prediction, Predictor
 from workbench.refine import PreparedModel, RefineConfig, RefinementResult, prepare_for_refinement, refine
 from workbench.request import BatchRequest, PredictorSpec
@@ -42,29 +42,6 @@ from workbench.structure import Structure
 
 _PREDICTORS: dict[PredictorSpec, Predictor] = {}
 _PREDICTORS_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class ItemSpec:
-    """Everything an item's work needs besides its prediction.
-
-    Attributes
-    ----------
-    key : str
-    sequence : str
-        Chains joined with ``:``.
-    names : tuple of str
-        Ids of the FASTA records with this sequence.
-    request : BatchRequest
-    settings : dict
-        The canonical settings the key was made from (written to config.json).
-    """
-
-    key: str
-    sequence: str
-    names: tuple[str, ...]
-    request: BatchRequest
-    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -320,11 +320,17 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
     from workbench.files import check_writable_folder
     from workbench.pipelines.batch import incomplete_records, run_batch
 
+    left: list[SequenceRecord] = []  # the records still to compute, as screened
+
+    def pending(records: list[SequenceRecord]) -> list[SequenceRecord]:
+        left.extend(incomplete_records(request, records, output, shared_cache))
+        return left
+
     # before the cluster starts and before making the folder; only what is left to compute
-    screen_fasta(request, fasta, "run", pending=lambda records: incomplete_records(request, records, output,
-                                                                                  shared_cache))
+    screen_fasta(request, fasta, "run", pending=pending)
     check_writable_folder(output)
-    announce_kernel_compilation(cluster)
+    if left:  # nothing to compute: no kernel runs (and numba is not imported to look at its cache)
+        announce_kernel_compilation(cluster)
     for option in request.predictor.info.option_fields:  # say which embedded default file is used
         value = getattr(request.predictor.options, option.name)
         if option.metadata.get("file") and value and value == getattr(type(request.predictor.options)(), option.name):

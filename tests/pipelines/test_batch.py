@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -128,6 +130,21 @@ def test_running_again_recomputes_nothing(batch, capsys):
     assert {p: p.read_text() for p in done} == stamps
     table = pd.read_parquet(batch["out"] / "summary.parquet")
     assert table.loc[table["status"] == "done", "cached"].all()
+
+
+def test_a_rerun_with_nothing_to_compute_imports_no_cluster_and_no_item_work(batch):
+    """The rerun in a fresh process: no Dask, OpenMM, numba or torch is imported (they took half its time)."""
+    script = (
+        "import sys\n"
+        "from workbench.cli import main\n"
+        f"status = main(['run', {str(batch['fasta'])!r}, '-o', {str(batch['out'])!r}, '--template', "
+        f"{str(TEMPLATE)!r}, '--cluster', 'local:1', '--no-progress'])\n"
+        "heavy = sorted(m for m in ('distributed', 'openmm', 'numba', 'torch', 'scipy') if m in sys.modules)\n"
+        "print('heavy:', ','.join(heavy), 'status:', status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert "0 computed, 2 already complete" in done.stdout, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "heavy:  status: 1"
 
 
 def test_a_second_batch_gives_the_same_energies(batch, tmp_path):
