@@ -66,7 +66,10 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="picoseconds of pLDDT-weighted restrained Langevin MD before the relax (default 0)")
     refine.add_argument("--platform", metavar="P",
                         help="OpenMM platform: auto (default; CUDA if a GPU answers, else CPU), CUDA, CPU, ...")
-    refine.add_argument("--threads", type=int, help="CPU threads (default: the usable cores)")
+    refine.add_argument("--threads", type=int,
+                        help="CPU threads (default: the usable cores). Only --threads 1 repeats a result bit for bit: "
+                             "OpenMM's CPU platform adds the threads' forces in a varying order, and a relax can then "
+                             "end in another minimum (batches use one thread per worker)")
     refine.add_argument("--solvent", choices=["vacuum", "obc2", "gbn2"],
                         help="solvent model (default: vacuum; obc2 with --md-ps)")
     refine.add_argument("--stiffness", type=float, default=RefineConfig.stiffness,

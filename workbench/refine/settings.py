@@ -103,7 +103,11 @@ class RefineConfig:
     platform : str or None
         OpenMM platform (see :func:`workbench.refine.select_platform`; None: auto).
     threads : int or None
-        CPU threads (None: usable cores).
+        CPU threads (None: usable cores). Only 1 repeats a result bit for bit:
+        OpenMM's CPU platform sums the threads' forces in a varying order
+        (1BHL, two threads, three runs: final energies apart by 4e-4 kJ/mol;
+        the AlphaFold2 test model: by 5 kJ/mol), and a relax can then end in
+        another minimum.
     criteria : ViolationCriteria
         Violation thresholds.
     hydrogens : bool
