@@ -39,7 +39,7 @@ def _forces(context: mm.Context) -> np.ndarray:
 
 
 def _region_context(relaxation: Relaxation, region: Region) -> RegionContext:
-    return RegionContext(relaxation.system, region,
+    return RegionContext(relaxation.system, region, region.included[region.mobile], relaxation.prepared.positions,
                          lambda system: REFERENCE.context(system, mm.VerletIntegrator(0.001)))
 
 
@@ -76,7 +76,7 @@ def test_forces_on_the_mobile_atoms_are_the_whole_systems():
     region = Region.around(relaxation.prepared.positions, _active_residues(relaxation, [40, 41]),
                            shell=8.0, cutoff=10.0)
     part = _region_context(relaxation, region)
-    part.load(relaxation.system, relaxation.context, positions_nm)
+    part.load(relaxation.context, positions_nm)
     whole = _forces(relaxation.context)[region.included[region.mobile]]
     cut = _forces(part.context)[region.mobile]
     np.testing.assert_allclose(cut, whole, rtol=1e-6, atol=1e-6 * np.abs(whole).max())
@@ -98,12 +98,12 @@ def test_parameters_changed_after_the_cut_reach_the_region():
     relaxation.planarity.updateParametersInContext(relaxation.context)
     relaxation.context.setParameter("planarity", PLANARITY_K)
     positions_nm = relaxation.prepared.positions / 10.0
-    part.load(relaxation.system, relaxation.context, positions_nm)
+    part.load(relaxation.context, positions_nm)
     whole = _forces(relaxation.context)[region.included[region.mobile]]
     cut = _forces(part.context)[region.mobile]
     np.testing.assert_allclose(cut, whole, rtol=1e-6, atol=1e-6 * np.abs(whole).max())
     relaxation.context.setParameter("planarity", 0.0)  # the changes above must show: without them they differ
-    part.load(relaxation.system, relaxation.context, positions_nm)
+    part.load(relaxation.context, positions_nm)
     assert np.abs(_forces(part.context)[region.mobile] - cut).max() > 1.0
 
 

@@ -33,8 +33,9 @@ raises rather than being dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import openmm as mm
@@ -116,6 +117,12 @@ class Region:
         moving = self.included[self.mobile]
         return bool((np.linalg.norm(now[moving] - start[moving], axis=1) < self.slack).all())
 
+    def renumbering(self, n_atoms: int) -> np.ndarray:
+        """Each whole-system atom's index in the region's system (-1: left out), shape ``(n_atoms,)``."""
+        new_index = np.full(n_atoms, -1, dtype=np.int64)
+        new_index[self.included] = np.arange(len(self.included))
+        return new_index
+
     def index_of(self, atoms: np.ndarray) -> np.ndarray:
         """Positions in :attr:`included` of whole-system ``atoms`` (all of which must be included)."""
         return np.searchsorted(self.included, atoms)
@@ -128,8 +135,7 @@ class Region:
         TypeError
             For a force kind that cannot be cut (see :func:`region_supported`).
         """
-        new_index = np.full(whole.getNumParticles(), -1, dtype=np.int64)
-        new_index[self.included] = np.arange(len(self.included))
+        new_index = self.renumbering(whole.getNumParticles())
         part = mm.System()
         for atom, mobile in zip(self.included.tolist(), self.mobile.tolist(), strict=True):
             part.addParticle(whole.getParticleMass(atom) if mobile else 0.0)
@@ -151,38 +157,50 @@ class RegionContext:
     Cutting the system takes about 0.9 s for the 837-residue model (OpenMM's
     getters, term by term), some 45 L-BFGS steps of the region; successive
     ladder rounds mostly work on the same region, so the cut system is kept
-    and :meth:`load` brings over only what a round changes: the parameters of
-    the custom forces (restraints weakened or released, the planarity term
-    switched on), the global parameters and the positions.
+    (:meth:`serves`) and :meth:`load` brings over only what a round changes:
+    the parameters of the custom forces (restraints weakened or released, the
+    planarity term switched on), the global parameters and the positions.
 
     Parameters
     ----------
     whole : openmm.System
         The whole model's system.
     region : Region
+        Made (:meth:`Region.around`) for ``active`` atoms at ``positions``.
+    active : ndarray, shape=(n_active,), dtype=int
+    positions : ndarray, shape=(n_atoms, 3)
+        The whole model's positions when the region was made, Å.
     context : callable
         Makes a context for a system (:meth:`PlatformChoice.context` with an integrator).
     """
 
-    def __init__(self, whole: mm.System, region: Region, context: Callable[[mm.System], mm.Context]):
-        self.region = region
-        self.system = region.system(whole)
-        self.context = context(self.system)
-        self._new_index = np.full(whole.getNumParticles(), -1, dtype=np.int64)
-        self._new_index[region.included] = np.arange(len(region.included))
+    def __init__(self, whole: mm.System, region: Region, active: np.ndarray, positions: np.ndarray,
+                 context: Callable[[mm.System], mm.Context]):
+        self.region, self._whole = region, whole
+        self._active, self._positions = active, positions
+        self._new_index = region.renumbering(whole.getNumParticles())
+        self.context = context(region.system(whole))
 
-    def load(self, whole: mm.System, whole_context: mm.Context, positions_nm: np.ndarray) -> None:
+    def serves(self, active: np.ndarray, positions: np.ndarray) -> bool:
+        """Whether ``active`` atoms at ``positions`` (Å, whole model) can still be minimised in this region.
+
+        True while they are among the atoms it was made for and no mobile atom
+        has moved its slack since (:meth:`Region.holds`: atoms outside the
+        region never move, so no pair can have come within the cutoff unseen).
+        """
+        return bool(np.isin(active, self._active).all()) and self.region.holds(self._positions, positions)
+
+    def load(self, whole_context: mm.Context, positions_nm: np.ndarray) -> None:
         """Bring the whole model's current parameters and positions (nm, shape ``(n_atoms, 3)``) into the region."""
-        parts = [f for f in self.system.getForces()]
-        wholes = [f for f in whole.getForces() if not isinstance(f, _SKIPPED)]
-        for source, target in zip(wholes, parts, strict=True):
-            sync = _SYNCERS.get(type(source))
-            if sync is not None:
-                sync(source, target, self._new_index)
-                target.updateParametersInContext(self.context)
+        context = self.context
+        wholes = [f for f in self._whole.getForces() if not isinstance(f, _SKIPPED)]
+        for source, target in zip(wholes, context.getSystem().getForces(), strict=True):
+            if type(source) in _CUSTOM:
+                _sync_custom(source, target, self._new_index)
+                target.updateParametersInContext(context)
         for name, value in whole_context.getParameters().items():
-            self.context.setParameter(name, value)
-        self.context.setPositions(positions_nm[self.region.included])
+            context.setParameter(name, value)
+        context.setPositions(positions_nm[self.region.included])
 
 
 def _within(tree, points: np.ndarray, radius: float) -> np.ndarray:
@@ -240,91 +258,71 @@ def _copy_nonbonded(force: mm.NonbondedForce, new_index: np.ndarray) -> mm.Nonbo
     return copy
 
 
-def _copy_global_parameters(force, copy) -> None:
+@dataclass(frozen=True)
+class _CustomKind:
+    """How to read and write the terms of one kind of OpenMM custom force, each ``(atoms, per-term parameters)``."""
+
+    empty: Callable[[Any], Any]  # a force with no terms and the same energy expression
+    terms: Callable[[Any], Iterator[tuple[list[int], Any]]]
+    add: Callable[[Any, list[int], Any], Any]
+    set: Callable[[Any, int, list[int], Any], Any]
+    per_term: str  # the OpenMM name of its per-term parameters: "PerParticleParameter", ...
+
+
+_CUSTOM: dict[type, _CustomKind] = {
+    mm.CustomExternalForce: _CustomKind(
+        empty=lambda f: mm.CustomExternalForce(f.getEnergyFunction()),
+        terms=lambda f: (([atom], p) for atom, p in map(f.getParticleParameters, range(f.getNumParticles()))),
+        add=lambda f, atoms, p: f.addParticle(atoms[0], p),
+        set=lambda f, k, atoms, p: f.setParticleParameters(k, atoms[0], p),
+        per_term="PerParticleParameter"),
+    mm.CustomTorsionForce: _CustomKind(
+        empty=lambda f: mm.CustomTorsionForce(f.getEnergyFunction()),
+        terms=lambda f: ((list(t[:4]), t[4]) for t in map(f.getTorsionParameters, range(f.getNumTorsions()))),
+        add=lambda f, atoms, p: f.addTorsion(*atoms, p),
+        set=lambda f, k, atoms, p: f.setTorsionParameters(k, *atoms, p),
+        per_term="PerTorsionParameter"),
+    mm.CustomCompoundBondForce: _CustomKind(
+        empty=lambda f: mm.CustomCompoundBondForce(f.getNumParticlesPerBond(), f.getEnergyFunction()),
+        terms=lambda f: ((list(atoms), p) for atoms, p in map(f.getBondParameters, range(f.getNumBonds()))),
+        add=lambda f, atoms, p: f.addBond(atoms, p),
+        set=lambda f, k, atoms, p: f.setBondParameters(k, atoms, p),
+        per_term="PerBondParameter"),
+}
+"""The custom forces a relax adds (restraints, planarity, chirality): the ones whose parameters change between
+rounds and are synced into a kept region (:meth:`RegionContext.load`); the force field's own terms never change."""
+
+
+def _kept_terms(force, new_index: np.ndarray) -> Iterator[tuple[list[int], Any]]:
+    """The terms of a custom force whose atoms are all in the region, in order, in the region's numbering."""
+    for atoms, parameters in _CUSTOM[type(force)].terms(force):
+        if (mapped := _mapped(new_index, atoms)) is not None:
+            yield mapped, parameters
+
+
+def _copy_custom(force, new_index: np.ndarray):
+    kind = _CUSTOM[type(force)]
+    copy = kind.empty(force)
     for k in range(force.getNumGlobalParameters()):
         copy.addGlobalParameter(force.getGlobalParameterName(k), force.getGlobalParameterDefaultValue(k))
-
-
-def _copy_per_parameters(force, copy, adder: str, getter_count: str) -> None:
-    for k in range(getattr(force, getter_count)()):
-        getattr(copy, adder)(getattr(force, f"get{adder[3:]}Name")(k))
-
-
-def _copy_external(force: mm.CustomExternalForce, new_index: np.ndarray) -> mm.CustomExternalForce:
-    copy = mm.CustomExternalForce(force.getEnergyFunction())
-    _copy_global_parameters(force, copy)
-    _copy_per_parameters(force, copy, "addPerParticleParameter", "getNumPerParticleParameters")
-    for k in range(force.getNumParticles()):
-        atom, parameters = force.getParticleParameters(k)
-        if (atoms := _mapped(new_index, (atom,))) is not None:
-            copy.addParticle(atoms[0], parameters)
+    for k in range(getattr(force, f"getNum{kind.per_term}s")()):
+        getattr(copy, f"add{kind.per_term}")(getattr(force, f"get{kind.per_term}Name")(k))
+    for atoms, parameters in _kept_terms(force, new_index):
+        kind.add(copy, atoms, parameters)
     return copy
 
 
-def _copy_custom_torsions(force: mm.CustomTorsionForce, new_index: np.ndarray) -> mm.CustomTorsionForce:
-    copy = mm.CustomTorsionForce(force.getEnergyFunction())
-    _copy_global_parameters(force, copy)
-    _copy_per_parameters(force, copy, "addPerTorsionParameter", "getNumPerTorsionParameters")
-    for k in range(force.getNumTorsions()):
-        *quad, parameters = force.getTorsionParameters(k)
-        if (atoms := _mapped(new_index, quad)) is not None:
-            copy.addTorsion(*atoms, parameters)
-    return copy
+def _sync_custom(source, target, new_index: np.ndarray) -> None:
+    """Set ``target``'s terms (the copy of ``source`` cut to the region) to ``source``'s current parameters."""
+    kind = _CUSTOM[type(source)]
+    for k, (atoms, parameters) in enumerate(_kept_terms(source, new_index)):
+        kind.set(target, k, atoms, parameters)
 
 
-def _copy_compound_bonds(force: mm.CustomCompoundBondForce, new_index: np.ndarray) -> mm.CustomCompoundBondForce:
-    copy = mm.CustomCompoundBondForce(force.getNumParticlesPerBond(), force.getEnergyFunction())
-    _copy_global_parameters(force, copy)
-    _copy_per_parameters(force, copy, "addPerBondParameter", "getNumPerBondParameters")
-    for k in range(force.getNumBonds()):
-        particles, parameters = force.getBondParameters(k)
-        if (atoms := _mapped(new_index, particles)) is not None:
-            copy.addBond(atoms, parameters)
-    return copy
-
-
-_COPIERS = {
+_COPIERS: dict[type, Callable[[Any, np.ndarray], Any]] = {
     mm.HarmonicBondForce: _copy_bonds,
     mm.HarmonicAngleForce: _copy_angles,
     mm.PeriodicTorsionForce: _copy_torsions,
     mm.NonbondedForce: _copy_nonbonded,
-    mm.CustomExternalForce: _copy_external,
-    mm.CustomTorsionForce: _copy_custom_torsions,
-    mm.CustomCompoundBondForce: _copy_compound_bonds,
-}
-
-
-def _sync_external(source: mm.CustomExternalForce, target: mm.CustomExternalForce, new_index: np.ndarray) -> None:
-    kept = 0
-    for k in range(source.getNumParticles()):
-        atom, parameters = source.getParticleParameters(k)
-        if (atoms := _mapped(new_index, (atom,))) is not None:
-            target.setParticleParameters(kept, atoms[0], parameters)
-            kept += 1
-
-
-def _sync_custom_torsions(source: mm.CustomTorsionForce, target: mm.CustomTorsionForce, new_index: np.ndarray) -> None:
-    kept = 0
-    for k in range(source.getNumTorsions()):
-        *quad, parameters = source.getTorsionParameters(k)
-        if (atoms := _mapped(new_index, quad)) is not None:
-            target.setTorsionParameters(kept, *atoms, parameters)
-            kept += 1
-
-
-def _sync_compound_bonds(source: mm.CustomCompoundBondForce, target: mm.CustomCompoundBondForce,
-                         new_index: np.ndarray) -> None:
-    kept = 0
-    for k in range(source.getNumBonds()):
-        particles, parameters = source.getBondParameters(k)
-        if (atoms := _mapped(new_index, particles)) is not None:
-            target.setBondParameters(kept, atoms, parameters)
-            kept += 1
-
-
-#: The force kinds whose parameters a relax changes between rounds; the force field's own terms never change.
-_SYNCERS = {
-    mm.CustomExternalForce: _sync_external,
-    mm.CustomTorsionForce: _sync_custom_torsions,
-    mm.CustomCompoundBondForce: _sync_compound_bonds,
+    **{kind: _copy_custom for kind in _CUSTOM},
 }

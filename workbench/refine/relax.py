@@ -321,8 +321,6 @@ class Relaxation:
         self._region_exact = region_supported(self.system)
         self.region_sizes: list[tuple[int, int]] = []  # (mobile, included) atoms of each region minimisation
         self._region: RegionContext | None = None
-        self._region_made_for = np.zeros(0, dtype=np.int64)
-        self._region_made_at = np.zeros((0, 3))
         self.timings = {"system": time.perf_counter() - mark}
         self._minimise_time = self._md_time = self._check_time = 0.0
 
@@ -388,24 +386,21 @@ class Relaxation:
     def _minimise_region(self, start_nm: unit.Quantity, tolerance_nm: float) -> np.ndarray | None:
         """Minimise the active atoms and their shell on a cut-down system; None when it diverged or would not pay.
 
-        The region is kept for the next rounds while their active atoms stay
-        among those it was made for and no mobile atom has moved its slack
-        since (:meth:`Region.holds`: atoms outside the region never move, so
-        no pair can then have come within the cutoff unseen). The whole
-        context gets the result; returns all positions in Å, shape ``(n_atoms, 3)``.
+        The region is kept for the next rounds while it serves their active
+        atoms (:meth:`RegionContext.serves`). The whole context gets the
+        result; returns all positions in Å, shape ``(n_atoms, 3)``.
         """
         assert self.active is not None and self.config.cutoff is not None  # region_supported refuses NoCutoff
         assert REGION_SHELL is not None  # _region_pays
         whole = np.asarray(start_nm.value_in_unit(unit.nanometer), dtype=np.float64)
-        if self._region is None or not self._region_fits(whole):
+        if self._region is None or not self._region.serves(self.active, whole * 10.0):
             region = Region.around(whole * 10.0, self.active, shell=REGION_SHELL, cutoff=self.config.cutoff)
             if len(region.included) > REGION_MAX_FRACTION * len(whole):
                 return None
-            self._region = RegionContext(self.system, region,
+            self._region = RegionContext(self.system, region, self.active, whole * 10.0,
                                          lambda system: self.choice.context(system, mm.VerletIntegrator(0.001)))
-            self._region_made_for, self._region_made_at = self.active, whole
         region = self._region.region
-        self._region.load(self.system, self.context, whole)
+        self._region.load(self.context, whole)
         self.counter.watch(region.index_of(self.active), self.config.tolerance * LOCAL_FACTOR)
         moved = _lbfgs(self._region.context, tolerance_nm, self.config.max_iterations, self.counter)
         if moved is None:
@@ -415,12 +410,6 @@ class Relaxation:
         self.context.setPositions(positions / 10.0)
         self.region_sizes.append((int(region.mobile.sum()), len(region.included)))
         return positions
-
-    def _region_fits(self, whole_nm: np.ndarray) -> bool:
-        """Whether the kept region still serves the active atoms at ``whole_nm`` (nm, shape ``(n_atoms, 3)``)."""
-        if self._region is None or self.active is None or not np.isin(self.active, self._region_made_for).all():
-            return False
-        return self._region.region.holds(self._region_made_at * 10.0, whole_nm * 10.0)
 
     def _soft_start(self) -> None:
         """Separate overlapping atoms on a capped repulsion (:func:`_soft_minimise`)."""
