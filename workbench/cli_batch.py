@@ -323,7 +323,7 @@ def run_and_report(request: BatchRequest, fasta: str, output: str, *, cluster: s
     left: list[SequenceRecord] = []  # the records still to compute, as screened
 
     def pending(records: list[SequenceRecord]) -> list[SequenceRecord]:
-        left.extend(incomplete_records(request, records, output, shared_cache))
+        left[:] = incomplete_records(request, records, output, shared_cache)
         return left
 
     # before the cluster starts and before making the folder; only what is left to compute
